@@ -60,6 +60,12 @@ impl BlsSecretKey {
         Self::from_scalar(Fr::from_be_bytes_mod_order(w))
     }
 
+    /// Reduces a big-endian integer of any length modulo r (used by key derivation, which
+    /// reduces a 512-bit HMAC output).
+    pub fn from_be_bytes_mod_order(bytes: &[u8]) -> Result<Self, BlsKeyError> {
+        Self::from_scalar(Fr::from_be_bytes_mod_order(bytes))
+    }
+
     /// Wraps a scalar, rejecting zero.
     pub fn from_scalar(s: Fr) -> Result<Self, BlsKeyError> {
         if s.is_zero() {

@@ -1,0 +1,6 @@
+//! One module per command family.
+
+pub mod bls;
+pub mod common;
+pub mod keys;
+pub mod paths;

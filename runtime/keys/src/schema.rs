@@ -1,0 +1,898 @@
+//! The node keystore, schema version 1, as Aztec's `node-keystore` validates it.
+//!
+//! Parsing is hand-written over `serde_json::Value` rather than derived, so that the accepted
+//! forms, the order in which union alternatives are tried, strict unknown-field rejection and
+//! `null`-as-absent follow the reference exactly, and every error carries the JSON path of the
+//! offending value.
+
+use cairn_crypto::{Address, EthSecretKey};
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+/// A schema violation at a JSON path such as `validators.0.attester.eth`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message} ({path})")]
+pub struct SchemaError {
+    /// Dotted path to the offending value (`<root>` for the document itself).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A 32-byte secret given in the file as `0x` + 64 hex characters (kept as written).
+#[derive(Clone, PartialEq, Eq)]
+pub struct HexKey {
+    /// The string as it appears in the file.
+    pub raw: String,
+    /// Decoded bytes.
+    pub bytes: [u8; 32],
+}
+
+impl std::fmt::Debug for HexKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HexKey(<redacted>)")
+    }
+}
+
+/// `{ "path": …, "password"?: … }`: a JSON-V3 or BN254 key file (or, for Ethereum accounts, a
+/// directory of JSON-V3 files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncryptedKeyFile {
+    /// Path as written (relative paths resolve against the working directory, as in the node).
+    pub path: String,
+    /// The stored password; `None` when absent or null.
+    pub password: Option<String>,
+}
+
+/// A remote signer (Web3Signer) endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSignerConfig {
+    /// JSON-RPC URL.
+    pub url: String,
+    /// Client certificate path (accepted, unused, as in the reference).
+    pub cert_path: Option<String>,
+    /// Client certificate password (accepted, unused).
+    pub cert_pass: Option<String>,
+}
+
+/// An Ethereum account held by a remote signer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteAccount {
+    /// The account address.
+    pub address: Address,
+    /// The signer for this account; `None` means "inherit the validator's or the file's".
+    pub signer: Option<RemoteSignerConfig>,
+}
+
+/// One Ethereum account in any of the forms the schema accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EthAccount {
+    /// A plaintext private key.
+    PrivateKey(HexKey),
+    /// A bare address or `{address, remoteSignerUrl}`.
+    Remote(RemoteAccount),
+    /// A JSON-V3 file (or directory of them).
+    Encrypted(EncryptedKeyFile),
+}
+
+/// `{ mnemonic, addressIndex, accountIndex, addressCount, accountCount }`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MnemonicConfig {
+    /// The phrase, trimmed (the node trims; the CLI does not).
+    pub mnemonic: String,
+    /// First address index.
+    pub address_index: u32,
+    /// First account index.
+    pub account_index: u32,
+    /// Number of address indices.
+    pub address_count: u32,
+    /// Number of accounts.
+    pub account_count: u32,
+}
+
+impl std::fmt::Debug for MnemonicConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MnemonicConfig")
+            .field("mnemonic", &"<redacted>")
+            .field("address_index", &self.address_index)
+            .field("account_index", &self.account_index)
+            .field("address_count", &self.address_count)
+            .field("account_count", &self.account_count)
+            .finish()
+    }
+}
+
+impl MnemonicConfig {
+    /// The `(account, address)` pairs it expands to: accounts outer, addresses inner.
+    pub fn indices(&self) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        for acc in self.account_index..self.account_index.saturating_add(self.account_count) {
+            for addr in self.address_index..self.address_index.saturating_add(self.address_count) {
+                out.push((acc, addr));
+            }
+        }
+        out
+    }
+}
+
+/// One or many accounts, or a mnemonic that expands to many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EthAccounts {
+    /// A single account.
+    One(EthAccount),
+    /// A list of accounts.
+    Many(Vec<EthAccount>),
+    /// Accounts derived from a mnemonic.
+    Mnemonic(MnemonicConfig),
+}
+
+/// A BLS key: plaintext or a BN254 keystore file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlsAccount {
+    /// A plaintext secret (not range-checked, as in the reference).
+    PrivateKey(HexKey),
+    /// A BN254 keystore file.
+    Encrypted(EncryptedKeyFile),
+}
+
+/// An attester: an Ethereum account, optionally with its BLS key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttesterAccount {
+    /// The signing account.
+    pub eth: EthAccount,
+    /// The BLS key used for staking registration (the node ignores it at runtime).
+    pub bls: Option<BlsAccount>,
+    /// Whether the file used the `{eth, bls}` object form.
+    pub object_form: bool,
+}
+
+/// One attester, a list of them, or a mnemonic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttesterAccounts {
+    /// A single attester.
+    One(AttesterAccount),
+    /// A list of attesters.
+    Many(Vec<AttesterAccount>),
+    /// Attesters derived from a mnemonic (no BLS keys).
+    Mnemonic(MnemonicConfig),
+}
+
+impl AttesterAccounts {
+    /// The explicitly listed attesters (empty for a mnemonic).
+    pub fn listed(&self) -> &[AttesterAccount] {
+        match self {
+            AttesterAccounts::One(a) => std::slice::from_ref(a),
+            AttesterAccounts::Many(v) => v,
+            AttesterAccounts::Mnemonic(_) => &[],
+        }
+    }
+}
+
+/// The prover configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProverKeyStore {
+    /// One account both identifies the prover and publishes.
+    Account(EthAccount),
+    /// A prover identity with separate publishers.
+    WithPublishers {
+        /// Prover identity and reward address.
+        id: Address,
+        /// Accounts that send proof transactions.
+        publisher: EthAccounts,
+    },
+}
+
+/// One validator block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatorKeyStore {
+    /// Attester accounts.
+    pub attester: AttesterAccounts,
+    /// L2 fee recipient (32 bytes).
+    pub fee_recipient: [u8; 32],
+    /// L1 coinbase; defaults to each attester's own address.
+    pub coinbase: Option<Address>,
+    /// Publishers; default to the attesters.
+    pub publisher: Option<EthAccounts>,
+    /// Default remote signer for this block.
+    pub remote_signer: Option<RemoteSignerConfig>,
+    /// Funding account (unused at runtime by the reference).
+    pub funding_account: Option<EthAccount>,
+}
+
+/// A whole keystore file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keystore {
+    /// Validator blocks.
+    pub validators: Vec<ValidatorKeyStore>,
+    /// Slasher accounts.
+    pub slasher: Option<EthAccounts>,
+    /// File-wide default remote signer.
+    pub remote_signer: Option<RemoteSignerConfig>,
+    /// Prover configuration.
+    pub prover: Option<ProverKeyStore>,
+    /// Funding account.
+    pub funding_account: Option<EthAccount>,
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Ctx {
+    path: Vec<String>,
+}
+
+impl Ctx {
+    fn err(&self, message: impl Into<String>) -> SchemaError {
+        SchemaError {
+            path: if self.path.is_empty() {
+                "<root>".to_string()
+            } else {
+                self.path.join(".")
+            },
+            message: message.into(),
+        }
+    }
+
+    fn at<T>(&mut self, key: impl ToString, f: impl FnOnce(&mut Ctx) -> T) -> T {
+        self.path.push(key.to_string());
+        let out = f(self);
+        self.path.pop();
+        out
+    }
+}
+
+type R<T> = Result<T, SchemaError>;
+
+/// Parses and validates a keystore file's text.
+pub fn parse_keystore(text: &str) -> R<Keystore> {
+    let v: Value = serde_json::from_str(text).map_err(|e| SchemaError {
+        path: "<root>".into(),
+        message: format!("invalid JSON: {e}"),
+    })?;
+    parse_keystore_value(&v)
+}
+
+/// Validates an already-parsed JSON document as a keystore.
+pub fn parse_keystore_value(v: &Value) -> R<Keystore> {
+    let mut c = Ctx { path: Vec::new() };
+    let obj = object(&mut c, v, "a keystore object")?;
+    strict(
+        &mut c,
+        obj,
+        &[
+            "schemaVersion",
+            "validators",
+            "slasher",
+            "remoteSigner",
+            "prover",
+            "fundingAccount",
+        ],
+    )?;
+    match obj.get("schemaVersion") {
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
+        Some(other) => {
+            return Err(c.at("schemaVersion", |c| {
+                c.err(format!(
+                    "Invalid literal value, expected 1 (cairn reads keystore schema version 1), got {other}"
+                ))
+            }))
+        }
+        None => return Err(c.at("schemaVersion", |c| c.err("Required"))),
+    }
+    let validators = match present(obj, "validators") {
+        None => None,
+        Some(v) => Some(c.at("validators", |c| {
+            let arr = v
+                .as_array()
+                .ok_or_else(|| c.err("Expected an array of validators"))?;
+            arr.iter()
+                .enumerate()
+                .map(|(i, v)| c.at(i, |c| validator(c, v)))
+                .collect::<R<Vec<_>>>()
+        })?),
+    };
+    let slasher = opt_field(&mut c, obj, "slasher", eth_accounts)?;
+    let remote_signer = opt_field(&mut c, obj, "remoteSigner", remote_signer_config)?;
+    let prover = opt_field(&mut c, obj, "prover", prover)?;
+    let funding_account = opt_field(&mut c, obj, "fundingAccount", eth_account)?;
+    if validators.is_none() && prover.is_none() {
+        return Err(c.err("Keystore must have at least validators or prover configuration"));
+    }
+    Ok(Keystore {
+        validators: validators.unwrap_or_default(),
+        slasher,
+        remote_signer,
+        prover,
+        funding_account,
+    })
+}
+
+/// A field that may be absent or null.
+fn present<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    obj.get(key).filter(|v| !v.is_null())
+}
+
+fn opt_field<T>(
+    c: &mut Ctx,
+    obj: &Map<String, Value>,
+    key: &str,
+    f: impl FnOnce(&mut Ctx, &Value) -> R<T>,
+) -> R<Option<T>> {
+    match present(obj, key) {
+        None => Ok(None),
+        Some(v) => c.at(key, |c| f(c, v)).map(Some),
+    }
+}
+
+fn req_field<T>(
+    c: &mut Ctx,
+    obj: &Map<String, Value>,
+    key: &str,
+    f: impl FnOnce(&mut Ctx, &Value) -> R<T>,
+) -> R<T> {
+    match present(obj, key) {
+        None => Err(c.at(key, |c| c.err("Required"))),
+        Some(v) => c.at(key, |c| f(c, v)),
+    }
+}
+
+fn object<'a>(c: &mut Ctx, v: &'a Value, what: &str) -> R<&'a Map<String, Value>> {
+    v.as_object()
+        .ok_or_else(|| c.err(format!("Expected {what}, got {}", kind(v))))
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn strict(c: &mut Ctx, obj: &Map<String, Value>, allowed: &[&str]) -> R<()> {
+    let unknown: Vec<&str> = obj
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !allowed.contains(k))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        let list = unknown
+            .iter()
+            .map(|k| format!("'{k}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(c.err(format!("Unrecognized key(s) in object: {list}")))
+    }
+}
+
+fn string<'a>(c: &mut Ctx, v: &'a Value) -> R<&'a str> {
+    v.as_str()
+        .ok_or_else(|| c.err(format!("Expected string, received {}", kind(v))))
+}
+
+fn is_hex_key(s: &str) -> bool {
+    s.len() == 66 && s.starts_with("0x") && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn hex_key(s: &str) -> HexKey {
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(&s[2..], &mut bytes).expect("checked by is_hex_key");
+    HexKey {
+        raw: s.to_string(),
+        bytes,
+    }
+}
+
+fn address(c: &mut Ctx, v: &Value) -> R<Address> {
+    let s = string(c, v)?;
+    Address::parse(s).map_err(|e| c.err(format!("Invalid Ethereum address {s:?}: {e}")))
+}
+
+fn url(c: &mut Ctx, v: &Value) -> R<String> {
+    let s = string(c, v)?;
+    // zod's `.url()` accepts anything WHATWG `new URL()` parses: a scheme, a colon, and more.
+    let ok = s
+        .split_once(':')
+        .map(|(scheme, rest)| {
+            !scheme.is_empty()
+                && scheme.as_bytes()[0].is_ascii_alphabetic()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+                && !rest.is_empty()
+                && !s.chars().any(char::is_whitespace)
+        })
+        .unwrap_or(false);
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(c.err(format!("Invalid url {s:?}")))
+    }
+}
+
+fn opt_string(c: &mut Ctx, obj: &Map<String, Value>, key: &str) -> R<Option<String>> {
+    opt_field(c, obj, key, |c, v| string(c, v).map(str::to_string))
+}
+
+fn encrypted_key_file(c: &mut Ctx, obj: &Map<String, Value>) -> R<EncryptedKeyFile> {
+    strict(c, obj, &["path", "password"])?;
+    let path = req_field(c, obj, "path", |c, v| string(c, v).map(str::to_string))?;
+    let password = opt_string(c, obj, "password")?;
+    Ok(EncryptedKeyFile { path, password })
+}
+
+fn remote_signer_config(c: &mut Ctx, v: &Value) -> R<RemoteSignerConfig> {
+    match v {
+        Value::String(_) => Ok(RemoteSignerConfig {
+            url: url(c, v)?,
+            cert_path: None,
+            cert_pass: None,
+        }),
+        Value::Object(obj) => {
+            strict(c, obj, &["remoteSignerUrl", "certPath", "certPass"])?;
+            Ok(RemoteSignerConfig {
+                url: req_field(c, obj, "remoteSignerUrl", url)?,
+                cert_path: opt_string(c, obj, "certPath")?,
+                cert_pass: opt_string(c, obj, "certPass")?,
+            })
+        }
+        other => Err(c.err(format!(
+            "Expected a remote signer URL or {{remoteSignerUrl}} object, got {}",
+            kind(other)
+        ))),
+    }
+}
+
+fn eth_account(c: &mut Ctx, v: &Value) -> R<EthAccount> {
+    match v {
+        Value::String(s) => {
+            if is_hex_key(s) {
+                return Ok(EthAccount::PrivateKey(hex_key(s)));
+            }
+            if s.len() == 66 && s.starts_with("0x") {
+                return Err(c.err("Invalid private key (must be 32 bytes with 0x prefix)"));
+            }
+            match Address::parse(s) {
+                Ok(address) => Ok(EthAccount::Remote(RemoteAccount {
+                    address,
+                    signer: None,
+                })),
+                Err(e) => Err(c.err(format!(
+                    "Invalid input: expected a private key (0x + 64 hex) or an Ethereum address ({e})"
+                ))),
+            }
+        }
+        Value::Object(obj) => {
+            // Union order: private key | remote-signer account | encrypted file. An object can
+            // only be one of the last two, told apart by their required key.
+            if obj.contains_key("address") {
+                strict(
+                    c,
+                    obj,
+                    &["address", "remoteSignerUrl", "certPath", "certPass"],
+                )?;
+                let address = req_field(c, obj, "address", address)?;
+                let url = req_field(c, obj, "remoteSignerUrl", url)?;
+                Ok(EthAccount::Remote(RemoteAccount {
+                    address,
+                    signer: Some(RemoteSignerConfig {
+                        url,
+                        cert_path: opt_string(c, obj, "certPath")?,
+                        cert_pass: opt_string(c, obj, "certPass")?,
+                    }),
+                }))
+            } else if obj.contains_key("path") {
+                Ok(EthAccount::Encrypted(encrypted_key_file(c, obj)?))
+            } else {
+                Err(c.err(
+                    "Invalid input: expected a private key, an address, {address, remoteSignerUrl} or {path, password}",
+                ))
+            }
+        }
+        other => Err(c.err(format!(
+            "Invalid input: expected an Ethereum account, got {}",
+            kind(other)
+        ))),
+    }
+}
+
+fn mnemonic_config(c: &mut Ctx, obj: &Map<String, Value>) -> R<MnemonicConfig> {
+    strict(
+        c,
+        obj,
+        &[
+            "mnemonic",
+            "addressIndex",
+            "accountIndex",
+            "addressCount",
+            "accountCount",
+        ],
+    )?;
+    let mnemonic = req_field(c, obj, "mnemonic", |c, v| string(c, v).map(str::to_string))?;
+    let mnemonic = mnemonic.trim().to_string();
+    if mnemonic.is_empty() {
+        return Err(c.at("mnemonic", |c| c.err("Mnemonic cannot be empty")));
+    }
+    let int = |c: &mut Ctx, key: &str, min: u64, default: u32| -> R<u32> {
+        opt_field(c, obj, key, |c, v| {
+            v.as_u64()
+                .filter(|n| *n >= min && *n < (1 << 31))
+                .map(|n| n as u32)
+                .ok_or_else(|| c.err(format!("Expected an integer >= {min} (and below 2^31)")))
+        })
+        .map(|o| o.unwrap_or(default))
+    };
+    Ok(MnemonicConfig {
+        mnemonic,
+        address_index: int(c, "addressIndex", 0, 0)?,
+        account_index: int(c, "accountIndex", 0, 0)?,
+        address_count: int(c, "addressCount", 1, 1)?,
+        account_count: int(c, "accountCount", 1, 1)?,
+    })
+}
+
+fn eth_accounts(c: &mut Ctx, v: &Value) -> R<EthAccounts> {
+    match v {
+        Value::Array(arr) => arr
+            .iter()
+            .enumerate()
+            .map(|(i, v)| c.at(i, |c| eth_account(c, v)))
+            .collect::<R<Vec<_>>>()
+            .map(EthAccounts::Many),
+        Value::Object(obj) if obj.contains_key("mnemonic") => {
+            mnemonic_config(c, obj).map(EthAccounts::Mnemonic)
+        }
+        _ => eth_account(c, v).map(EthAccounts::One),
+    }
+}
+
+fn bls_account(c: &mut Ctx, v: &Value) -> R<BlsAccount> {
+    match v {
+        Value::String(s) if is_hex_key(s) => Ok(BlsAccount::PrivateKey(hex_key(s))),
+        Value::String(_) => Err(c.err("Invalid BLS private key (must be 32 bytes with 0x prefix)")),
+        Value::Object(obj) => encrypted_key_file(c, obj).map(BlsAccount::Encrypted),
+        other => Err(c.err(format!(
+            "Expected a BLS private key or {{path, password}}, got {}",
+            kind(other)
+        ))),
+    }
+}
+
+fn attester_account(c: &mut Ctx, v: &Value) -> R<AttesterAccount> {
+    if let Value::Object(obj) = v {
+        if obj.contains_key("eth") {
+            strict(c, obj, &["eth", "bls"])?;
+            return Ok(AttesterAccount {
+                eth: req_field(c, obj, "eth", eth_account)?,
+                bls: opt_field(c, obj, "bls", bls_account)?,
+                object_form: true,
+            });
+        }
+    }
+    Ok(AttesterAccount {
+        eth: eth_account(c, v)?,
+        bls: None,
+        object_form: false,
+    })
+}
+
+fn attester_accounts(c: &mut Ctx, v: &Value) -> R<AttesterAccounts> {
+    match v {
+        Value::Array(arr) => arr
+            .iter()
+            .enumerate()
+            .map(|(i, v)| c.at(i, |c| attester_account(c, v)))
+            .collect::<R<Vec<_>>>()
+            .map(AttesterAccounts::Many),
+        Value::Object(obj) if obj.contains_key("mnemonic") => {
+            mnemonic_config(c, obj).map(AttesterAccounts::Mnemonic)
+        }
+        _ => attester_account(c, v).map(AttesterAccounts::One),
+    }
+}
+
+fn prover(c: &mut Ctx, v: &Value) -> R<ProverKeyStore> {
+    if let Value::Object(obj) = v {
+        if obj.contains_key("id") {
+            strict(c, obj, &["id", "publisher"])?;
+            return Ok(ProverKeyStore::WithPublishers {
+                id: req_field(c, obj, "id", address)?,
+                publisher: req_field(c, obj, "publisher", eth_accounts)?,
+            });
+        }
+    }
+    eth_account(c, v).map(ProverKeyStore::Account)
+}
+
+fn aztec_address(c: &mut Ctx, v: &Value) -> R<[u8; 32]> {
+    match v {
+        Value::String(s) => {
+            let digits = s.strip_prefix("0x").unwrap_or(s);
+            if digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(c.err(format!(
+                    "Invalid Aztec address {s:?} (expected 0x + 64 hex characters)"
+                )));
+            }
+            let mut out = [0u8; 32];
+            hex::decode_to_slice(digits, &mut out).expect("checked hex");
+            Ok(out)
+        }
+        // A serialised Node.js Buffer: {"type":"Buffer","data":[…32 bytes…]}.
+        Value::Object(obj) if obj.get("type").and_then(Value::as_str) == Some("Buffer") => {
+            let data = obj
+                .get("data")
+                .and_then(Value::as_array)
+                .filter(|a| a.len() == 32)
+                .ok_or_else(|| c.err("Invalid Aztec address buffer (expected 32 bytes)"))?;
+            let mut out = [0u8; 32];
+            for (o, b) in out.iter_mut().zip(data) {
+                *o = b
+                    .as_u64()
+                    .filter(|b| *b <= 255)
+                    .ok_or_else(|| c.err("Invalid Aztec address buffer byte"))?
+                    as u8;
+            }
+            Ok(out)
+        }
+        other => Err(c.err(format!(
+            "Expected an Aztec address string, got {}",
+            kind(other)
+        ))),
+    }
+}
+
+fn validator(c: &mut Ctx, v: &Value) -> R<ValidatorKeyStore> {
+    let obj = object(c, v, "a validator object")?;
+    strict(
+        c,
+        obj,
+        &[
+            "attester",
+            "feeRecipient",
+            "coinbase",
+            "publisher",
+            "remoteSigner",
+            "fundingAccount",
+        ],
+    )?;
+    Ok(ValidatorKeyStore {
+        attester: req_field(c, obj, "attester", attester_accounts)?,
+        fee_recipient: req_field(c, obj, "feeRecipient", aztec_address)?,
+        coinbase: opt_field(c, obj, "coinbase", address)?,
+        publisher: opt_field(c, obj, "publisher", eth_accounts)?,
+        remote_signer: opt_field(c, obj, "remoteSigner", remote_signer_config)?,
+        funding_account: opt_field(c, obj, "fundingAccount", eth_account)?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolution helpers shared by the CLI and the node.
+
+/// Why an account could not be resolved to a signer.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ResolveError {
+    /// A bare address with no signer anywhere up the chain.
+    #[error("No remote signer configuration found for address {0}")]
+    NoRemoteSigner(String),
+}
+
+/// The URL that signs for `account`: the account's own, then the validator's, then the file's.
+pub fn resolve_remote_signer<'a>(
+    account: &'a RemoteAccount,
+    validator: Option<&'a RemoteSignerConfig>,
+    file: Option<&'a RemoteSignerConfig>,
+) -> Result<&'a RemoteSignerConfig, ResolveError> {
+    account
+        .signer
+        .as_ref()
+        .or(validator)
+        .or(file)
+        .ok_or_else(|| ResolveError::NoRemoteSigner(account.address.to_lower_hex()))
+}
+
+impl EthAccount {
+    /// The address, when it is known without decrypting anything.
+    pub fn known_address(&self) -> Option<Address> {
+        match self {
+            EthAccount::PrivateKey(k) => {
+                EthSecretKey::from_bytes(&k.bytes).ok().map(|k| k.address())
+            }
+            EthAccount::Remote(r) => Some(r.address),
+            EthAccount::Encrypted(_) => None,
+        }
+    }
+}
+
+impl ValidatorKeyStore {
+    /// The coinbase for an attester address: the configured one or the attester itself.
+    pub fn coinbase_for(&self, attester: Address) -> Address {
+        self.coinbase.unwrap_or(attester)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PK: &str = "0x1ab42cc412b618bdea3a599e3c9bae199ebf030895b039e9db1e30dafb12b727";
+    const FEE: &str = "0x0000000000000000000000000000000000000000000000000000000000000001";
+
+    fn err(text: &str) -> SchemaError {
+        parse_keystore(text).unwrap_err()
+    }
+
+    #[test]
+    fn minimal_and_full_forms() {
+        let ks = parse_keystore(&format!(
+            r#"{{"schemaVersion":1,"validators":[{{"attester":"{PK}","feeRecipient":"{FEE}"}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(ks.validators.len(), 1);
+        assert!(matches!(
+            ks.validators[0].attester,
+            AttesterAccounts::One(AttesterAccount {
+                eth: EthAccount::PrivateKey(_),
+                bls: None,
+                ..
+            })
+        ));
+
+        let everything = format!(
+            r#"{{
+  "schemaVersion": 1,
+  "remoteSigner": "https://signer.example:9000",
+  "validators": [
+    {{
+      "attester": {{"mnemonic": "  test test test test test test test test test test test junk ", "accountIndex": 1, "addressCount": 2}},
+      "feeRecipient": "{FEE}",
+      "coinbase": "0x9858effd232b4033e47d90003d41ec34ecaeda94",
+      "publisher": ["{PK}", "0x9858EfFD232B4033E47d90003D41EC34EcaEda94",
+                    {{"address": "0x9858effd232b4033e47d90003d41ec34ecaeda94", "remoteSignerUrl": "http://x", "certPass": "p"}},
+                    {{"path": "/keys", "password": "pw"}}],
+      "remoteSigner": {{"remoteSignerUrl": "http://validator-signer"}},
+      "fundingAccount": "{PK}"
+    }},
+    {{
+      "attester": [{{"eth": "{PK}", "bls": "{PK}"}}, {{"eth": {{"path": "a.json"}}, "bls": {{"path": "b.json", "password": null}}}}],
+      "feeRecipient": {{"type": "Buffer", "data": [{zeros}1]}},
+      "publisher": {{"mnemonic": "test test test test test test test test test test test junk", "accountCount": 2}}
+    }}
+  ],
+  "slasher": ["{PK}"],
+  "prover": {{"id": "0x9858effd232b4033e47d90003d41ec34ecaeda94", "publisher": "{PK}"}},
+  "fundingAccount": {{"path": "f.json"}}
+}}"#,
+            zeros = "0,".repeat(31)
+        );
+        let ks = parse_keystore(&everything).unwrap();
+        let AttesterAccounts::Mnemonic(m) = &ks.validators[0].attester else {
+            panic!("mnemonic attester expected")
+        };
+        assert_eq!(
+            m.mnemonic,
+            "test test test test test test test test test test test junk"
+        );
+        assert_eq!(m.indices(), vec![(1, 0), (1, 1)]);
+        assert_eq!(ks.validators[1].fee_recipient[31], 1);
+        assert_eq!(ks.validators[1].attester.listed().len(), 2);
+        assert_eq!(
+            ks.validators[1].attester.listed()[1].bls,
+            Some(BlsAccount::Encrypted(EncryptedKeyFile {
+                path: "b.json".into(),
+                password: None
+            }))
+        );
+    }
+
+    #[test]
+    fn null_is_absent() {
+        let ks = parse_keystore(&format!(
+            r#"{{"schemaVersion":1,"remoteSigner":null,"prover":null,"validators":[{{"attester":"{PK}","feeRecipient":"{FEE}","coinbase":null,"publisher":null}}]}}"#
+        ))
+        .unwrap();
+        assert!(ks.remote_signer.is_none() && ks.validators[0].coinbase.is_none());
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_their_path() {
+        let e = err(&format!(
+            r#"{{"schemaVersion":1,"validators":[{{"attester":"{PK}","feeRecipient":"{FEE}","feerecipient":"x"}}]}}"#
+        ));
+        assert_eq!(e.path, "validators.0");
+        assert!(e.message.contains("'feerecipient'"), "{e}");
+        let e = err(&format!(
+            r#"{{"schemaVersion":1,"validators":[{{"attester":{{"eth":"{PK}","bls":"{PK}","extra":1}},"feeRecipient":"{FEE}"}}]}}"#
+        ));
+        assert_eq!(e.path, "validators.0.attester");
+        let e = err(&format!(
+            r#"{{"schemaVersion":1,"validators":[],"bogus":true}}"#
+        ));
+        assert_eq!(e.path, "<root>");
+    }
+
+    #[test]
+    fn reference_messages() {
+        let e = err(&format!(
+            r#"{{"schemaVersion":1,"validators":[{{"attester":"0x{}","feeRecipient":"{FEE}"}}]}}"#,
+            "g".repeat(64)
+        ));
+        assert_eq!(
+            e.message,
+            "Invalid private key (must be 32 bytes with 0x prefix)"
+        );
+        assert_eq!(e.path, "validators.0.attester");
+        let e = err(&format!(
+            r#"{{"schemaVersion":1,"validators":[{{"attester":{{"eth":"{PK}","bls":"0x1234"}},"feeRecipient":"{FEE}"}}]}}"#
+        ));
+        assert_eq!(
+            e.message,
+            "Invalid BLS private key (must be 32 bytes with 0x prefix)"
+        );
+        let e = err(
+            r#"{"schemaVersion":1,"validators":[{"attester":{"mnemonic":"   "},"feeRecipient":"0x00"}]}"#,
+        );
+        assert_eq!(e.message, "Mnemonic cannot be empty");
+        let e = err(r#"{"schemaVersion":1}"#);
+        assert_eq!(
+            e.message,
+            "Keystore must have at least validators or prover configuration"
+        );
+        let e = err(r#"{"schemaVersion":2,"validators":[]}"#);
+        assert_eq!(e.path, "schemaVersion");
+        let e = err(&format!(
+            r#"{{"schemaVersion":1,"validators":[{{"attester":"{PK}"}}]}}"#
+        ));
+        assert_eq!(
+            (e.path.as_str(), e.message.as_str()),
+            ("validators.0.feeRecipient", "Required")
+        );
+        let e = err(&format!(
+            r#"{{"schemaVersion":1,"validators":[{{"attester":"{PK}","feeRecipient":"{FEE}","coinbase":"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD"}}]}}"#
+        ));
+        assert!(e.message.contains("checksum"), "{e}");
+        assert!(err("{").message.starts_with("invalid JSON"));
+    }
+
+    #[test]
+    fn remote_signer_precedence() {
+        let acct = RemoteAccount {
+            address: Address([1; 20]),
+            signer: None,
+        };
+        let v = RemoteSignerConfig {
+            url: "http://v".into(),
+            cert_path: None,
+            cert_pass: None,
+        };
+        let f = RemoteSignerConfig {
+            url: "http://f".into(),
+            ..v.clone()
+        };
+        assert_eq!(
+            resolve_remote_signer(&acct, Some(&v), Some(&f))
+                .unwrap()
+                .url,
+            "http://v"
+        );
+        assert_eq!(
+            resolve_remote_signer(&acct, None, Some(&f)).unwrap().url,
+            "http://f"
+        );
+        assert!(resolve_remote_signer(&acct, None, None).is_err());
+        let own = RemoteAccount {
+            signer: Some(RemoteSignerConfig {
+                url: "http://own".into(),
+                ..v.clone()
+            }),
+            ..acct
+        };
+        assert_eq!(
+            resolve_remote_signer(&own, Some(&v), Some(&f)).unwrap().url,
+            "http://own"
+        );
+    }
+}
