@@ -49,6 +49,8 @@ pub struct EncryptedKeyFile {
 pub struct RemoteSignerConfig {
     /// JSON-RPC URL.
     pub url: String,
+    /// Given as a bare URL string rather than a `{remoteSignerUrl}` object.
+    pub bare_url: bool,
     /// Client certificate path (accepted, unused, as in the reference).
     pub cert_path: Option<String>,
     /// Client certificate password (accepted, unused).
@@ -80,6 +82,8 @@ pub enum EthAccount {
 pub struct MnemonicConfig {
     /// The phrase, trimmed (the node trims; the CLI does not).
     pub mnemonic: String,
+    /// The phrase exactly as written in the file.
+    pub raw: String,
     /// First address index.
     pub address_index: u32,
     /// First account index.
@@ -187,8 +191,8 @@ pub enum ProverKeyStore {
 pub struct ValidatorKeyStore {
     /// Attester accounts.
     pub attester: AttesterAccounts,
-    /// L2 fee recipient (32 bytes).
-    pub fee_recipient: [u8; 32],
+    /// L2 fee recipient (32 bytes); required in schema v1, may fall back to the top level in v2.
+    pub fee_recipient: Option<[u8; 32]>,
     /// L1 coinbase; defaults to each attester's own address.
     pub coinbase: Option<Address>,
     /// Publishers; default to the attesters.
@@ -202,6 +206,10 @@ pub struct ValidatorKeyStore {
 /// A whole keystore file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keystore {
+    /// 1, or 2 for files that use top-level defaults.
+    pub schema_version: u8,
+    /// Validator blocks; `None` when the file has no `validators` field.
+    pub validators_present: bool,
     /// Validator blocks.
     pub validators: Vec<ValidatorKeyStore>,
     /// Slasher accounts.
@@ -212,6 +220,12 @@ pub struct Keystore {
     pub prover: Option<ProverKeyStore>,
     /// Funding account.
     pub funding_account: Option<EthAccount>,
+    /// Schema v2: default publishers for every validator.
+    pub publisher: Option<EthAccounts>,
+    /// Schema v2: default coinbase for every validator.
+    pub coinbase: Option<Address>,
+    /// Schema v2: default fee recipient for every validator.
+    pub fee_recipient: Option<[u8; 32]>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,29 +269,30 @@ pub fn parse_keystore(text: &str) -> R<Keystore> {
 pub fn parse_keystore_value(v: &Value) -> R<Keystore> {
     let mut c = Ctx { path: Vec::new() };
     let obj = object(&mut c, v, "a keystore object")?;
-    strict(
-        &mut c,
-        obj,
-        &[
-            "schemaVersion",
-            "validators",
-            "slasher",
-            "remoteSigner",
-            "prover",
-            "fundingAccount",
-        ],
-    )?;
-    match obj.get("schemaVersion") {
-        Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
+    let version = match obj.get("schemaVersion") {
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => 1u8,
+        Some(Value::Number(n)) if n.as_u64() == Some(2) => 2u8,
         Some(other) => {
             return Err(c.at("schemaVersion", |c| {
                 c.err(format!(
-                    "Invalid literal value, expected 1 (cairn reads keystore schema version 1), got {other}"
+                    "Invalid literal value, expected 1 or 2 (the keystore schema versions), got {other}"
                 ))
             }))
         }
         None => return Err(c.at("schemaVersion", |c| c.err("Required"))),
+    };
+    let mut allowed = vec![
+        "schemaVersion",
+        "validators",
+        "slasher",
+        "remoteSigner",
+        "prover",
+        "fundingAccount",
+    ];
+    if version == 2 {
+        allowed.extend(["publisher", "coinbase", "feeRecipient"]);
     }
+    strict(&mut c, obj, &allowed)?;
     let validators = match present(obj, "validators") {
         None => None,
         Some(v) => Some(c.at("validators", |c| {
@@ -286,7 +301,7 @@ pub fn parse_keystore_value(v: &Value) -> R<Keystore> {
                 .ok_or_else(|| c.err("Expected an array of validators"))?;
             arr.iter()
                 .enumerate()
-                .map(|(i, v)| c.at(i, |c| validator(c, v)))
+                .map(|(i, v)| c.at(i, |c| validator(c, v, version)))
                 .collect::<R<Vec<_>>>()
         })?),
     };
@@ -294,15 +309,33 @@ pub fn parse_keystore_value(v: &Value) -> R<Keystore> {
     let remote_signer = opt_field(&mut c, obj, "remoteSigner", remote_signer_config)?;
     let prover = opt_field(&mut c, obj, "prover", prover)?;
     let funding_account = opt_field(&mut c, obj, "fundingAccount", eth_account)?;
+    let publisher = opt_field(&mut c, obj, "publisher", eth_accounts)?;
+    let coinbase = opt_field(&mut c, obj, "coinbase", address)?;
+    let fee_recipient = opt_field(&mut c, obj, "feeRecipient", aztec_address)?;
     if validators.is_none() && prover.is_none() {
         return Err(c.err("Keystore must have at least validators or prover configuration"));
     }
+    if version == 2
+        && fee_recipient.is_none()
+        && validators
+            .as_ref()
+            .is_some_and(|vs| vs.iter().any(|v| v.fee_recipient.is_none()))
+    {
+        return Err(c.at("feeRecipient", |c| {
+            c.err("Each validator must have a feeRecipient, or a top-level feeRecipient must be set for all validators")
+        }));
+    }
     Ok(Keystore {
+        schema_version: version,
+        validators_present: validators.is_some(),
         validators: validators.unwrap_or_default(),
         slasher,
         remote_signer,
         prover,
         funding_account,
+        publisher,
+        coinbase,
+        fee_recipient,
     })
 }
 
@@ -410,7 +443,7 @@ fn url(c: &mut Ctx, v: &Value) -> R<String> {
     if ok {
         Ok(s.to_string())
     } else {
-        Err(c.err(format!("Invalid url {s:?}")))
+        Err(c.err(format!("Invalid URL {s:?}")))
     }
 }
 
@@ -429,6 +462,7 @@ fn remote_signer_config(c: &mut Ctx, v: &Value) -> R<RemoteSignerConfig> {
     match v {
         Value::String(_) => Ok(RemoteSignerConfig {
             url: url(c, v)?,
+            bare_url: true,
             cert_path: None,
             cert_pass: None,
         }),
@@ -436,6 +470,7 @@ fn remote_signer_config(c: &mut Ctx, v: &Value) -> R<RemoteSignerConfig> {
             strict(c, obj, &["remoteSignerUrl", "certPath", "certPass"])?;
             Ok(RemoteSignerConfig {
                 url: req_field(c, obj, "remoteSignerUrl", url)?,
+                bare_url: false,
                 cert_path: opt_string(c, obj, "certPath")?,
                 cert_pass: opt_string(c, obj, "certPass")?,
             })
@@ -481,6 +516,7 @@ fn eth_account(c: &mut Ctx, v: &Value) -> R<EthAccount> {
                     address,
                     signer: Some(RemoteSignerConfig {
                         url,
+                        bare_url: false,
                         cert_path: opt_string(c, obj, "certPath")?,
                         cert_pass: opt_string(c, obj, "certPass")?,
                     }),
@@ -512,8 +548,8 @@ fn mnemonic_config(c: &mut Ctx, obj: &Map<String, Value>) -> R<MnemonicConfig> {
             "accountCount",
         ],
     )?;
-    let mnemonic = req_field(c, obj, "mnemonic", |c, v| string(c, v).map(str::to_string))?;
-    let mnemonic = mnemonic.trim().to_string();
+    let raw = req_field(c, obj, "mnemonic", |c, v| string(c, v).map(str::to_string))?;
+    let mnemonic = raw.trim().to_string();
     if mnemonic.is_empty() {
         return Err(c.at("mnemonic", |c| c.err("Mnemonic cannot be empty")));
     }
@@ -528,6 +564,7 @@ fn mnemonic_config(c: &mut Ctx, obj: &Map<String, Value>) -> R<MnemonicConfig> {
     };
     Ok(MnemonicConfig {
         mnemonic,
+        raw,
         address_index: int(c, "addressIndex", 0, 0)?,
         account_index: int(c, "accountIndex", 0, 0)?,
         address_count: int(c, "addressCount", 1, 1)?,
@@ -645,7 +682,7 @@ fn aztec_address(c: &mut Ctx, v: &Value) -> R<[u8; 32]> {
     }
 }
 
-fn validator(c: &mut Ctx, v: &Value) -> R<ValidatorKeyStore> {
+fn validator(c: &mut Ctx, v: &Value, version: u8) -> R<ValidatorKeyStore> {
     let obj = object(c, v, "a validator object")?;
     strict(
         c,
@@ -661,7 +698,11 @@ fn validator(c: &mut Ctx, v: &Value) -> R<ValidatorKeyStore> {
     )?;
     Ok(ValidatorKeyStore {
         attester: req_field(c, obj, "attester", attester_accounts)?,
-        fee_recipient: req_field(c, obj, "feeRecipient", aztec_address)?,
+        fee_recipient: if version == 1 {
+            Some(req_field(c, obj, "feeRecipient", aztec_address)?)
+        } else {
+            opt_field(c, obj, "feeRecipient", aztec_address)?
+        },
         coinbase: opt_field(c, obj, "coinbase", address)?,
         publisher: opt_field(c, obj, "publisher", eth_accounts)?,
         remote_signer: opt_field(c, obj, "remoteSigner", remote_signer_config)?,
@@ -711,6 +752,229 @@ impl ValidatorKeyStore {
     /// The coinbase for an attester address: the configured one or the attester itself.
     pub fn coinbase_for(&self, attester: Address) -> Address {
         self.coinbase.unwrap_or(attester)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parsed form, as the reference writes a keystore back after loading it (`validator-keys
+// add`): fields in schema order, addresses lowercase, `null`s dropped, mnemonic defaults filled.
+
+fn put(obj: &mut Map<String, Value>, key: &str, v: Option<Value>) {
+    if let Some(v) = v {
+        obj.insert(key.to_string(), v);
+    }
+}
+
+fn hex32_json(b: &[u8; 32]) -> Value {
+    Value::String(format!("0x{}", hex::encode(b)))
+}
+
+impl RemoteSignerConfig {
+    /// Normalised JSON.
+    pub fn to_json(&self) -> Value {
+        if self.bare_url {
+            return Value::String(self.url.clone());
+        }
+        let mut o = Map::new();
+        o.insert("remoteSignerUrl".into(), Value::String(self.url.clone()));
+        put(
+            &mut o,
+            "certPath",
+            self.cert_path.clone().map(Value::String),
+        );
+        put(
+            &mut o,
+            "certPass",
+            self.cert_pass.clone().map(Value::String),
+        );
+        Value::Object(o)
+    }
+}
+
+impl EncryptedKeyFile {
+    /// Normalised JSON.
+    pub fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("path".into(), Value::String(self.path.clone()));
+        put(&mut o, "password", self.password.clone().map(Value::String));
+        Value::Object(o)
+    }
+}
+
+impl EthAccount {
+    /// Normalised JSON.
+    pub fn to_json(&self) -> Value {
+        match self {
+            EthAccount::PrivateKey(k) => Value::String(k.raw.clone()),
+            EthAccount::Remote(RemoteAccount {
+                address,
+                signer: None,
+            }) => Value::String(address.to_lower_hex()),
+            EthAccount::Remote(RemoteAccount {
+                address,
+                signer: Some(s),
+            }) => {
+                let mut o = Map::new();
+                o.insert("address".into(), Value::String(address.to_lower_hex()));
+                o.insert("remoteSignerUrl".into(), Value::String(s.url.clone()));
+                put(&mut o, "certPath", s.cert_path.clone().map(Value::String));
+                put(&mut o, "certPass", s.cert_pass.clone().map(Value::String));
+                Value::Object(o)
+            }
+            EthAccount::Encrypted(f) => f.to_json(),
+        }
+    }
+}
+
+impl MnemonicConfig {
+    /// Normalised JSON (defaults filled in).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "mnemonic": self.raw,
+            "addressIndex": self.address_index,
+            "accountIndex": self.account_index,
+            "addressCount": self.address_count,
+            "accountCount": self.account_count,
+        })
+    }
+}
+
+impl EthAccounts {
+    /// Normalised JSON.
+    pub fn to_json(&self) -> Value {
+        match self {
+            EthAccounts::One(a) => a.to_json(),
+            EthAccounts::Many(v) => Value::Array(v.iter().map(EthAccount::to_json).collect()),
+            EthAccounts::Mnemonic(m) => m.to_json(),
+        }
+    }
+}
+
+impl AttesterAccount {
+    /// Normalised JSON.
+    pub fn to_json(&self) -> Value {
+        if !self.object_form {
+            return self.eth.to_json();
+        }
+        let mut o = Map::new();
+        o.insert("eth".into(), self.eth.to_json());
+        put(
+            &mut o,
+            "bls",
+            self.bls.as_ref().map(|b| match b {
+                BlsAccount::PrivateKey(k) => Value::String(k.raw.clone()),
+                BlsAccount::Encrypted(f) => f.to_json(),
+            }),
+        );
+        Value::Object(o)
+    }
+}
+
+impl AttesterAccounts {
+    /// Normalised JSON.
+    pub fn to_json(&self) -> Value {
+        match self {
+            AttesterAccounts::One(a) => a.to_json(),
+            AttesterAccounts::Many(v) => {
+                Value::Array(v.iter().map(AttesterAccount::to_json).collect())
+            }
+            AttesterAccounts::Mnemonic(m) => m.to_json(),
+        }
+    }
+}
+
+impl ValidatorKeyStore {
+    /// Normalised JSON, in the schema's field order.
+    pub fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("attester".into(), self.attester.to_json());
+        put(
+            &mut o,
+            "coinbase",
+            self.coinbase.map(|a| Value::String(a.to_lower_hex())),
+        );
+        put(
+            &mut o,
+            "publisher",
+            self.publisher.as_ref().map(EthAccounts::to_json),
+        );
+        put(
+            &mut o,
+            "feeRecipient",
+            self.fee_recipient.as_ref().map(hex32_json),
+        );
+        put(
+            &mut o,
+            "remoteSigner",
+            self.remote_signer.as_ref().map(RemoteSignerConfig::to_json),
+        );
+        put(
+            &mut o,
+            "fundingAccount",
+            self.funding_account.as_ref().map(EthAccount::to_json),
+        );
+        Value::Object(o)
+    }
+}
+
+impl Keystore {
+    /// Normalised JSON, in the schema's field order.
+    pub fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("schemaVersion".into(), Value::from(self.schema_version));
+        if self.validators_present {
+            o.insert(
+                "validators".into(),
+                Value::Array(
+                    self.validators
+                        .iter()
+                        .map(ValidatorKeyStore::to_json)
+                        .collect(),
+                ),
+            );
+        }
+        put(
+            &mut o,
+            "slasher",
+            self.slasher.as_ref().map(EthAccounts::to_json),
+        );
+        put(
+            &mut o,
+            "remoteSigner",
+            self.remote_signer.as_ref().map(RemoteSignerConfig::to_json),
+        );
+        put(
+            &mut o,
+            "prover",
+            self.prover.as_ref().map(|p| match p {
+                ProverKeyStore::Account(a) => a.to_json(),
+                ProverKeyStore::WithPublishers { id, publisher } => serde_json::json!({
+                    "id": id.to_lower_hex(),
+                    "publisher": publisher.to_json(),
+                }),
+            }),
+        );
+        put(
+            &mut o,
+            "fundingAccount",
+            self.funding_account.as_ref().map(EthAccount::to_json),
+        );
+        put(
+            &mut o,
+            "publisher",
+            self.publisher.as_ref().map(EthAccounts::to_json),
+        );
+        put(
+            &mut o,
+            "coinbase",
+            self.coinbase.map(|a| Value::String(a.to_lower_hex())),
+        );
+        put(
+            &mut o,
+            "feeRecipient",
+            self.fee_recipient.as_ref().map(hex32_json),
+        );
+        Value::Object(o)
     }
 }
 
@@ -777,7 +1041,7 @@ mod tests {
             "test test test test test test test test test test test junk"
         );
         assert_eq!(m.indices(), vec![(1, 0), (1, 1)]);
-        assert_eq!(ks.validators[1].fee_recipient[31], 1);
+        assert_eq!(ks.validators[1].fee_recipient.unwrap()[31], 1);
         assert_eq!(ks.validators[1].attester.listed().len(), 2);
         assert_eq!(
             ks.validators[1].attester.listed()[1].bls,
@@ -841,7 +1105,7 @@ mod tests {
             e.message,
             "Keystore must have at least validators or prover configuration"
         );
-        let e = err(r#"{"schemaVersion":2,"validators":[]}"#);
+        let e = err(r#"{"schemaVersion":3,"validators":[]}"#);
         assert_eq!(e.path, "schemaVersion");
         let e = err(&format!(
             r#"{{"schemaVersion":1,"validators":[{{"attester":"{PK}"}}]}}"#
@@ -865,6 +1129,7 @@ mod tests {
         };
         let v = RemoteSignerConfig {
             url: "http://v".into(),
+            bare_url: true,
             cert_path: None,
             cert_pass: None,
         };

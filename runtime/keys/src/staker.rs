@@ -43,6 +43,8 @@ pub enum SkipReason {
     NoBls,
     /// The BLS keystore has no password and none was given.
     NoPassword,
+    /// The attester's JSON-V3 file has no password and none was given.
+    NoEthPassword,
 }
 
 /// A skipped attester.
@@ -68,6 +70,9 @@ impl std::fmt::Display for Skipped {
             SkipReason::NoBls => "no BLS key",
             SkipReason::NoPassword => {
                 "the BLS keystore has no stored password and no --password was given"
+            }
+            SkipReason::NoEthPassword => {
+                "the attester's key file has no stored password and no --password was given"
             }
         };
         write!(f, "skipped {at}: {why}")
@@ -96,14 +101,6 @@ pub enum StakerError {
         path: String,
         /// Why.
         source: DecryptError,
-    },
-    /// An encrypted Ethereum key without any password.
-    #[error("validator {validator}: {path} has no stored password; pass --password")]
-    NoEthPassword {
-        /// Validator (1-based).
-        validator: usize,
-        /// File path.
-        path: String,
     },
     /// A plaintext key that is not a valid key.
     #[error("validator {validator}: {what} is not a valid key")]
@@ -154,9 +151,15 @@ pub fn jobs(ks: &Keystore) -> (Vec<StakerJob>, Vec<Skipped>) {
     (jobs, skipped)
 }
 
+/// The password for a key file, as the reference picks it: none at all (skip) when neither the
+/// command line nor the file has a non-empty one; otherwise the command line's if given (even
+/// empty), else the stored one.
 fn password<'a>(file: &'a EncryptedKeyFile, given: Option<&'a str>) -> Option<&'a str> {
-    // The command-line password wins; an empty string counts as no password.
-    given.or(file.password.as_deref()).filter(|p| !p.is_empty())
+    let nonempty = |p: Option<&str>| p.is_some_and(|p| !p.is_empty());
+    if !nonempty(given) && !nonempty(file.password.as_deref()) {
+        return None;
+    }
+    given.or(file.password.as_deref())
 }
 
 /// Turns one job into a registration (`Ok(None)` when it must be skipped).
@@ -206,10 +209,13 @@ pub fn run(
         // Addresses that went through the schema's address parser come out lowercase.
         EthAccount::Remote(r) => r.address.to_lower_hex(),
         EthAccount::Encrypted(f) => {
-            let pw = password(f, given_password).ok_or_else(|| StakerError::NoEthPassword {
-                validator,
-                path: f.path.clone(),
-            })?;
+            let Some(pw) = password(f, given_password) else {
+                return Ok(Err(Skipped {
+                    validator: job.validator,
+                    position: Some(job.position),
+                    reason: SkipReason::NoEthPassword,
+                }));
+            };
             decrypt_v3(&read(&f.path)?, pw)
                 .map_err(|source| StakerError::Decrypt {
                     validator,

@@ -61,6 +61,16 @@ pub fn run(args: GenerateBlsKeypairArgs) -> Result<()> {
     });
     let text = zeroize::Zeroizing::new(serde_json::to_string_pretty(&out)?);
     if let Some(file) = &args.out {
+        // Like the reference, do not invent folders for an explicit output file.
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                bail!(
+                    "cannot write {}: directory {} does not exist",
+                    file.display(),
+                    dir.display()
+                );
+            }
+        }
         fsx::write_one(file, text.as_bytes())?;
         if !args.json {
             println!("Wrote BLS keypair to {}", file.display());

@@ -525,7 +525,9 @@ fn new(a: NewArgs) -> Result<()> {
             keystore_dir_warning(&out_dir, &path);
         }
     }
-    let staker_json = if a.staker_output {
+    // The reference derives the staker output from the keystore as written: keys encrypted with
+    // an empty password count as having no password, so they yield no registration.
+    let staker_json = if a.staker_output && password.as_ref().is_none_or(|p| !p.is_empty()) {
         check_on_chain(&a.chain, &built.registrations)?;
         Some(registration::to_json_text(&built.registrations))
     } else {
@@ -563,6 +565,7 @@ fn new(a: NewArgs) -> Result<()> {
             "Wrote staker output for {} validator(s) to {staker_path}",
             built.registrations.len()
         );
+        println!();
     }
     for line in built.summary.iter().chain(built.remote_lines.iter()) {
         println!("{line}");
@@ -578,39 +581,35 @@ fn new(a: NewArgs) -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // add
 
-fn read_keystore_value(path: &str) -> Result<(Value, Keystore)> {
+/// Loads a keystore through the schema, with the reference's error messages.
+fn load_keystore(path: &str) -> Result<Keystore> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("Failed to load keystore from {path}"))?;
     let value: Value = serde_json::from_str(&text)
         .map_err(|e| anyhow!("Failed to load keystore from {path}: Invalid JSON format ({e})"))?;
-    let ks = schema::parse_keystore_value(&value).map_err(|e| {
-        anyhow!("Failed to load keystore from {path}: Schema validation failed: {e}")
-    })?;
-    Ok((value, ks))
+    schema::parse_keystore_value(&value)
+        .map_err(|e| anyhow!("Failed to load keystore from {path}: Schema validation failed: {e}"))
 }
 
 fn add(a: AddArgs) -> Result<()> {
     let d = &a.derive;
     let count = effective_count(d.count);
     let fee = generate::parse_fee_recipient(&d.fee_recipient).map_err(|e| anyhow!(e))?;
-    let (mut doc, _) = read_keystore_value(&a.existing)?;
-    let existing = doc
-        .get("validators")
-        .and_then(Value::as_array)
-        .map(Vec::len)
-        .ok_or_else(|| anyhow!("Invalid keystore: missing validators array"))?;
+    let ks = load_keystore(&a.existing)?;
+    if !ks.validators_present {
+        bail!("Invalid keystore: missing validators array");
+    }
+    let existing = ks.validators.len();
+    // The reference writes the file back as its schema parsed it (field order, lowercase
+    // addresses); cairn does the same so both tools produce identical files.
+    let mut doc = ks.to_json();
     let password = d.password.resolve(true)?;
 
     // Defaults come from the first existing validator, as in the reference.
     let first = doc["validators"].get(0).cloned().unwrap_or(Value::Null);
-    let coinbase = match d.coinbase {
-        Some(c) => Some(c),
-        None => first
-            .get("coinbase")
-            .and_then(Value::as_str)
-            .map(|s| Address::parse(s).map_err(|e| anyhow!("existing coinbase {s:?}: {e}")))
-            .transpose()?,
-    };
+    let coinbase = d
+        .coinbase
+        .or_else(|| ks.validators.first().and_then(|v| v.coinbase));
     let inherited_signer = first
         .get("attester")
         .and_then(|at| {
@@ -664,7 +663,7 @@ fn add(a: AddArgs) -> Result<()> {
         return Ok(());
     }
     println!("Updated keystore {out_path} with {added} new validator(s)");
-    for line in built.summary.iter().chain(built.remote_lines.iter()) {
+    for line in &built.summary {
         println!("{line}");
     }
     Ok(())
@@ -721,15 +720,20 @@ fn check_on_chain(chain: &ChainArgs, regs: &[Registration]) -> Result<()> {
 }
 
 fn staker_cmd(a: StakerArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&a.from)
-        .with_context(|| format!("Failed to load keystore from {}", a.from))?;
-    let ks = schema::parse_keystore(&text).map_err(|e| {
-        anyhow!(
-            "Failed to load keystore from {}: Schema validation failed: {e}",
-            a.from
-        )
-    })?;
+    let ks = load_keystore(&a.from)?;
     let password = a.password.resolve(false)?;
+    if let (Some(gse), Some(urls)) = (&a.chain.gse_address, &a.chain.l1_rpc_urls) {
+        let urls: Vec<&str> = urls.split(',').map(str::trim).collect();
+        println!(
+            "Calling GSE contract {gse} on chain {}, using {} to get staker outputs",
+            a.chain.l1_chain_id,
+            urls.join(", ")
+        );
+    }
+    if ks.validators.is_empty() {
+        println!("No validators found in keystore");
+        return Ok(());
+    }
     let (jobs, mut skipped) = staker::jobs(&ks);
     let progress = Progress::new(jobs.len() as u64, "computing registrations");
     let results: Vec<_> = jobs
@@ -764,6 +768,10 @@ fn staker_cmd(a: StakerArgs) -> Result<()> {
     }
     check_on_chain(&a.chain, &regs)?;
     let out = staker_output_path(&a.from, a.output.as_deref());
+    let out_dir = paths::dirname(&out);
+    if !Path::new(&out_dir).is_dir() {
+        bail!("output directory {out_dir} does not exist; create it or choose another --output");
+    }
     fsx::write_one(
         Path::new(&out),
         registration::to_json_text(&regs).as_bytes(),
