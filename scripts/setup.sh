@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Bring this machine up to what the project needs. Idempotent: each step checks first and
+# prints one line only when it actually does something; a machine already set up gets no output.
+#
+# Steps (one function each; add new ones to STEPS below):
+#   rust_targets  rustup targets wasm32-unknown-unknown and wasm32-wasip2
+#   l1_tools      npm ci in tools/ (anvil, forge, cast, Aztec L1 artifacts, solc-js), re-run only
+#                 when tools/package-lock.json changed since the last successful install
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO_ROOT" # so that a rust-toolchain file in the repo selects the toolchain rustup uses
+
+say() { echo "setup: $*"; }
+die() {
+  echo "setup: error: $*" >&2
+  exit 1
+}
+
+RUST_TARGETS=(wasm32-unknown-unknown wasm32-wasip2)
+
+rust_targets() {
+  command -v rustup >/dev/null || die "rustup not found; install Rust with rustup first"
+  local installed target
+  installed=$(rustup target list --installed)
+  for target in "${RUST_TARGETS[@]}"; do
+    if ! grep -qx "$target" <<<"$installed"; then
+      say "adding rust target $target"
+      rustup target add "$target" >/dev/null 2>&1 || {
+        rustup target add "$target" # again, with its output, to show why it failed
+        die "could not add rust target $target"
+      }
+    fi
+  done
+}
+
+TOOLS_DIR="$REPO_ROOT/tools"
+# The stamp lives inside node_modules, so npm ci (which deletes node_modules) also clears it,
+# and a half-finished install never leaves a stamp behind.
+TOOLS_STAMP="$TOOLS_DIR/node_modules/.cairn-lock.sha256"
+
+l1_tools() {
+  command -v npm >/dev/null || die "npm not found; install Node.js 20 or newer"
+  local want have log
+  want=$(sha256sum "$TOOLS_DIR/package-lock.json" | cut -d' ' -f1)
+  have=$(cat "$TOOLS_STAMP" 2>/dev/null || true)
+  [ "$want" != "$have" ] || return 0
+  say "installing L1 tools: npm ci in tools/ (package-lock.json changed or never installed)"
+  log=$(mktemp)
+  if ! (cd "$TOOLS_DIR" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    die "npm ci in tools/ failed"
+  fi
+  rm -f "$log"
+  echo "$want" >"$TOOLS_STAMP"
+}
+
+STEPS=(rust_targets l1_tools)
+
+for step in "${STEPS[@]}"; do
+  "$step"
+done
