@@ -153,6 +153,8 @@ impl VerifyReport {
                 "index": e.index,
                 "attester": e.attester,
                 "popGas": e.gas.map(|g| g.gas),
+                "popHashAttempts": e.gas.map(|g| g.attempts),
+                "popSqrtCalls": e.gas.map(|g| g.sqrt_calls),
                 "checks": e.checks.iter().map(check).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         })
