@@ -64,3 +64,87 @@ pub fn run_cairn(cwd: &Path, args: &[String], env: &[(String, String)]) -> Outpu
     }
     cmd.output().expect("spawn cairn")
 }
+
+/// A local L1 running the real Aztec contracts (`scripts/devnet-l1.sh`), stopped on drop.
+pub struct Devnet {
+    dir: tempfile::TempDir,
+    /// The manifest the script wrote (`rpcUrl`, `addresses.*`, …).
+    pub manifest: serde_json::Value,
+}
+
+impl Devnet {
+    /// Starts a devnet on a free loopback port. Panics with the fix when the L1 tools are not
+    /// installed (`scripts/setup.sh`).
+    pub fn start() -> Self {
+        let root = repo_root();
+        assert!(
+            root.join("tools/node_modules/.bin/anvil").exists(),
+            "the L1 tools are not installed: run scripts/setup.sh"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let out = Command::new(root.join("scripts/devnet-l1.sh"))
+            .args(["--detach", "--port", &port.to_string(), "--dir"])
+            .arg(dir.path())
+            .output()
+            .expect("run scripts/devnet-l1.sh");
+        assert!(
+            out.status.success(),
+            "devnet failed to start:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let manifest = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("manifest.json")).expect("manifest"),
+        )
+        .expect("manifest is JSON");
+        Devnet { dir, manifest }
+    }
+
+    /// The JSON-RPC URL.
+    pub fn rpc(&self) -> String {
+        self.manifest["rpcUrl"]
+            .as_str()
+            .expect("rpcUrl")
+            .to_string()
+    }
+
+    /// A deployed contract's address by manifest name (`gse`, `rollup`, `stakingAsset`, …).
+    pub fn address(&self, name: &str) -> String {
+        self.manifest["addresses"][name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no address {name} in the manifest"))
+            .to_string()
+    }
+
+    /// Path of the manifest file.
+    pub fn manifest_path(&self) -> PathBuf {
+        self.dir.path().join("manifest.json")
+    }
+
+    /// Runs `scripts/devnet-register.sh` on a registration file: approve, deposit, flush.
+    pub fn register(&self, registration: &Path) -> Output {
+        Command::new(repo_root().join("scripts/devnet-register.sh"))
+            .arg(self.manifest_path())
+            .arg(registration)
+            .output()
+            .expect("run scripts/devnet-register.sh")
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = Command::new(repo_root().join("scripts/devnet-l1.sh"))
+            .arg("--stop")
+            .arg("--dir")
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}

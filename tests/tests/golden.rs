@@ -57,20 +57,19 @@ fn data_dir() -> PathBuf {
     repo_root().join("tests/golden/data")
 }
 
-/// An L1 with the real GSE, when the test run has one (`CAIRN_TEST_RPC`, `CAIRN_TEST_GSE`).
-fn devnet() -> Option<(String, String)> {
-    Some((
-        std::env::var("CAIRN_TEST_RPC").ok()?,
-        std::env::var("CAIRN_TEST_GSE").ok()?,
-    ))
+/// An L1 with the real GSE: `(rpc, gse)`.
+type Chain<'a> = Option<&'a (String, String)>;
+
+fn subst_chain(s: &str, dir: &Path, chain: Chain) -> String {
+    let mut s = s.replace("{DIR}", &dir.to_string_lossy());
+    if let Some((rpc, gse)) = chain {
+        s = s.replace("{RPC}", rpc).replace("{GSE}", gse);
+    }
+    s
 }
 
 fn subst(s: &str, dir: &Path) -> String {
-    let mut s = s.replace("{DIR}", &dir.to_string_lossy());
-    if let Some((rpc, gse)) = devnet() {
-        s = s.replace("{RPC}", &rpc).replace("{GSE}", &gse);
-    }
-    s
+    subst_chain(s, dir, None)
 }
 
 /// Without an L1, chain cases run with the chain flags removed: cairn computes the digest
@@ -286,7 +285,7 @@ fn compare_encrypted(name: &str, ours: &str, theirs: &str, password: &str) -> Re
     Ok(())
 }
 
-fn check_case(name: &str, case: &Value) -> Result<(), String> {
+fn check_case(name: &str, case: &Value, chain: Chain) -> Result<(), String> {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().canonicalize().unwrap();
     setup(case, &dir)?;
@@ -298,9 +297,9 @@ fn check_case(name: &str, case: &Value) -> Result<(), String> {
     let chain_case = case["chain"] == true;
     let mut args: Vec<String> = strings(&case["cmd"])
         .iter()
-        .map(|a| subst(a, &dir))
+        .map(|a| subst_chain(a, &dir, chain))
         .collect();
-    if chain_case && devnet().is_none() {
+    if chain_case && chain.is_none() {
         args = drop_chain_flags(args);
     }
     let out = run_cairn(&dir, &args, &env_of(case, &dir));
@@ -347,8 +346,11 @@ fn check_case(name: &str, case: &Value) -> Result<(), String> {
     let random = strings(&case["random"]);
     let mut golden_stdout = fs::read_to_string(golden_dir.join("stdout.txt")).unwrap_or_default();
     if chain_case {
-        if let Some((rpc, gse)) = devnet() {
-            golden_stdout = golden_stdout.replace("{RPC}", &rpc).replace("{GSE}", &gse);
+        if let Some((rpc, gse)) = chain {
+            // The reference prints the GSE address lowercase.
+            golden_stdout = golden_stdout
+                .replace("{RPC}", rpc)
+                .replace("{GSE}", &gse.to_lowercase());
         } else {
             golden_stdout = golden_stdout
                 .lines()
@@ -443,8 +445,7 @@ fn check_generated_mnemonic(stdout: &str, dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn golden_cases_match_the_reference() {
+fn case_names() -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(data_dir())
         .unwrap()
         .flatten()
@@ -452,6 +453,11 @@ fn golden_cases_match_the_reference() {
         .map(|e| e.file_name().to_string_lossy().to_string())
         .collect();
     names.sort();
+    names
+}
+
+fn run_cases(chain: Chain, only_chain_cases: bool) {
+    let names = case_names();
     assert!(
         names.len() > 100,
         "golden data missing: {} cases",
@@ -471,16 +477,98 @@ fn golden_cases_match_the_reference() {
             &fs::read_to_string(data_dir().join(name).join("case.json")).unwrap(),
         )
         .unwrap();
+        if only_chain_cases && case["chain"] != true {
+            continue;
+        }
         ran += 1;
-        if let Err(e) = check_case(name, &case) {
+        if let Err(e) = check_case(name, &case, chain) {
             failures.push(format!("=== {name}: {e}"));
         }
     }
     println!("{ran} golden cases, {} failed", failures.len());
+    assert!(ran > 0, "no golden case ran");
     assert!(
         failures.is_empty(),
         "{}\n\n{} of {ran} golden cases differ",
         failures.join("\n\n"),
         failures.len()
     );
+}
+
+#[test]
+fn golden_cases_match_the_reference() {
+    run_cases(None, false);
+}
+
+/// The cases where the reference asked a GSE, replayed with cairn asking the real GSE too.
+#[test]
+fn golden_chain_cases_match_with_a_real_gse() {
+    let devnet = cairn_tests::Devnet::start();
+    let chain = (devnet.rpc(), devnet.address("gse"));
+    run_cases(Some(&chain), true);
+}
+
+/// Files cairn wrote that the reference then read (`regen.sh --cross`): cairn must read them
+/// the same way, giving the registration JSON the reference gave.
+#[test]
+fn reference_reads_cairns_files_as_cairn_does() {
+    let cross = data_dir().join("cross");
+    let mut checked = 0;
+    for e in fs::read_dir(&cross).unwrap().flatten() {
+        let case_path = e.path().join("case.json");
+        let Ok(text) = fs::read_to_string(&case_path) else {
+            continue;
+        };
+        let case: Value = serde_json::from_str(&text).unwrap();
+        let input = e.path().join("input");
+        let files = e.path().join("files");
+        // Replay: copy cairn's recorded input files into a scratch dir, run cairn's staker.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().canonicalize().unwrap();
+        if !input.is_dir() || !files.is_dir() {
+            continue;
+        }
+        copy_tree(&input, &dir, &dir);
+        let mut args: Vec<String> = strings(&case["cmd"])
+            .iter()
+            .map(|a| subst(a, &dir))
+            .collect();
+        if case["chain"] == true {
+            args = drop_chain_flags(args);
+        }
+        let out = run_cairn(&dir, &args, &env_of(&case, &dir));
+        assert_eq!(
+            out.status.success(),
+            case["exit_code"] == 0,
+            "{}: {}",
+            e.path().display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for f in strings(&case["files"]) {
+            let ours = unsubst(&fs::read_to_string(dir.join(&f)).unwrap_or_default(), &dir);
+            let theirs = fs::read_to_string(files.join(&f)).unwrap();
+            if f.contains("keystore-") {
+                let pw = password_of(&case).expect("an encrypted file implies --password");
+                compare_encrypted(&f, &ours, &theirs, &pw)
+                    .unwrap_or_else(|err| panic!("{}: {err}", e.path().display()));
+            } else {
+                assert_eq!(ours, theirs, "{}: {f}", e.path().display());
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no cross case was checked");
+}
+
+fn copy_tree(from: &Path, to: &Path, dir: &Path) {
+    for e in fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            fs::create_dir_all(&target).unwrap();
+            copy_tree(&e.path(), &target, dir);
+        } else {
+            let text = fs::read_to_string(e.path()).unwrap();
+            fs::write(&target, subst(&text, dir)).unwrap();
+        }
+    }
 }

@@ -723,9 +723,11 @@ fn staker_cmd(a: StakerArgs) -> Result<()> {
     let ks = load_keystore(&a.from)?;
     let password = a.password.resolve(false)?;
     if let (Some(gse), Some(urls)) = (&a.chain.gse_address, &a.chain.l1_rpc_urls) {
+        let gse = Address::parse(gse).map_err(|e| anyhow!("invalid --gse-address {gse:?}: {e}"))?;
         let urls: Vec<&str> = urls.split(',').map(str::trim).collect();
         println!(
-            "Calling GSE contract {gse} on chain {}, using {} to get staker outputs",
+            "Calling GSE contract {} on chain {}, using {} to get staker outputs",
+            gse.to_lower_hex(),
             a.chain.l1_chain_id,
             urls.join(", ")
         );
