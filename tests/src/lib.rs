@@ -44,7 +44,7 @@ pub fn cairn_bin() -> &'static Path {
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "cairn")
             .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
-            .last()
+            .next_back()
             .expect("cargo reported the cairn executable")
     })
 }

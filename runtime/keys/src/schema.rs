@@ -1072,9 +1072,7 @@ mod tests {
             r#"{{"schemaVersion":1,"validators":[{{"attester":{{"eth":"{PK}","bls":"{PK}","extra":1}},"feeRecipient":"{FEE}"}}]}}"#
         ));
         assert_eq!(e.path, "validators.0.attester");
-        let e = err(&format!(
-            r#"{{"schemaVersion":1,"validators":[],"bogus":true}}"#
-        ));
+        let e = err(r#"{"schemaVersion":1,"validators":[],"bogus":true}"#);
         assert_eq!(e.path, "<root>");
     }
 

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The project's test command (README): set the machine up, then check formatting and lints,
+# prove the pure runtime crates build for both wasm targets, and run every test (unit, property,
+# golden comparisons with Aztec's CLI, devnet tests against the real L1 contracts, benchmarks in
+# test mode).
+set -euo pipefail
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO_ROOT"
+
+step() { echo "== $*"; }
+
+step setup
+scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+# runtime/ must stay free of I/O and OS randomness: it is shared with pipeline components and
+# the browser page.
+for target in wasm32-unknown-unknown wasm32-wasip2; do
+  step "runtime crates for $target"
+  cargo build --quiet -p cairn-crypto -p cairn-keys --target "$target"
+done
+
+step "cargo test"
+cargo test --workspace --all-targets
