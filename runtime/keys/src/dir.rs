@@ -8,9 +8,13 @@ use std::collections::HashMap;
 
 use thiserror::Error;
 
+use crate::staker::KeyFiles;
+
+use cairn_crypto::Address;
+
 use crate::schema::{
-    parse_keystore, EthAccount, EthAccounts, Keystore, ProverKeyStore, RemoteSignerConfig,
-    SchemaError, ValidatorKeyStore,
+    parse_keystore, resolve_remote_signer, AttesterAccounts, EthAccount, EthAccounts, Keystore,
+    ProverKeyStore, RemoteSignerConfig, ResolveError, SchemaError, ValidatorKeyStore,
 };
 
 /// Why a keystore directory cannot be loaded.
@@ -165,6 +169,185 @@ pub fn merge(files: Vec<LoadedFile>) -> Result<Merged, LoadError> {
             }
             prover_file = Some(file.name.clone());
             out.prover = Some(p);
+        }
+    }
+    Ok(out)
+}
+
+/// One attester as the node will run it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedAttester {
+    /// The file it came from.
+    pub file: String,
+    /// Validator block within the merged configuration (0-based).
+    pub validator: usize,
+    /// The attester address.
+    pub address: Address,
+    /// Its L1 coinbase (configured, or the attester itself).
+    pub coinbase: Address,
+    /// How the key is held: `private key`, `remote signer <url>`, `JSON-V3 <path>`, `mnemonic`.
+    pub custody: String,
+}
+
+/// Why an attester cannot be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ResolveAttesterError {
+    /// A JSON-V3 file without a password (an empty password counts as none, as in the node).
+    #[error("{file} (validator {validator}): {path} has no password; the node cannot load a JSON-V3 key without one")]
+    NoPassword {
+        /// Keystore file.
+        file: String,
+        /// Validator (1-based).
+        validator: usize,
+        /// Key file.
+        path: String,
+    },
+    /// A key file could not be read or decrypted.
+    #[error("{file} (validator {validator}): {path}: {reason}")]
+    KeyFile {
+        /// Keystore file.
+        file: String,
+        /// Validator (1-based).
+        validator: usize,
+        /// Key file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A bare address with no remote signer anywhere up the chain.
+    #[error("{file} (validator {validator}): {source}")]
+    NoSigner {
+        /// Keystore file.
+        file: String,
+        /// Validator (1-based).
+        validator: usize,
+        /// The resolution failure.
+        source: ResolveError,
+    },
+    /// A mnemonic that cannot be used.
+    #[error("{file} (validator {validator}): {reason}")]
+    Mnemonic {
+        /// Keystore file.
+        file: String,
+        /// Validator (1-based).
+        validator: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The same address configured twice, after resolving keys, files and mnemonics.
+    #[error(transparent)]
+    Duplicate(LoadError),
+}
+
+/// Resolves every attester to its address (decrypting JSON-V3 files with their stored
+/// passwords and deriving mnemonic accounts), then rejects duplicate addresses anywhere in the
+/// configuration, as the node's key manager does before it signs anything.
+pub fn resolve_attesters(
+    merged: &Merged,
+    files: &dyn KeyFiles,
+) -> Result<Vec<ResolvedAttester>, ResolveAttesterError> {
+    let mut out: Vec<ResolvedAttester> = Vec::new();
+    for (vi, ((file, v), file_signer)) in merged
+        .validators
+        .iter()
+        .zip(&merged.file_remote_signers)
+        .enumerate()
+    {
+        let validator = vi + 1;
+        let mut push = |address: Address, custody: String| {
+            out.push(ResolvedAttester {
+                file: file.clone(),
+                validator: vi,
+                address,
+                coinbase: v.coinbase.unwrap_or(address),
+                custody,
+            })
+        };
+        match &v.attester {
+            AttesterAccounts::Mnemonic(m) => {
+                let seed = crate::mnemonic::to_seed(&m.mnemonic).map_err(|e| {
+                    ResolveAttesterError::Mnemonic {
+                        file: file.clone(),
+                        validator,
+                        reason: e.to_string(),
+                    }
+                })?;
+                for (acc, addr) in m.indices() {
+                    let key = crate::hd::EthAccountDeriver::new(seed.as_ref(), acc)
+                        .and_then(|d| d.key(addr))
+                        .map_err(|e| ResolveAttesterError::Mnemonic {
+                            file: file.clone(),
+                            validator,
+                            reason: e.to_string(),
+                        })?;
+                    push(key.address(), format!("mnemonic m/44'/60'/{acc}'/0/{addr}"));
+                }
+            }
+            listed => {
+                for a in listed.listed() {
+                    match &a.eth {
+                        EthAccount::PrivateKey(k) => {
+                            let key =
+                                cairn_crypto::EthSecretKey::from_bytes(&k.bytes).map_err(|e| {
+                                    ResolveAttesterError::KeyFile {
+                                        file: file.clone(),
+                                        validator,
+                                        path: "attester".into(),
+                                        reason: e.to_string(),
+                                    }
+                                })?;
+                            push(key.address(), "private key".into());
+                        }
+                        EthAccount::Remote(r) => {
+                            let signer = resolve_remote_signer(
+                                r,
+                                v.remote_signer.as_ref(),
+                                file_signer.as_ref(),
+                            )
+                            .map_err(|source| {
+                                ResolveAttesterError::NoSigner {
+                                    file: file.clone(),
+                                    validator,
+                                    source,
+                                }
+                            })?;
+                            push(r.address, format!("remote signer {}", signer.url));
+                        }
+                        EthAccount::Encrypted(f) => {
+                            let pw = f.password.as_deref().filter(|p| !p.is_empty()).ok_or_else(
+                                || ResolveAttesterError::NoPassword {
+                                    file: file.clone(),
+                                    validator,
+                                    path: f.path.clone(),
+                                },
+                            )?;
+                            let key_err = |reason: String| ResolveAttesterError::KeyFile {
+                                file: file.clone(),
+                                validator,
+                                path: f.path.clone(),
+                                reason,
+                            };
+                            let text = files.read(&f.path).map_err(key_err)?;
+                            let key = crate::encrypted::decrypt_v3(&text, pw)
+                                .map_err(|e| key_err(e.to_string()))?;
+                            push(key.address(), format!("JSON-V3 {}", f.path));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut seen: HashMap<Address, usize> = HashMap::new();
+    for (i, a) in out.iter().enumerate() {
+        if let Some(first) = seen.insert(a.address, i) {
+            let f = &out[first];
+            return Err(ResolveAttesterError::Duplicate(
+                LoadError::DuplicateAttester {
+                    attester: a.address.to_checksum(),
+                    first: format!("{} (validator {}, {})", f.file, f.validator + 1, f.custody),
+                    second: format!("{} (validator {}, {})", a.file, a.validator + 1, a.custody),
+                },
+            ));
         }
     }
     Ok(out)

@@ -44,6 +44,19 @@ pub enum KeysCommand {
     Staker(StakerArgs),
     /// Check a registration JSON file the way the L1 contracts will (exits non-zero on failure).
     Verify(VerifyArgs),
+    /// Load a keystore directory (or file) exactly as the node will, and list its attesters.
+    Check(CheckArgs),
+}
+
+/// Flags of `check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Keystore directory or file.
+    #[arg(env = "KEY_STORE_DIRECTORY")]
+    path: PathBuf,
+    /// Print the attesters as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Flags shared by `new` and `add`.
@@ -176,6 +189,7 @@ pub fn run(cmd: KeysCommand) -> Result<()> {
         KeysCommand::Add(a) => add(a),
         KeysCommand::Staker(a) => staker_cmd(a),
         KeysCommand::Verify(a) => verify(a),
+        KeysCommand::Check(a) => check(a),
     }
 }
 
@@ -843,4 +857,81 @@ fn print_report(file: &Path, report: &VerifyReport) {
         "{}: {p} passed, {w} warnings, {f} failed",
         if report.ok() { "OK" } else { "FAILED" }
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// check
+
+fn check(a: CheckArgs) -> Result<()> {
+    use cairn_keys::dir;
+    let path = &a.path;
+    let mut files: Vec<(String, String)> = Vec::new();
+    if path.is_dir() {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot read keystore directory {}", path.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_file()
+                    && dir::is_keystore_name(&p.file_name().unwrap_or_default().to_string_lossy())
+            })
+            .collect();
+        names.sort();
+        for p in names {
+            let text = std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            files.push((p.display().to_string(), text));
+        }
+    } else {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read keystore {}", path.display()))?;
+        files.push((path.display().to_string(), text));
+    }
+    for (name, _) in &files {
+        if let Some(mode) = fsx::loose_permissions(Path::new(name)) {
+            eprintln!("warning: {name} is readable by other users (mode {mode:o}); chmod 600 it");
+        }
+    }
+    let loaded = dir::parse_files(&files, &path.display().to_string())?;
+    let merged = dir::merge(loaded)?;
+    for w in &merged.warnings {
+        eprintln!("warning: {w}");
+    }
+    let attesters = dir::resolve_attesters(&merged, &FsKeyFiles)?;
+    if a.json {
+        let list: Vec<Value> = attesters
+            .iter()
+            .map(|r| {
+                json!({
+                    "file": r.file,
+                    "validator": r.validator + 1,
+                    "attester": r.address.to_checksum(),
+                    "coinbase": r.coinbase.to_checksum(),
+                    "custody": r.custody,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"files": files.len(), "attesters": list}))?
+        );
+        return Ok(());
+    }
+    println!(
+        "{} keystore file(s), {} validator block(s), {} attester(s): OK",
+        files.len(),
+        merged.validators.len(),
+        attesters.len()
+    );
+    for r in &attesters {
+        println!(
+            "  {}  coinbase {}  {}  ({}, validator {})",
+            r.address.to_checksum(),
+            r.coinbase.to_checksum(),
+            r.custody,
+            r.file,
+            r.validator + 1
+        );
+    }
+    Ok(())
 }

@@ -1,0 +1,594 @@
+//! The `cairn` CLI beyond what the golden cases cover: cairn's own flags, each class of bad input
+//! (non-zero exit, a message naming the problem, nothing half-written, no secret echoed), and
+//! file permissions.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Output;
+
+use cairn_tests::run_cairn;
+use serde_json::Value;
+
+const M1: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+const FEE: &str = "0x1111111111111111111111111111111111111111111111111111111111111111";
+
+fn cairn(dir: &Path, args: &[&str]) -> Output {
+    cairn_env(dir, args, &[])
+}
+
+fn cairn_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    run_cairn(dir, &args, &env)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// Files under `dir`, ignoring the fake home.
+fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            if rel.starts_with(".home") {
+                continue;
+            }
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(rel);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn assert_fails(o: &Output, needles: &[&str]) {
+    assert!(
+        !o.status.success(),
+        "expected failure, got success:\n{}",
+        stdout(o)
+    );
+    let e = stderr(o);
+    for n in needles {
+        assert!(e.contains(n), "error message lacks {n:?}:\n{e}");
+    }
+    assert!(!e.contains("panicked"), "cairn panicked:\n{e}");
+}
+
+fn new_keystore(dir: &Path, extra: &[&str]) -> Output {
+    let d = dir.to_string_lossy().to_string();
+    let mut args = vec![
+        "validator-keys",
+        "new",
+        "--fee-recipient",
+        FEE,
+        "--mnemonic",
+        M1,
+        "--data-dir",
+        &d,
+    ];
+    args.extend_from_slice(extra);
+    cairn(dir, &args)
+}
+
+#[test]
+fn key_files_are_private() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("fresh/keys");
+    let d = data.to_string_lossy().to_string();
+    let o = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M1,
+            "--data-dir",
+            &d,
+            "--password",
+            "pw",
+            "--staker-output",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in fs::read_dir(&data).unwrap().flatten() {
+        let mode = f.metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} has mode {mode:o}", f.path().display());
+    }
+    for dir in [&data, &t.path().join("fresh")] {
+        let mode = fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{} has mode {mode:o}", dir.display());
+    }
+}
+
+#[test]
+fn bad_mnemonic_word_count() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().to_string_lossy().to_string();
+    let eleven = ["zoo"; 11].join(" ");
+    let o = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            &eleven,
+            "--data-dir",
+            &d,
+        ],
+    );
+    assert_fails(&o, &["mnemonic", "found 11"]);
+    assert!(
+        !stderr(&o).contains("zoo"),
+        "the mnemonic must not be echoed"
+    );
+    assert!(files(t.path()).is_empty());
+}
+
+#[test]
+fn bad_hex_inputs_name_the_flag() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().to_string_lossy().to_string();
+    let o = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            "0x12zz",
+            "--mnemonic",
+            M1,
+            "--data-dir",
+            &d,
+        ],
+    );
+    assert_fails(&o, &["--fee-recipient"]);
+    let o = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M1,
+            "--ikm",
+            "0xnothex",
+            "--data-dir",
+            &d,
+        ],
+    );
+    assert_fails(&o, &["--ikm", "hex"]);
+    let o = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M1,
+            "--publishers",
+            "0x1234",
+            "--data-dir",
+            &d,
+        ],
+    );
+    assert_fails(&o, &["publisher private key #1"]);
+    let o = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M1,
+            "--coinbase",
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD",
+            "--data-dir",
+            &d,
+        ],
+    );
+    assert_fails(&o, &["--coinbase", "checksum"]);
+    assert!(files(t.path()).is_empty());
+}
+
+#[test]
+fn wrong_password_is_reported_and_not_echoed() {
+    let t = tempfile::tempdir().unwrap();
+    assert!(new_keystore(t.path(), &["--password", "right-horse"])
+        .status
+        .success());
+    let from = t.path().join("key1.json").to_string_lossy().to_string();
+    let before = files(t.path());
+    let o = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "staker",
+            "--from",
+            &from,
+            "--password",
+            "wrong-battery",
+        ],
+    );
+    assert_fails(&o, &["wrong password"]);
+    assert!(!stderr(&o).contains("wrong-battery") && !stderr(&o).contains("right-horse"));
+    assert_eq!(files(t.path()), before, "nothing written on failure");
+}
+
+#[test]
+fn password_sources() {
+    // --password-file (trailing newline removed) and the environment give the same encryption.
+    let t = tempfile::tempdir().unwrap();
+    fs::write(t.path().join("pw.txt"), "s3cret\n").unwrap();
+    let pw_file = t.path().join("pw.txt").to_string_lossy().to_string();
+    let a = t.path().join("a");
+    fs::create_dir_all(&a).unwrap();
+    let o = new_keystore(&a, &["--password-file", &pw_file]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ks: Value =
+        serde_json::from_str(&fs::read_to_string(a.join("key1.json")).unwrap()).unwrap();
+    assert_eq!(ks["validators"][0]["attester"]["bls"]["password"], "s3cret");
+
+    let b = t.path().join("b");
+    fs::create_dir_all(&b).unwrap();
+    let d = b.to_string_lossy().to_string();
+    let o = cairn_env(
+        &b,
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M1,
+            "--data-dir",
+            &d,
+        ],
+        &[("AZTEC_KEYSTORE_PASSWORD", "from-env")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ks: Value =
+        serde_json::from_str(&fs::read_to_string(b.join("key1.json")).unwrap()).unwrap();
+    assert_eq!(
+        ks["validators"][0]["attester"]["eth"]["password"],
+        "from-env"
+    );
+
+    // The staker reads the stored password and gives the same registration either way.
+    let reg = |dir: &Path| {
+        let from = dir.join("key1.json").to_string_lossy().to_string();
+        let o = cairn(dir, &["validator-keys", "staker", "--from", &from]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        fs::read_to_string(dir.join("key1_staker_output.json")).unwrap()
+    };
+    assert_eq!(reg(&a), reg(&b));
+
+    // A prompt with no terminal is refused, not hung.
+    let c = t.path().join("c");
+    fs::create_dir_all(&c).unwrap();
+    let o = new_keystore(&c, &["--password-prompt"]);
+    assert_fails(&o, &["not a terminal"]);
+    assert!(files(&c).is_empty());
+}
+
+#[test]
+fn unknown_keystore_field_is_named_with_its_path() {
+    let t = tempfile::tempdir().unwrap();
+    let ks = format!(
+        r#"{{"schemaVersion":1,"validators":[{{"attester":"0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80","feeRecipient":"{FEE}","feeRecipent":"{FEE}"}}]}}"#
+    );
+    fs::write(t.path().join("key1.json"), ks).unwrap();
+    let from = t.path().join("key1.json").to_string_lossy().to_string();
+    let o = cairn(t.path(), &["validator-keys", "staker", "--from", &from]);
+    assert_fails(&o, &["'feeRecipent'", "validators.0"]);
+    let o = cairn(t.path(), &["validator-keys", "check", &from]);
+    assert_fails(&o, &["'feeRecipent'"]);
+}
+
+#[test]
+fn check_loads_a_directory_like_the_node() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("keystores");
+    let enc = t.path().join("enc").to_string_lossy().to_string();
+    let d = dir.to_string_lossy().to_string();
+    // Two files: plaintext and encrypted (key files kept outside the directory).
+    let o = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M1,
+            "--count",
+            "2",
+            "--data-dir",
+            &d,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M1,
+            "--address-index",
+            "2",
+            "--data-dir",
+            &d,
+            "--password",
+            "pw",
+            "--encrypted-keystore-dir",
+            &enc,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = cairn(t.path(), &["validator-keys", "check", &d, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["files"], 2);
+    let attesters: Vec<&str> = v["attesters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["attester"].as_str().unwrap())
+        .collect();
+    assert_eq!(attesters.len(), 3);
+    assert_eq!(attesters[0], "0x9858EfFD232B4033E47d90003D41EC34EcaEda94");
+
+    // The same attester in a third file: refused, naming both files.
+    let o = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M1,
+            "--data-dir",
+            &d,
+            "--file",
+            "dup.json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = cairn(t.path(), &["validator-keys", "check", &d]);
+    assert_fails(
+        &o,
+        &[
+            "Duplicate attester 0x9858EfFD232B4033E47d90003D41EC34EcaEda94",
+            "dup.json",
+            "key1.json",
+        ],
+    );
+    fs::remove_file(dir.join("dup.json")).unwrap();
+
+    // An encrypted key file inside the directory is not a keystore: the node would refuse.
+    fs::copy(
+        fs::read_dir(t.path().join("enc"))
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path(),
+        dir.join("stray.json"),
+    )
+    .unwrap();
+    let o = cairn(t.path(), &["validator-keys", "check", &d]);
+    assert_fails(&o, &["stray.json", "Schema validation failed"]);
+    fs::remove_file(dir.join("stray.json")).unwrap();
+
+    // An empty directory is an error, not an empty node.
+    let empty = t.path().join("empty");
+    fs::create_dir_all(&empty).unwrap();
+    let o = cairn(
+        t.path(),
+        &["validator-keys", "check", &empty.to_string_lossy()],
+    );
+    assert_fails(&o, &["no keystore"]);
+}
+
+#[test]
+fn unwritable_output_leaves_nothing_behind() {
+    let t = tempfile::tempdir().unwrap();
+    // A regular file where a directory should be: even root cannot write under it.
+    fs::write(t.path().join("blocker"), "x").unwrap();
+    let d = t.path().join("blocker/keys").to_string_lossy().to_string();
+    let o = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M1,
+            "--data-dir",
+            &d,
+            "--password",
+            "pw",
+            "--staker-output",
+        ],
+    );
+    assert_fails(&o, &["blocker"]);
+    assert_eq!(files(t.path()), vec!["blocker".to_string()]);
+
+    // Encrypted files are staged first; if the keystore cannot be placed, none of them remain.
+    let enc = t.path().join("enc").to_string_lossy().to_string();
+    let o = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M1,
+            "--data-dir",
+            &d,
+            "--password",
+            "pw",
+            "--encrypted-keystore-dir",
+            &enc,
+        ],
+    );
+    assert_fails(&o, &["blocker"]);
+    assert!(
+        !t.path().join("enc").exists(),
+        "encrypted files left behind"
+    );
+}
+
+#[test]
+fn existing_keystore_is_not_overwritten_without_force() {
+    let t = tempfile::tempdir().unwrap();
+    assert!(new_keystore(t.path(), &[]).status.success());
+    let before = fs::read(t.path().join("key1.json")).unwrap();
+    let o = new_keystore(t.path(), &["--file", "key1.json", "--count", "2"]);
+    assert_fails(&o, &["refusing to overwrite", "--force"]);
+    assert_eq!(fs::read(t.path().join("key1.json")).unwrap(), before);
+    let o = new_keystore(
+        t.path(),
+        &["--file", "key1.json", "--count", "2", "--force"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ks: Value =
+        serde_json::from_str(&fs::read_to_string(t.path().join("key1.json")).unwrap()).unwrap();
+    assert_eq!(ks["validators"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn max_pop_gas_skips_expensive_indices() {
+    let t = tempfile::tempdir().unwrap();
+    // A limit below the cheapest possible check (one attempt, one square root) skips nothing
+    // cheaper than it; pick one between the typical and the expensive keys.
+    let o = new_keystore(
+        t.path(),
+        &[
+            "--count",
+            "40",
+            "--staker-output",
+            "--max-pop-gas",
+            "140000",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let skipped = stderr(&o).matches("skipped derivation index").count();
+    assert!(
+        skipped > 0,
+        "expected some indices above 140000 gas among the first 40+:\n{}",
+        stderr(&o)
+    );
+    let report = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "verify",
+            "key1_staker_output.json",
+            "--json",
+        ],
+    );
+    assert!(report.status.success(), "{}", stdout(&report));
+    let v: Value = serde_json::from_str(&stdout(&report)).unwrap();
+    let entries = v["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 40);
+    assert!(entries
+        .iter()
+        .all(|e| e["popGas"].as_u64().unwrap() <= 140_000));
+    // The keystore skips the same indices: 40 validators spread over 40 + skipped indices.
+    let ks: Value =
+        serde_json::from_str(&fs::read_to_string(t.path().join("key1.json")).unwrap()).unwrap();
+    assert_eq!(ks["validators"].as_array().unwrap().len(), 40);
+}
+
+#[test]
+fn verify_reports_every_failure() {
+    let t = tempfile::tempdir().unwrap();
+    assert!(new_keystore(t.path(), &["--count", "2", "--staker-output"])
+        .status
+        .success());
+    let mut doc: Value = serde_json::from_str(
+        &fs::read_to_string(t.path().join("key1_staker_output.json")).unwrap(),
+    )
+    .unwrap();
+    doc[1] = doc[0].clone();
+    fs::write(t.path().join("dup.json"), doc.to_string()).unwrap();
+    let o = cairn(t.path(), &["validator-keys", "verify", "dup.json"]);
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    assert!(
+        out.contains("[FAIL] unique-attesters") && out.contains("[FAIL] unique-keys"),
+        "{out}"
+    );
+    assert!(out.contains("FAILED"), "{out}");
+    fs::write(t.path().join("garbage.json"), "{not json").unwrap();
+    let o = cairn(t.path(), &["validator-keys", "verify", "garbage.json"]);
+    assert!(!o.status.success());
+    assert!(stdout(&o).contains("not valid JSON"));
+    let o = cairn(t.path(), &["validator-keys", "verify", "missing.json"]);
+    assert_fails(&o, &["missing.json"]);
+}
+
+#[test]
+fn bulk_generation_is_consistent() {
+    let t = tempfile::tempdir().unwrap();
+    let o = new_keystore(t.path(), &["--count", "200", "--staker-output"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ks: Value =
+        serde_json::from_str(&fs::read_to_string(t.path().join("key1.json")).unwrap()).unwrap();
+    let vs = ks["validators"].as_array().unwrap();
+    assert_eq!(vs.len(), 200);
+    let mut keys: Vec<&str> = vs
+        .iter()
+        .map(|v| v["attester"]["eth"].as_str().unwrap())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 200, "parallel derivation produced duplicates");
+    // Validator 137 is the same key a single-validator run at address index 137 produces.
+    let single = tempfile::tempdir().unwrap();
+    assert!(new_keystore(single.path(), &["--address-index", "137"])
+        .status
+        .success());
+    let one: Value =
+        serde_json::from_str(&fs::read_to_string(single.path().join("key1.json")).unwrap())
+            .unwrap();
+    assert_eq!(one["validators"][0]["attester"], vs[137]["attester"]);
+    let o = cairn(
+        t.path(),
+        &["validator-keys", "verify", "key1_staker_output.json"],
+    );
+    assert!(o.status.success(), "{}", stdout(&o));
+}
