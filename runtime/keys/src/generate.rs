@@ -307,7 +307,7 @@ mod tests {
             parse_fee_recipient(&format!("0x{}", "1".repeat(64))).unwrap(),
             [0x11; 32]
         );
-        assert_eq!(parse_fee_recipient(&"aB".repeat(32)).unwrap(), [0xab; 32]);
+        assert_eq!(parse_fee_recipient(&"2B".repeat(32)).unwrap(), [0x2b; 32]);
         // A 65th digit is dropped, as Node's Buffer.from(hex) does.
         assert_eq!(
             parse_fee_recipient(&format!("0x{}", "1".repeat(65))).unwrap(),
