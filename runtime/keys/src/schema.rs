@@ -1159,3 +1159,46 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    //! Stable-toolchain companion of the `keystore_parse` fuzz target (`tests/fuzz`): random and
+    //! mutated documents never panic the parser, and accepted ones round-trip through the
+    //! normalised form.
+    use super::*;
+    use proptest::prelude::*;
+
+    const SEED: &str = r#"{"schemaVersion":1,"remoteSigner":"http://s:1","validators":[{"attester":[{"eth":"0x1ab42cc412b618bdea3a599e3c9bae199ebf030895b039e9db1e30dafb12b727","bls":{"path":"b.json","password":"pw"}},"0x9858effd232b4033e47d90003d41ec34ecaeda94"],"feeRecipient":"0x0000000000000000000000000000000000000000000000000000000000000001","coinbase":"0x9858EfFD232B4033E47d90003D41EC34EcaEda94","publisher":{"mnemonic":"test test test test test test test test test test test junk","addressCount":2}}],"prover":{"id":"0x9858effd232b4033e47d90003d41ec34ecaeda94","publisher":["0x1ab42cc412b618bdea3a599e3c9bae199ebf030895b039e9db1e30dafb12b727"]}}"#;
+
+    fn round_trip(text: &str) {
+        if let Ok(ks) = parse_keystore(text) {
+            let again = parse_keystore_value(&ks.to_json()).expect("normalised form accepted");
+            assert_eq!(again.to_json(), ks.to_json());
+        }
+    }
+
+    #[test]
+    fn seed_round_trips() {
+        assert!(parse_keystore(SEED).is_ok());
+        round_trip(SEED);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            round_trip(&String::from_utf8_lossy(&bytes));
+        }
+
+        #[test]
+        fn mutated_keystores_never_panic(edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<char>()), 1..4)) {
+            let mut chars: Vec<char> = SEED.chars().collect();
+            for (i, c) in edits {
+                let at = i.index(chars.len());
+                chars[at] = c;
+            }
+            round_trip(&chars.into_iter().collect::<String>());
+        }
+    }
+}
