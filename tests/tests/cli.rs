@@ -592,3 +592,77 @@ fn bulk_generation_is_consistent() {
     );
     assert!(o.status.success(), "{}", stdout(&o));
 }
+
+/// spec/aztec-keys.md §4.1: the contracts' own fixtures, through the CLI's files rather than the
+/// library: a keystore holding fixture secret 0x7777777 (sample 0 of bn254_constants.json) gives
+/// the fixture's public keys in the registration JSON, and registration_data.json entries 0 and 1
+/// pass `verify`.
+#[test]
+fn contract_fixtures_through_the_cli() {
+    let t = tempfile::tempdir().unwrap();
+    let ks = format!(
+        r#"{{"schemaVersion":1,"validators":[{{"attester":{{"eth":"0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80","bls":"0x{:064x}"}},"feeRecipient":"{FEE}"}}]}}"#,
+        0x7777777u64
+    );
+    fs::write(t.path().join("fixture.json"), ks).unwrap();
+    let o = cairn(
+        t.path(),
+        &["validator-keys", "staker", "--from", "fixture.json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out: Value = serde_json::from_str(
+        &fs::read_to_string(t.path().join("fixture_staker_output.json")).unwrap(),
+    )
+    .unwrap();
+    let dec = |field: &Value| {
+        let w = cairn_crypto::hex32::parse(field.as_str().unwrap()).unwrap();
+        // Compare as hex against the fixture's decimal via the library's decimal parser.
+        hex::encode(w)
+    };
+    let fix = |d: &str| hex::encode(cairn_crypto::hex32::parse_decimal(d).unwrap());
+    assert_eq!(
+        out[0]["attester"],
+        "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    );
+    assert_eq!(
+        dec(&out[0]["publicKeyG1"]["x"]),
+        fix("14040631920337037677709966437409651072288616613076825157749168159693185460400")
+    );
+    assert_eq!(
+        dec(&out[0]["publicKeyG1"]["y"]),
+        fix("6284788440647112615638144926617266520775230953679255923656986669548279761148")
+    );
+    assert_eq!(
+        dec(&out[0]["publicKeyG2"]["x0"]),
+        fix("17931071651819835067098563222910421513876328033572114834306979690881549564414")
+    );
+    assert_eq!(
+        dec(&out[0]["publicKeyG2"]["x1"]),
+        fix("12000187580290590047264785709963395816646295176893602234201956783324175839805")
+    );
+    assert_eq!(
+        dec(&out[0]["publicKeyG2"]["y0"]),
+        fix("9611549517545166944736557219282359806761534888544046901025233666228290030286")
+    );
+    assert_eq!(
+        dec(&out[0]["publicKeyG2"]["y1"]),
+        fix("3847186948811352011829434621581350901968531448585779990319356482934947911409")
+    );
+
+    let entries = r#"[
+  {"attester": "0xdEc08eb67aEa96cd8C2F576aEFD5b9F6bA4bc973",
+   "publicKeyInG1": {"x": "0x0d8fd0af4f057a4ab0e7c55b80bcb1e624a0d319edc890a94e32ff8a49b17fd0", "y": "0x288a165b8f273e46b18d308bd94980511ff1ab31cf7977524cc5100a81c639ba"},
+   "publicKeyInG2": {"x0": "0x189965ba927f0bdf8a00df57ca5c2f9fbb08a1c1e5ffe492d4b4c15ecefe3c16", "x1": "0x0041dc6e43f797479233619b2f6da70fd3a0a6bf097a8fa256b9bc83bc309f17",
+                     "y0": "0x08b4c50b72aa8ff1205d5d849d10614731fc4e17edfa920e4ee59baf96889661", "y1": "0x167947af5ae7f4277b0c1f6d915c8dd6485b1898d524c5caee08da68c77fa1e1"},
+   "proofOfPossession": {"x": "0x133f0503586cdaa1a23f00739cd060f78f461454880b299bf8851f6a53729624", "y": "0x1f083545d8cfe01fb185fc93cda3fbc271cf43e3e52dce949d6401b583a549d0"}},
+  {"attester": "0x65Df7Fe8A2Fd26805ab8d9487D548Dd70262B371",
+   "publicKeyInG1": {"x": "0x13c228ed66d3336ba3a9cdd09f17dd72ebe04ee91d3b96009308e5feee87a4a9", "y": "0x21b3da7ed72d72776844138fabb21537913956816338a2988916f349b40868f6"},
+   "publicKeyInG2": {"x0": "0x11dbb4bd7204d4c626cc09ba1a5dfdea248acc892464f379860e4d1d9b687d54", "x1": "0x2ac8ad0079bbf89f1496dee77a2f33410d7d78ca48ab4a1eb9846b2ae584fe53",
+                     "y0": "0x229713c0ee5720acaa5747d8e73361dfea8dd78533d59f28f76e2f94599ec9ae", "y1": "0x295e82aa97fda4d7cfd6bd2b3100956825bb8c1a76432d82aa5b7600d4e7824a"},
+   "proofOfPossession": {"x": "0x2ef064d854d5c39496cb690452793ed32c9ffb627224a292982f76c246618e34", "y": "0x1d775e918da60416ca47e9a47f88c2d5d73cf06f716f2c26fb5e7421a0e4c00d"}}
+]"#;
+    fs::write(t.path().join("fixtures.json"), entries).unwrap();
+    let o = cairn(t.path(), &["validator-keys", "verify", "fixtures.json"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("OK: "), "{}", stdout(&o));
+}

@@ -251,3 +251,94 @@ fn on_chain_cross_checks_catch_the_wrong_contract_and_chain() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The gas model at the cap, checked by the real GSE: mnemonic V1's address index 2132 needs an
+/// estimated 260k gas (86 hashToPoint attempts, 18 square roots), above the 250k cap, so cairn
+/// warns, `verify` fails, and the chain refunds the deposit; index 712 (98 attempts, estimated
+/// 234.5k) is close to the cap but below it, so it is accepted.
+#[test]
+fn pop_gas_cap_is_enforced_as_estimated() {
+    let devnet = Devnet::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |index: &str, file: &str| {
+        let d = tmp.path().to_string_lossy().to_string();
+        run_cairn(
+            tmp.path(),
+            &args(&[
+                "validator-keys",
+                "new",
+                "--fee-recipient",
+                FEE,
+                "--mnemonic",
+                M1,
+                "--address-index",
+                index,
+                "--data-dir",
+                &d,
+                "--file",
+                file,
+                "--staker-output",
+            ]),
+            &[],
+        )
+    };
+    let expensive = run("2132", "expensive.json");
+    assert!(expensive.status.success());
+    let warn = String::from_utf8_lossy(&expensive.stderr);
+    assert!(
+        warn.contains("260131") && warn.contains("would fail"),
+        "{warn}"
+    );
+    let verify = run_cairn(
+        tmp.path(),
+        &args(&["validator-keys", "verify", "expensive_staker_output.json"]),
+        &[],
+    );
+    assert!(!verify.status.success());
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("[FAIL] pop-gas"));
+    let reg = devnet.register(&tmp.path().join("expensive_staker_output.json"));
+    assert!(!reg.status.success(), "a key over the gas cap was accepted");
+    assert!(String::from_utf8_lossy(&reg.stderr).contains("FailedDeposit"));
+
+    let close = run("712", "close.json");
+    assert!(close.status.success());
+    assert!(String::from_utf8_lossy(&close.stderr).contains("close to the cap"));
+    let reg = devnet.register(&tmp.path().join("close_staker_output.json"));
+    assert!(
+        reg.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&reg.stdout),
+        String::from_utf8_lossy(&reg.stderr)
+    );
+    assert!(String::from_utf8_lossy(&reg.stdout).contains("VALIDATING"));
+
+    // --max-pop-gas 250000 skips index 2132 and takes 2133 instead.
+    let d = tmp.path().join("skip").to_string_lossy().to_string();
+    let skip = run_cairn(
+        tmp.path(),
+        &args(&[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M1,
+            "--address-index",
+            "2132",
+            "--data-dir",
+            &d,
+            "--max-pop-gas",
+            "250000",
+            "--staker-output",
+        ]),
+        &[],
+    );
+    assert!(skip.status.success());
+    assert!(String::from_utf8_lossy(&skip.stderr).contains("skipped derivation index 2132"));
+    let reg = devnet.register(&tmp.path().join("skip/key1_staker_output.json"));
+    assert!(
+        reg.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reg.stderr)
+    );
+}
