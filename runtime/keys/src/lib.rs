@@ -14,6 +14,7 @@ pub mod generate;
 pub mod hd;
 pub mod mnemonic;
 pub mod protect;
+pub mod provider;
 pub mod registration;
 pub mod schema;
 pub mod staker;
