@@ -666,3 +666,149 @@ fn contract_fixtures_through_the_cli() {
     assert!(o.status.success(), "{}", stdout(&o));
     assert!(stdout(&o).contains("OK: "), "{}", stdout(&o));
 }
+
+#[test]
+fn invalid_private_key_in_a_keystore_is_an_error_not_a_crash() {
+    let t = tempfile::tempdir().unwrap();
+    let zero = format!("0x{}", "0".repeat(64));
+    fs::write(
+        t.path().join("key1.json"),
+        format!(
+            r#"{{"schemaVersion":1,"validators":[{{"attester":"{zero}","feeRecipient":"{FEE}"}}]}}"#
+        ),
+    )
+    .unwrap();
+    let o = cairn(
+        t.path(),
+        &["validator-keys", "check", &t.path().to_string_lossy()],
+    );
+    assert_fails(&o, &["key1.json", "validator 1"]);
+}
+
+#[test]
+fn add_refuses_to_repeat_keys_or_overwrite_files() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().to_string_lossy().to_string();
+    // new skipped index 2132 (over the gas cap); add would derive from index 1 = count of existing.
+    let o = new_keystore(
+        t.path(),
+        &[
+            "--address-index",
+            "2131",
+            "--count",
+            "2",
+            "--max-pop-gas",
+            "250000",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("skipped derivation index 2132"));
+    let before = fs::read(t.path().join("key1.json")).unwrap();
+    let o = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "add",
+            "key1.json",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M1,
+            "--address-index",
+            "2133",
+            "--data-dir",
+            &d,
+        ],
+    );
+    assert_fails(
+        &o,
+        &["already the attester of validator 2", "--address-index"],
+    );
+    assert_eq!(fs::read(t.path().join("key1.json")).unwrap(), before);
+
+    // --file pointing at another existing keystore is refused without --force.
+    assert!(
+        new_keystore(t.path(), &["--file", "other.json", "--address-index", "9"])
+            .status
+            .success()
+    );
+    let other = fs::read(t.path().join("other.json")).unwrap();
+    let o = cairn(
+        t.path(),
+        &[
+            "validator-keys",
+            "add",
+            "key1.json",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M1,
+            "--address-index",
+            "50",
+            "--data-dir",
+            &d,
+            "--file",
+            "other.json",
+        ],
+    );
+    assert_fails(&o, &["other.json", "already exists"]);
+    assert_eq!(fs::read(t.path().join("other.json")).unwrap(), other);
+    assert_eq!(fs::read(t.path().join("key1.json")).unwrap(), before);
+
+    // generate-bls-keypair --out does not replace a key file either.
+    fs::write(t.path().join("bls.json"), "precious").unwrap();
+    let o = cairn(
+        t.path(),
+        &[
+            "generate-bls-keypair",
+            "--mnemonic",
+            M1,
+            "--out",
+            "bls.json",
+        ],
+    );
+    assert_fails(&o, &["bls.json", "--force"]);
+    assert_eq!(
+        fs::read_to_string(t.path().join("bls.json")).unwrap(),
+        "precious"
+    );
+}
+
+#[test]
+fn max_pop_gas_below_any_key_is_refused_at_once() {
+    let t = tempfile::tempdir().unwrap();
+    let o = new_keystore(t.path(), &["--max-pop-gas", "100000"]);
+    assert_fails(&o, &["--max-pop-gas 100000", "cheapest"]);
+    assert!(files(t.path()).is_empty());
+}
+
+#[test]
+fn exported_password_never_conflicts_with_flags() {
+    let t = tempfile::tempdir().unwrap();
+    fs::write(t.path().join("pw.txt"), "from-file\n").unwrap();
+    let d = t.path().join("k").to_string_lossy().to_string();
+    let pw = t.path().join("pw.txt").to_string_lossy().to_string();
+    let o = cairn_env(
+        t.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M1,
+            "--data-dir",
+            &d,
+            "--password-file",
+            &pw,
+        ],
+        &[("AZTEC_KEYSTORE_PASSWORD", "from-env")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ks: Value =
+        serde_json::from_str(&fs::read_to_string(t.path().join("k/key1.json")).unwrap()).unwrap();
+    assert_eq!(
+        ks["validators"][0]["attester"]["eth"]["password"],
+        "from-file"
+    );
+}

@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-/// Files waiting to be renamed into place.
+/// Files waiting to be moved into place.
 #[derive(Default)]
 pub struct Staged {
-    files: Vec<(PathBuf, PathBuf)>,
+    /// (destination, temporary, may replace an existing file)
+    files: Vec<(PathBuf, PathBuf, bool)>,
     created_dirs: Vec<PathBuf>,
     committed: bool,
 }
@@ -42,9 +43,35 @@ impl Staged {
         Ok(())
     }
 
-    /// Writes `contents` to a temporary file beside `path` (mode 0600, synced).
+    /// Stages a file that must not replace anything: if `path` exists at commit time (even if
+    /// another process created it meanwhile), the whole commit fails and nothing is placed.
+    pub fn add_new(&mut self, path: &Path, contents: &[u8]) -> Result<()> {
+        if path.exists() {
+            bail!(
+                "{} already exists; refusing to overwrite key material (use --force to replace it)",
+                path.display()
+            );
+        }
+        self.stage(path, contents, false)
+    }
+
+    /// Stages a file that may replace an existing one (atomically, by rename).
     pub fn add(&mut self, path: &Path, contents: &[u8]) -> Result<()> {
-        if self.files.iter().any(|(p, _)| p == path) {
+        self.stage(path, contents, true)
+    }
+
+    /// Stages with `replace` chosen by the caller (`--force`).
+    pub fn add_maybe_new(&mut self, path: &Path, contents: &[u8], replace: bool) -> Result<()> {
+        if replace {
+            self.add(path, contents)
+        } else {
+            self.add_new(path, contents)
+        }
+    }
+
+    /// Writes `contents` to a temporary file beside `path` (mode 0600, synced).
+    fn stage(&mut self, path: &Path, contents: &[u8], replace: bool) -> Result<()> {
+        if self.files.iter().any(|(p, _, _)| p == path) {
             bail!("internal error: {} staged twice", path.display());
         }
         let dir = path.parent().unwrap_or(Path::new(""));
@@ -63,40 +90,49 @@ impl Staged {
             .mode(0o600)
             .open(&tmp)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
-        self.files.push((path.to_path_buf(), tmp.clone()));
+        self.files.push((path.to_path_buf(), tmp.clone(), replace));
         f.write_all(contents)
             .and_then(|_| f.sync_all())
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         Ok(())
     }
 
-    /// Renames every staged file into place, in the order added.
+    /// Moves every staged file into place, in the order added. New files are linked (which fails
+    /// if the name was taken meanwhile), replacements renamed; on any failure the new files
+    /// placed so far are removed again.
     pub fn commit(mut self) -> Result<()> {
         let mut placed: Vec<PathBuf> = Vec::new();
-        for (dest, tmp) in &self.files {
+        let mut result = Ok(());
+        for (dest, tmp, replace) in &self.files {
             let existed = dest.exists();
-            if let Err(e) = fs::rename(tmp, dest) {
-                // Undo the new files already placed; files that existed before keep their new
-                // content, which is complete (each rename is atomic).
-                for p in &placed {
-                    let _ = fs::remove_file(p);
-                }
-                return Err(e)
-                    .with_context(|| format!("cannot move key file into {}", dest.display()));
+            let step = if *replace {
+                fs::rename(tmp, dest)
+            } else {
+                fs::hard_link(tmp, dest).and_then(|_| fs::remove_file(tmp))
+            };
+            if let Err(e) = step {
+                result = Err(e).with_context(|| {
+                    format!("cannot place {} (nothing was written)", dest.display())
+                });
+                break;
             }
             if !existed {
                 placed.push(dest.clone());
             }
         }
-        for (dest, _) in &self.files {
-            if let Some(dir) = dest.parent() {
-                if let Ok(d) = fs::File::open(if dir.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    dir
-                }) {
-                    let _ = d.sync_all();
-                }
+        if result.is_err() {
+            for p in &placed {
+                let _ = fs::remove_file(p);
+            }
+            return result;
+        }
+        for (dest, _, _) in &self.files {
+            let dir = dest
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            if let Ok(d) = fs::File::open(dir) {
+                let _ = d.sync_all();
             }
         }
         self.committed = true;
@@ -109,7 +145,7 @@ impl Drop for Staged {
         if self.committed {
             return;
         }
-        for (_, tmp) in &self.files {
+        for (_, tmp, _) in &self.files {
             let _ = fs::remove_file(tmp);
         }
         for dir in self.created_dirs.iter().rev() {
@@ -118,14 +154,15 @@ impl Drop for Staged {
     }
 }
 
-/// Writes one file atomically with mode 0600.
+/// Writes one file atomically with mode 0600, replacing any previous version.
 pub fn write_one(path: &Path, contents: &[u8]) -> Result<()> {
     let mut s = Staged::new();
     s.add(path, contents)?;
     s.commit()
 }
 
-/// Warns when a key file is readable by others (it was not written by cairn, or was changed).
+/// The permission bits of a file when others can read it (a key file cairn did not write, or
+/// one whose mode was changed), for a warning.
 pub fn loose_permissions(path: &Path) -> Option<u32> {
     let mode = fs::metadata(path).ok()?.permissions().mode() & 0o777;
     (mode & 0o077 != 0).then_some(mode)
@@ -147,8 +184,15 @@ mod tests {
         }
         assert!(!d.path().join("a").exists());
         let mut s = Staged::new();
-        s.add(&nested.join("one.json"), b"1").unwrap();
+        s.add_new(&nested.join("one.json"), b"1").unwrap();
         s.commit().unwrap();
+        // A new file whose name got taken after staging: the commit fails, nothing is replaced.
+        let mut s = Staged::new();
+        s.add_new(&nested.join("two.json"), b"mine").unwrap();
+        fs::write(nested.join("two.json"), b"theirs").unwrap();
+        assert!(s.commit().is_err());
+        assert_eq!(fs::read(nested.join("two.json")).unwrap(), b"theirs");
+        fs::remove_file(nested.join("two.json")).unwrap();
         let meta = fs::metadata(nested.join("one.json")).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         assert_eq!(

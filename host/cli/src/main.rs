@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// cairn: a WebAssembly-first modular sequencer for Aztec-style rollups.
-#[derive(Parser, Debug)]
+#[derive(Parser)]
 #[command(name = "cairn", version, about, propagate_version = true)]
 struct Cli {
     /// Log filter (e.g. `info`, `cairn=debug`); logs go to standard error.
@@ -23,7 +23,7 @@ struct Cli {
 
 // Parsed once per process; boxing the large variant would buy nothing.
 #[allow(clippy::large_enum_variant)]
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand)]
 enum Command {
     /// Validator keys, keystores and staking registration JSON (compatible with `aztec validator-keys`).
     #[command(name = "validator-keys", visible_alias = "valKeys", alias = "valkeys")]

@@ -7,11 +7,15 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use zeroize::Zeroizing;
 
+/// The environment variable the reference also reads for the keystore password.
+pub const PASSWORD_ENV: &str = "AZTEC_KEYSTORE_PASSWORD";
+
 /// Password options shared by the key commands.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Clone, Default)]
 pub struct PasswordArgs {
-    /// Password for encrypted key files (also AZTEC_KEYSTORE_PASSWORD). An empty value is allowed.
-    #[arg(long, env = "AZTEC_KEYSTORE_PASSWORD", hide_env_values = true)]
+    /// Password for encrypted key files. An empty value is allowed. Without any password flag,
+    /// AZTEC_KEYSTORE_PASSWORD is used if set.
+    #[arg(long)]
     pub password: Option<String>,
     /// Read the password from this file (one trailing newline is removed).
     #[arg(long, value_name = "FILE", conflicts_with = "password")]
@@ -41,7 +45,8 @@ impl PasswordArgs {
         if self.password_prompt {
             return prompt(confirm).map(Some);
         }
-        Ok(None)
+        // Lowest precedence, so an exported variable never conflicts with an explicit flag.
+        Ok(std::env::var(PASSWORD_ENV).ok().map(Zeroizing::new))
     }
 }
 

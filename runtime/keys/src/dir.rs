@@ -4,7 +4,7 @@
 //! (case-insensitive, non-recursive) must be a valid keystore, zero keystores is an error, and an
 //! attester may appear only once across all files.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use thiserror::Error;
 
@@ -105,22 +105,28 @@ pub struct Merged {
 }
 
 /// A cheap identity for duplicate detection: the address where it is known without decrypting,
-/// otherwise the file path or the mnemonic position.
+/// otherwise the file path (an invalid private key is its own identity; resolution rejects it).
 fn identity(a: &EthAccount) -> String {
-    match a.known_address() {
-        Some(addr) => addr.to_checksum(),
-        None => match a {
-            EthAccount::Encrypted(f) => format!("key file {}", f.path),
-            _ => unreachable!("private keys and remote accounts have known addresses"),
-        },
+    match (a.known_address(), a) {
+        (Some(addr), _) => addr.to_checksum(),
+        (None, EthAccount::Encrypted(f)) => format!("key file {}", f.path),
+        (None, EthAccount::PrivateKey(k)) => {
+            format!("invalid private key {}", hex_prefix(&k.bytes))
+        }
+        (None, EthAccount::Remote(r)) => r.address.to_checksum(),
     }
+}
+
+/// Enough of a secret to tell two apart in a message without revealing it.
+fn hex_prefix(bytes: &[u8; 32]) -> String {
+    format!("0x{}…", hex::encode(&bytes[..2]))
 }
 
 /// Concatenates validators, collects slashers, keeps the last file-level remote signer (with a
 /// warning), and rejects duplicate attesters and multiple provers.
 pub fn merge(files: Vec<LoadedFile>) -> Result<Merged, LoadError> {
     let mut out = Merged::default();
-    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut prover_file: Option<String> = None;
     let mut last_signer: Option<(String, RemoteSignerConfig)> = None;
     for file in files {
@@ -337,7 +343,7 @@ pub fn resolve_attesters(
             }
         }
     }
-    let mut seen: HashMap<Address, usize> = HashMap::new();
+    let mut seen: BTreeMap<Address, usize> = BTreeMap::new();
     for (i, a) in out.iter().enumerate() {
         if let Some(first) = seen.insert(a.address, i) {
             let f = &out[first];

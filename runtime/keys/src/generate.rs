@@ -233,7 +233,10 @@ pub fn parse_fee_recipient(s: &str) -> Result<[u8; 32], String> {
         })
         .collect();
     let bad = |why: &str| {
-        format!("invalid Aztec address {s:?}: {why} (expected 0x followed by 64 hex characters)")
+        format!(
+            "invalid Aztec address {}: {why} (expected 0x followed by 64 hex characters)",
+            crate::schema::shown(s)
+        )
     };
     let out: [u8; 32] = bytes
         .try_into()

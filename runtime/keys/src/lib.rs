@@ -13,6 +13,7 @@ pub mod encrypted;
 pub mod generate;
 pub mod hd;
 pub mod mnemonic;
+pub mod paths;
 pub mod protect;
 pub mod provider;
 pub mod registration;

@@ -48,14 +48,6 @@ fn sanitize(name: &str) -> String {
         .collect()
 }
 
-/// Joins like Node's `path.join` for the simple case of a directory and a file name.
-pub fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() || dir == "." {
-        return name.to_string();
-    }
-    format!("{}/{}", dir.trim_end_matches('/'), name)
-}
-
 /// Lists the keys to encrypt in a keystore document, with their target file paths.
 /// `bls_pubkey_hex` maps a BLS secret to the hex of its compressed public key (no `0x`), which
 /// the file name embeds; the caller provides it so this module needs no curve arithmetic.
@@ -79,7 +71,7 @@ pub fn plan(
                     pointer,
                     kind: KeyKind::Eth,
                     secret: Zeroizing::new(s.to_string()),
-                    path: join(out_dir, &format!("{name}.json")),
+                    path: crate::paths::join(out_dir, &format!("{name}.json")),
                 });
             }
         };
@@ -112,13 +104,13 @@ pub fn plan(
         if let Some(b) = v.get("attester").and_then(|a| a.get("bls")) {
             if is_plain_key(b) {
                 let s = b.as_str().expect("checked");
-                if let Some(pk) = bls_pubkey_hex(s) {
+                if let Some(pk) = bls_pubkey_hex(s).filter(|pk| pk.len() >= 16) {
                     let name = sanitize(&format!("keystore-{n}_{}", &pk[..16]));
                     jobs.push(EncryptJob {
                         pointer: format!("{base}/attester/bls"),
                         kind: KeyKind::Bls,
                         secret: Zeroizing::new(s.to_string()),
-                        path: join(out_dir, &format!("{name}.json")),
+                        path: crate::paths::join(out_dir, &format!("{name}.json")),
                     });
                 }
             }
@@ -168,7 +160,10 @@ mod tests {
             json!({"path": "/out/keystore-eth-attester_1_abcdef01.json", "password": "pw"})
         );
         assert!(ks["validators"][1]["attester"]["eth"]["remoteSignerUrl"].is_string());
-        assert_eq!(join(".", "a.json"), "a.json");
-        assert_eq!(join("rel/", "a.json"), "rel/a.json");
+        // Paths are joined as Node's path.join does, because the reference writes them.
+        let fresh = json!({"validators": [{"attester": {"eth": k1, "bls": k2}}]});
+        let jobs = plan(&fresh, "./enc/", &|_| Some("99b85154eae381ef".into()));
+        assert_eq!(jobs.len(), 2);
+        assert!(jobs.iter().all(|j| j.path.starts_with("enc/keystore-")));
     }
 }

@@ -4,7 +4,7 @@
 //! `StakingRegistry.addKeysToProvider` consume: public-key coordinates padded to 64 hex digits,
 //! proof-of-possession coordinates as minimal hex, G2 limbs real part first.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use cairn_crypto::bls::{verify_pop, PopError, PopGasEstimate, ProofOfPossession, POP_GAS_CAP};
 use cairn_crypto::hex32;
@@ -231,8 +231,8 @@ pub fn verify_document_with(
 
 fn duplicates(items: &[Value]) -> Vec<Check> {
     let mut out = Vec::new();
-    let mut attesters: HashMap<String, usize> = HashMap::new();
-    let mut keys: HashMap<String, usize> = HashMap::new();
+    let mut attesters: BTreeMap<String, usize> = BTreeMap::new();
+    let mut keys: BTreeMap<String, usize> = BTreeMap::new();
     let mut dup_attesters = Vec::new();
     let mut dup_keys = Vec::new();
     for (i, item) in items.iter().enumerate() {

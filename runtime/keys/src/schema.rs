@@ -36,7 +36,7 @@ impl std::fmt::Debug for HexKey {
 
 /// `{ "path": …, "password"?: … }`: a JSON-V3 or BN254 key file (or, for Ethereum accounts, a
 /// directory of JSON-V3 files).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct EncryptedKeyFile {
     /// Path as written (relative paths resolve against the working directory, as in the node).
     pub path: String,
@@ -45,7 +45,7 @@ pub struct EncryptedKeyFile {
 }
 
 /// A remote signer (Web3Signer) endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RemoteSignerConfig {
     /// JSON-RPC URL.
     pub url: String,
@@ -55,6 +55,25 @@ pub struct RemoteSignerConfig {
     pub cert_path: Option<String>,
     /// Client certificate password (accepted, unused).
     pub cert_pass: Option<String>,
+}
+
+impl std::fmt::Debug for EncryptedKeyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncryptedKeyFile")
+            .field("path", &self.path)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RemoteSignerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteSignerConfig")
+            .field("url", &self.url)
+            .field("cert_path", &self.cert_path)
+            .field("cert_pass", &self.cert_pass.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// An Ethereum account held by a remote signer.
@@ -422,7 +441,17 @@ fn hex_key(s: &str) -> HexKey {
 
 fn address(c: &mut Ctx, v: &Value) -> R<Address> {
     let s = string(c, v)?;
-    Address::parse(s).map_err(|e| c.err(format!("Invalid Ethereum address {s:?}: {e}")))
+    Address::parse(s).map_err(|e| c.err(format!("Invalid Ethereum address {}: {e}", shown(s))))
+}
+
+/// A value for an error message, unless it is long enough to be a pasted secret (a private key
+/// typed where an address belongs must not end up in a terminal log).
+pub fn shown(s: &str) -> String {
+    if s.len() > 42 {
+        format!("<{} characters, not shown>", s.chars().count())
+    } else {
+        format!("{s:?}")
+    }
 }
 
 fn url(c: &mut Ctx, v: &Value) -> R<String> {
@@ -443,7 +472,7 @@ fn url(c: &mut Ctx, v: &Value) -> R<String> {
     if ok {
         Ok(s.to_string())
     } else {
-        Err(c.err(format!("Invalid URL {s:?}")))
+        Err(c.err(format!("Invalid URL {}", shown(s))))
     }
 }
 
@@ -651,7 +680,8 @@ fn aztec_address(c: &mut Ctx, v: &Value) -> R<[u8; 32]> {
             let digits = s.strip_prefix("0x").unwrap_or(s);
             if digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(c.err(format!(
-                    "Invalid Aztec address {s:?} (expected 0x + 64 hex characters)"
+                    "Invalid Aztec address {} (expected 0x + 64 hex characters)",
+                    shown(s)
                 )));
             }
             let mut out = [0u8; 32];

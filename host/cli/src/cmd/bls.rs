@@ -12,7 +12,7 @@ use super::common::{parse_ikm, warn_mnemonic};
 use crate::fsx;
 
 /// Flags of `generate-bls-keypair`.
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct GenerateBlsKeypairArgs {
     /// BIP-39 mnemonic to derive from.
     #[arg(long)]
@@ -35,6 +35,9 @@ pub struct GenerateBlsKeypairArgs {
     /// Print the JSON even when writing a file.
     #[arg(long)]
     json: bool,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Runs the command.
@@ -71,7 +74,9 @@ pub fn run(args: GenerateBlsKeypairArgs) -> Result<()> {
                 );
             }
         }
-        fsx::write_one(file, text.as_bytes())?;
+        let mut staged = fsx::Staged::new();
+        staged.add_maybe_new(file, text.as_bytes(), args.force)?;
+        staged.commit()?;
         if !args.json {
             println!("Wrote BLS keypair to {}", file.display());
         }

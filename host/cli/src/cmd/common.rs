@@ -51,7 +51,12 @@ pub fn parse_fee_recipient(s: &str) -> Result<String, String> {
 
 /// `--coinbase`: an Ethereum address (lowercase, uppercase or EIP-55), written lowercase.
 pub fn parse_address(s: &str) -> Result<Address, String> {
-    Address::parse(s).map_err(|e| format!("invalid Ethereum address {s:?}: {e}"))
+    Address::parse(s).map_err(|e| {
+        format!(
+            "invalid Ethereum address {}: {e}",
+            cairn_keys::schema::shown(s)
+        )
+    })
 }
 
 /// `--ikm`: hex (optional lowercase `0x`) of at least 32 bytes.

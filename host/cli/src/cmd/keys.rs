@@ -14,6 +14,7 @@ use cairn_keys::encrypted::{encrypt_bn254, encrypt_v3, Randomness};
 use cairn_keys::generate::{
     self, validator_json, Candidate, Deriver, EthForm, NewParams, Publishers,
 };
+use cairn_keys::paths;
 use cairn_keys::protect::{self, KeyKind};
 use cairn_keys::registration::{self, Registration, Status};
 use cairn_keys::schema::{self, Keystore};
@@ -28,13 +29,12 @@ use super::common::{
     parse_address, parse_fee_recipient, parse_ikm, parse_index, parse_js_integer, parse_publishers,
     warn_mnemonic,
 };
-use super::paths;
 use crate::fsx::{self, Staged};
 use crate::progress::Progress;
 use crate::secret::PasswordArgs;
 
 /// `validator-keys` subcommands.
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand)]
 pub enum KeysCommand {
     /// Generate validator keys and write a keystore.
     New(NewArgs),
@@ -49,7 +49,7 @@ pub enum KeysCommand {
 }
 
 /// Flags of `check`.
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct CheckArgs {
     /// Keystore directory or file.
     #[arg(env = "KEY_STORE_DIRECTORY")]
@@ -60,7 +60,7 @@ pub struct CheckArgs {
 }
 
 /// Flags shared by `new` and `add`.
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct DeriveArgs {
     /// L2 fee recipient (Aztec address: 0x + 64 hex).
     #[arg(long, value_parser = parse_fee_recipient)]
@@ -119,7 +119,7 @@ pub struct DeriveArgs {
 }
 
 /// Flags of `new`.
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct NewArgs {
     #[command(flatten)]
     derive: DeriveArgs,
@@ -134,16 +134,19 @@ pub struct NewArgs {
 }
 
 /// Flags of `add`.
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct AddArgs {
     /// The keystore to extend.
     existing: String,
     #[command(flatten)]
     derive: DeriveArgs,
+    /// Let --file or encrypted key files replace existing files.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Optional on-chain cross-check of the registration digest.
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct ChainArgs {
     /// GSE contract: when given with --l1-rpc-urls, each digest computed locally is also asked
     /// from the chain and any difference is an error.
@@ -158,7 +161,7 @@ pub struct ChainArgs {
 }
 
 /// Flags of `staker`.
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct StakerArgs {
     /// The keystore to read.
     #[arg(long, value_name = "FILE")]
@@ -173,7 +176,7 @@ pub struct StakerArgs {
 }
 
 /// Flags of `verify`.
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct VerifyArgs {
     /// Registration JSON file (a staker output array).
     file: PathBuf,
@@ -294,6 +297,14 @@ fn effective_count(count: Option<i64>) -> u32 {
 /// Derives `count` validators in parallel, skipping indices over `max_gas` if asked.
 /// Returns the chosen candidates and the number of address indices they span.
 fn derive_all(plan: &Plan, max_gas: Option<u64>) -> Result<(Vec<Candidate>, u32)> {
+    let cheapest = cairn_crypto::PopGasEstimate::new(1, 1).gas;
+    if let Some(limit) = max_gas.filter(|l| *l < cheapest) {
+        bail!("--max-pop-gas {limit} is below the cheapest possible proof-of-possession check ({cheapest} gas); every key would be skipped");
+    }
+    // Keys above the cap are rare (about 1 in 3,000 above 225k), so many skips mean a limit too
+    // tight to be useful rather than bad luck.
+    let max_skips = 10 * u64::from(plan.count) + 100;
+    let mut skips: u64 = 0;
     let progress = Progress::new(plan.count.into(), "deriving keys");
     let mut chosen: Vec<Candidate> = Vec::with_capacity(plan.count as usize);
     let mut next: u32 = 0;
@@ -322,6 +333,10 @@ fn derive_all(plan: &Plan, max_gas: Option<u64>) -> Result<(Vec<Candidate>, u32)
                         "skipped derivation index {index}: estimated PoP check gas {} exceeds --max-pop-gas {limit} ({} hashToPoint attempts)",
                         c.pop.gas.gas, c.pop.gas.attempts
                     );
+                    skips += 1;
+                    if skips > max_skips {
+                        bail!("--max-pop-gas {limit} rejected {skips} derivation indices; raise the limit");
+                    }
                 }
                 _ => chosen.push(c),
             }
@@ -426,6 +441,7 @@ fn encrypt_into(
     password: &str,
     bls_label: &str,
     staged: &mut Staged,
+    replace: bool,
 ) -> Result<()> {
     let pk_hex = |s: &str| -> Option<String> {
         let w = hex32::parse(s).ok()?;
@@ -463,7 +479,7 @@ fn encrypt_into(
         .collect::<Result<_>>()?;
     progress.finish();
     for (path, text) in &files {
-        staged.add(Path::new(path), text.as_bytes())?;
+        staged.add_maybe_new(Path::new(path), text.as_bytes(), replace)?;
     }
     protect::apply(doc, &jobs, password);
     Ok(())
@@ -534,7 +550,14 @@ fn new(a: NewArgs) -> Result<()> {
             .encrypted_keystore_dir
             .clone()
             .unwrap_or_else(|| paths::dirname(&path));
-        encrypt_into(&mut doc, &out_dir, pw, DEFAULT_BLS_PATH, &mut staged)?;
+        encrypt_into(
+            &mut doc,
+            &out_dir,
+            pw,
+            DEFAULT_BLS_PATH,
+            &mut staged,
+            a.force,
+        )?;
         if d.encrypted_keystore_dir.is_none() {
             keystore_dir_warning(&out_dir, &path);
         }
@@ -547,7 +570,7 @@ fn new(a: NewArgs) -> Result<()> {
     } else {
         None
     };
-    staged.add(Path::new(&path), generate::pretty(&doc).as_bytes())?;
+    staged.add_maybe_new(Path::new(&path), generate::pretty(&doc).as_bytes(), a.force)?;
     let staker_path = staker_output_path(&path, None);
     if let Some(text) = &staker_json {
         staged.add(Path::new(&staker_path), text.as_bytes())?;
@@ -641,6 +664,7 @@ fn add(a: AddArgs) -> Result<()> {
         plan.form = EthForm::RemoteSigner(url);
     }
     let built = build(&plan, &fee, coinbase, existing, d.max_pop_gas)?;
+    refuse_collisions(&ks, &built)?;
     let added = built.validators.len();
     doc["validators"]
         .as_array_mut()
@@ -664,12 +688,18 @@ fn add(a: AddArgs) -> Result<()> {
             .bls_path
             .clone()
             .unwrap_or_else(|| DEFAULT_BLS_PATH.to_string());
-        encrypt_into(&mut doc, &out_dir, pw, &label, &mut staged)?;
+        encrypt_into(&mut doc, &out_dir, pw, &label, &mut staged, a.force)?;
     }
     // The result must still be a valid keystore before it replaces the old one.
     schema::parse_keystore_value(&doc)
         .map_err(|e| anyhow!("internal error: the updated keystore does not validate: {e}"))?;
-    staged.add(Path::new(&out_path), generate::pretty(&doc).as_bytes())?;
+    // Rewriting the input keystore is the point of `add`; any other existing file is protected.
+    let replace = a.force || paths::normalize(&out_path) == paths::normalize(&a.existing);
+    staged.add_maybe_new(
+        Path::new(&out_path),
+        generate::pretty(&doc).as_bytes(),
+        replace,
+    )?;
     staged.commit()?;
 
     if d.json {
@@ -679,6 +709,44 @@ fn add(a: AddArgs) -> Result<()> {
     println!("Updated keystore {out_path} with {added} new validator(s)");
     for line in &built.summary {
         println!("{line}");
+    }
+    Ok(())
+}
+
+/// New keys must not repeat an attester or publisher already in the keystore: that happens when
+/// `add` starts after the existing validators' indices but `new --max-pop-gas` had skipped some,
+/// or the first run derived publishers (the reference's index rule lets them collide).
+fn refuse_collisions(ks: &Keystore, built: &Built) -> Result<()> {
+    use cairn_keys::schema::{EthAccount, EthAccounts};
+    let mut known: std::collections::BTreeMap<Address, String> = std::collections::BTreeMap::new();
+    for (i, v) in ks.validators.iter().enumerate() {
+        for a in v.attester.listed() {
+            if let Some(addr) = a.eth.known_address() {
+                known.insert(addr, format!("attester of validator {}", i + 1));
+            }
+        }
+        let pubs: Vec<&EthAccount> = match &v.publisher {
+            Some(EthAccounts::One(p)) => vec![p],
+            Some(EthAccounts::Many(ps)) => ps.iter().collect(),
+            _ => Vec::new(),
+        };
+        for p in pubs {
+            if let Some(addr) = p.known_address() {
+                known
+                    .entry(addr)
+                    .or_insert(format!("publisher of validator {}", i + 1));
+            }
+        }
+    }
+    for (i, r) in built.registrations.iter().enumerate() {
+        let addr = Address::parse(&r.attester).map_err(|e| anyhow!("internal error: {e}"))?;
+        if let Some(what) = known.get(&addr) {
+            bail!(
+                "new validator {} would be {}, already the {what} in this keystore; pass --address-index with an unused index",
+                i + 1,
+                addr.to_checksum()
+            );
+        }
     }
     Ok(())
 }

@@ -3,4 +3,3 @@
 pub mod bls;
 pub mod common;
 pub mod keys;
-pub mod paths;
