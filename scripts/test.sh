@@ -25,5 +25,10 @@ for target in wasm32-unknown-unknown wasm32-wasip2; do
   cargo build --quiet -p cairn-crypto -p cairn-keys --target "$target"
 done
 
+# The fuzz targets need nightly to run (cargo +nightly fuzz run --fuzz-dir tests/fuzz TARGET)
+# but must keep compiling with the code they exercise.
+step "fuzz targets compile"
+cargo check --quiet --manifest-path tests/fuzz/Cargo.toml
+
 step "cargo test"
 cargo test --workspace --all-targets

@@ -513,9 +513,8 @@ mod tests {
         // tests/data/pop_gas.json: 300 cairn-generated keys measured against the real contracts
         // (scripts/calibrate-pop-gas.sh). The loop counts must match exactly, and the estimate
         // must never be below the least gas the check needs, nor far above it.
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/pop_gas.json");
-        let text = std::fs::read_to_string(path).expect("tests/data/pop_gas.json");
-        let rows: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        let text = include_str!("../../../tests/data/pop_gas.json");
+        let rows: Vec<serde_json::Value> = serde_json::from_str(text).unwrap();
         let mut max_attempts = 0;
         for row in &rows {
             let pk1 = G1Words {
