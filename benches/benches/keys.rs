@@ -5,8 +5,8 @@ use cairn_crypto::bls::{hash_to_point, verify_pop};
 use cairn_crypto::BlsSecretKey;
 use cairn_keys::bls_derive::DEFAULT_BLS_PATH;
 use cairn_keys::encrypted::{encrypt_bn254, encrypt_v3, Randomness};
-use cairn_keys::generate::{self, Deriver, EthForm, NewParams, Publishers};
-use cairn_keys::registration::{self, Registration};
+use cairn_keys::generate::{self, Deriver, EthForm, NewParams};
+use cairn_keys::registration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rayon::prelude::*;
 use zeroize::Zeroizing;
@@ -27,31 +27,28 @@ fn deriver() -> Deriver {
     .unwrap()
 }
 
-/// Keystore JSON plus registration JSON for `n` validators: the work of `new --staker-output`
-/// minus file writes (seed derivation included, as each run starts from the mnemonic).
+/// Keystore JSON plus registration JSON for `n` validators: what `new --staker-output` does
+/// (candidates on all cores, then the shared assembly), minus file writes. Seed derivation is
+/// included, as each run starts from the mnemonic.
 fn keystore_and_registration(n: u32) -> (String, String) {
     let d = deriver();
-    let fee = [0x11u8; 32];
-    let out: Vec<(serde_json::Value, Registration)> = (0..n)
+    let candidates: Vec<_> = (0..n)
         .into_par_iter()
-        .map(|i| {
-            let c = d.candidate(i).unwrap();
-            let v = generate::validator_json(
-                &c.attester,
-                &c.bls,
-                &Publishers::None,
-                &fee,
-                None,
-                &EthForm::PrivateKeys,
-            );
-            let r = Registration::new(c.attester.address().to_checksum(), &c.pop);
-            (v, r)
-        })
+        .map(|i| d.candidate(i).unwrap())
         .collect();
-    let (validators, regs): (Vec<_>, Vec<_>) = out.into_iter().unzip();
+    let out = generate::assemble(
+        &d,
+        &candidates,
+        n,
+        None,
+        &[0x11; 32],
+        None,
+        &EthForm::PrivateKeys,
+    )
+    .unwrap();
     (
-        generate::pretty(&generate::keystore_json(validators)),
-        registration::to_json_text(&regs),
+        generate::pretty(&generate::keystore_json(out.validators)),
+        registration::to_json_text(&out.registrations),
     )
 }
 

@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 use crate::bls_derive::{self, BlsSource, DEFAULT_BLS_PATH};
 use crate::hd::{EthAccountDeriver, HdError};
 use crate::mnemonic::{self, MnemonicError};
+use crate::registration::Registration;
 
 /// Inputs of a generation run, already validated for syntax by the caller.
 #[derive(Clone)]
@@ -201,6 +202,81 @@ pub fn validator_json(
     };
     obj.insert("coinbase".into(), json!(coinbase));
     Value::Object(obj)
+}
+
+/// What `validator-keys new` writes and prints for a set of derived validators (files aside).
+pub struct Assembled {
+    /// Keystore entries, in order.
+    pub validators: Vec<Value>,
+    /// The `accN:` summary lines the reference prints.
+    pub summary: Vec<String>,
+    /// `attester address: … remoteSignerUrl: …` lines (remote-signer form only).
+    pub remote_lines: Vec<String>,
+    /// One registration tuple per validator, attester in EIP-55 form.
+    pub registrations: Vec<Registration>,
+}
+
+/// Turns derived candidates into keystore entries, summary lines and registrations.
+/// `span` is the number of address indices the attesters used (publishers are derived after
+/// them); `given_publishers` are `--publishers` keys, used for every validator.
+pub fn assemble(
+    deriver: &Deriver,
+    candidates: &[Candidate],
+    span: u32,
+    given_publishers: Option<&[String]>,
+    fee_recipient: &[u8; 32],
+    coinbase: Option<Address>,
+    form: &EthForm,
+) -> Result<Assembled, GenerateError> {
+    let mut out = Assembled {
+        validators: Vec::with_capacity(candidates.len()),
+        summary: Vec::new(),
+        remote_lines: Vec::new(),
+        registrations: Vec::with_capacity(candidates.len()),
+    };
+    let per_validator = deriver.params.publisher_count;
+    for (i, c) in candidates.iter().enumerate() {
+        let pubs = match given_publishers {
+            Some(keys) => Publishers::Given(keys.to_vec()),
+            None if per_validator == 0 => Publishers::None,
+            None => Publishers::Derived(
+                (0..per_validator)
+                    .map(|j| deriver.publisher(span, i as u32, j))
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        out.validators.push(validator_json(
+            &c.attester,
+            &c.bls,
+            &pubs,
+            fee_recipient,
+            coinbase,
+            form,
+        ));
+        let addr = c.attester.address().to_checksum();
+        out.summary.push(format!("acc{}:", i + 1));
+        out.summary.push("  attester:".into());
+        out.summary.push(format!("    eth: {addr}"));
+        out.summary
+            .push(format!("    bls: 0x{}", hex::encode(c.pop.pk1.compress())));
+        let pub_lines: Vec<String> = match &pubs {
+            Publishers::None => Vec::new(),
+            Publishers::Derived(keys) => keys.iter().map(|k| k.address().to_checksum()).collect(),
+            // The reference lists the given private keys here, not their addresses.
+            Publishers::Given(keys) => keys.clone(),
+        };
+        if !pub_lines.is_empty() {
+            out.summary.push("  publisher:".into());
+            out.summary
+                .extend(pub_lines.iter().map(|l| format!("    - {l}")));
+        }
+        if let EthForm::RemoteSigner(url) = form {
+            out.remote_lines
+                .push(format!("attester address: {addr} remoteSignerUrl: {url}"));
+        }
+        out.registrations.push(Registration::new(addr, &c.pop));
+    }
+    Ok(out)
 }
 
 /// `{ "schemaVersion": 1, "validators": [...] }`.

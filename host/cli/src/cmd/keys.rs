@@ -11,9 +11,7 @@ use cairn_crypto::bls::POP_GAS_CAP;
 use cairn_crypto::{hex32, Address, BlsSecretKey, EthSecretKey, G1Words};
 use cairn_keys::bls_derive::{self, DEFAULT_BLS_PATH};
 use cairn_keys::encrypted::{encrypt_bn254, encrypt_v3, Randomness};
-use cairn_keys::generate::{
-    self, validator_json, Candidate, Deriver, EthForm, NewParams, Publishers,
-};
+use cairn_keys::generate::{self, Assembled, Candidate, Deriver, EthForm, NewParams};
 use cairn_keys::paths;
 use cairn_keys::protect::{self, KeyKind};
 use cairn_keys::registration::{self, Registration, Status};
@@ -346,20 +344,6 @@ fn derive_all(plan: &Plan, max_gas: Option<u64>) -> Result<(Vec<Candidate>, u32)
     Ok((chosen, next))
 }
 
-fn publishers_for(plan: &Plan, span: u32, i: u32) -> Result<Publishers> {
-    if let Some(given) = &plan.publishers {
-        return Ok(Publishers::Given(given.clone()));
-    }
-    let p = plan.deriver.params().publisher_count;
-    if p == 0 {
-        return Ok(Publishers::None);
-    }
-    let keys = (0..p)
-        .map(|j| plan.deriver.publisher(span, i, j))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Publishers::Derived(keys))
-}
-
 /// Warns about keys whose proof of possession is expensive to check on chain.
 fn warn_gas(label: &str, attester: &str, gas: &cairn_crypto::PopGasEstimate) {
     let check = registration::gas_check(gas);
@@ -372,64 +356,29 @@ fn warn_gas(label: &str, attester: &str, gas: &cairn_crypto::PopGasEstimate) {
     }
 }
 
-struct Built {
-    validators: Vec<Value>,
-    summary: Vec<String>,
-    remote_lines: Vec<String>,
-    registrations: Vec<Registration>,
-}
-
 fn build(
     plan: &Plan,
     fee: &[u8; 32],
     coinbase: Option<Address>,
     label_base: usize,
     max_gas: Option<u64>,
-) -> Result<Built> {
+) -> Result<Assembled> {
     let (candidates, span) = derive_all(plan, max_gas)?;
-    let mut out = Built {
-        validators: Vec::new(),
-        summary: Vec::new(),
-        remote_lines: Vec::new(),
-        registrations: Vec::new(),
-    };
+    let out = generate::assemble(
+        &plan.deriver,
+        &candidates,
+        span,
+        plan.publishers.as_deref(),
+        fee,
+        coinbase,
+        &plan.form,
+    )?;
     for (i, c) in candidates.iter().enumerate() {
-        let pubs = publishers_for(plan, span, i as u32)?;
-        out.validators.push(validator_json(
-            &c.attester,
-            &c.bls,
-            &pubs,
-            fee,
-            coinbase,
-            &plan.form,
-        ));
-        let addr = c.attester.address().to_checksum();
-        out.summary.push(format!("acc{}:", i + 1));
-        out.summary.push("  attester:".into());
-        out.summary.push(format!("    eth: {addr}"));
-        out.summary
-            .push(format!("    bls: 0x{}", hex::encode(c.pop.pk1.compress())));
-        let pub_lines: Vec<String> = match &pubs {
-            Publishers::None => Vec::new(),
-            Publishers::Derived(keys) => keys.iter().map(|k| k.address().to_checksum()).collect(),
-            // The reference lists the given private keys here, not their addresses.
-            Publishers::Given(keys) => keys.clone(),
-        };
-        if !pub_lines.is_empty() {
-            out.summary.push("  publisher:".into());
-            out.summary
-                .extend(pub_lines.iter().map(|l| format!("    - {l}")));
-        }
-        if let EthForm::RemoteSigner(url) = &plan.form {
-            out.remote_lines
-                .push(format!("attester address: {addr} remoteSignerUrl: {url}"));
-        }
         warn_gas(
             &format!("validator {}", label_base + i + 1),
-            &addr,
+            &out.registrations[i].attester,
             &c.pop.gas,
         );
-        out.registrations.push(Registration::new(addr, &c.pop));
     }
     Ok(out)
 }
@@ -716,7 +665,7 @@ fn add(a: AddArgs) -> Result<()> {
 /// New keys must not repeat an attester or publisher already in the keystore: that happens when
 /// `add` starts after the existing validators' indices but `new --max-pop-gas` had skipped some,
 /// or the first run derived publishers (the reference's index rule lets them collide).
-fn refuse_collisions(ks: &Keystore, built: &Built) -> Result<()> {
+fn refuse_collisions(ks: &Keystore, built: &Assembled) -> Result<()> {
     use cairn_keys::schema::{EthAccount, EthAccounts};
     let mut known: std::collections::BTreeMap<Address, String> = std::collections::BTreeMap::new();
     for (i, v) in ks.validators.iter().enumerate() {
