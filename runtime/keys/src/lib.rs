@@ -10,6 +10,7 @@
 pub mod bls_derive;
 pub mod dir;
 pub mod encrypted;
+pub mod flows;
 pub mod generate;
 pub mod hd;
 pub mod mnemonic;
