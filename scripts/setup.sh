@@ -6,6 +6,10 @@
 #   rust_targets  rustup targets wasm32-unknown-unknown and wasm32-wasip2
 #   l1_tools      npm ci in tools/ (anvil, forge, cast, Aztec L1 artifacts, solc-js), re-run only
 #                 when tools/package-lock.json changed since the last successful install
+#   web_tools     trunk 0.21.14 and wasm-bindgen-cli equal to the wasm-bindgen in Cargo.lock
+#                 (cargo install into ~/.cargo/bin), for building dashboard/
+#   browser       Debian's chromium for the page's end-to-end test (apt-get)
+#   e2e_npm       npm ci in dashboard/e2e (playwright-core, driving the system chromium)
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -56,7 +60,48 @@ l1_tools() {
   echo "$want" >"$TOOLS_STAMP"
 }
 
-STEPS=(rust_targets l1_tools)
+# Versions the dashboard build needs. wasm-bindgen-cli must equal the wasm-bindgen crate in
+# Cargo.lock, or the generated JS and wasm disagree; trunk 0.22 needs a newer rustc.
+TRUNK_VERSION=0.21.14
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$REPO_ROOT/Cargo.lock")
+
+web_tools() {
+  if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
+    say "installing trunk $TRUNK_VERSION (cargo install, several minutes)"
+    cargo install --quiet trunk --version "$TRUNK_VERSION" --locked || die "cargo install trunk failed"
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (cargo install, several minutes)"
+    # Not --locked: its lock file names a crate version the registry no longer serves.
+    cargo install --quiet wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force ||
+      die "cargo install wasm-bindgen-cli failed"
+  fi
+}
+
+browser() {
+  command -v chromium >/dev/null && return 0
+  command -v apt-get >/dev/null || die "chromium is missing and apt-get is not available; install Chromium"
+  say "installing chromium (apt-get)"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq chromium >/dev/null ||
+    die "apt-get install chromium failed"
+}
+
+E2E_DIR="$REPO_ROOT/dashboard/e2e"
+E2E_STAMP="$E2E_DIR/node_modules/.cairn-lock.sha256"
+
+e2e_npm() {
+  local want have
+  want=$(sha256sum "$E2E_DIR/package-lock.json" | cut -d' ' -f1)
+  have=$(cat "$E2E_STAMP" 2>/dev/null || true)
+  [ "$want" != "$have" ] || return 0
+  say "installing the page's end-to-end test tools: npm ci in dashboard/e2e"
+  (cd "$E2E_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in dashboard/e2e failed"
+  echo "$want" >"$E2E_STAMP"
+}
+
+STEPS=(rust_targets l1_tools web_tools browser e2e_npm)
 
 for step in "${STEPS[@]}"; do
   "$step"

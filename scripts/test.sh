@@ -32,3 +32,11 @@ cargo check --quiet --manifest-path tests/fuzz/Cargo.toml
 
 step "cargo test"
 cargo test --workspace --all-targets
+
+# The staking page: built offline by trunk with the pinned tools, then driven in headless
+# Chromium against the CLI's outputs (byte for byte, no network after load, bad inputs).
+step "dashboard: trunk build"
+(cd dashboard && trunk build --release --offline --quiet)
+step "dashboard: end-to-end in Chromium"
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+CAIRN="$TARGET_DIR/debug/cairn" DIST=dashboard/dist node dashboard/e2e/e2e.mjs

@@ -33,6 +33,8 @@ enum Command {
     },
     /// Derive a BN254 BLS key pair and print it as JSON (compatible with `aztec generate-bls-keypair`).
     GenerateBlsKeypair(cmd::bls::GenerateBlsKeypairArgs),
+    /// Serve the staking-registration page on 127.0.0.1.
+    Dashboard(cmd::dashboard::DashboardArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::ValidatorKeys { command } => cmd::keys::run(command),
         Command::GenerateBlsKeypair(args) => cmd::bls::run(args),
+        Command::Dashboard(args) => cmd::dashboard::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,4 +2,5 @@
 
 pub mod bls;
 pub mod common;
+pub mod dashboard;
 pub mod keys;
