@@ -35,6 +35,10 @@ cargo test --workspace --all-targets
 
 # The staking page: built offline by trunk with the pinned tools, then driven in headless
 # Chromium against the CLI's outputs (byte for byte, no network after load, bad inputs).
+step "dashboard: its logic compiled to wasm (wasm-bindgen-test under node)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p cairn-dashboard --target wasm32-unknown-unknown --test wasm
+
 step "dashboard: trunk build"
 (cd dashboard && trunk build --release --offline --quiet)
 step "dashboard: end-to-end in Chromium"

@@ -2,7 +2,7 @@
 //! decrypted and signed by `cairn_keys` compiled to wasm, in a Web Worker (`worker.js` loads this
 //! same module and calls [`run_flow`]), and the page makes no network request after loading.
 
-mod flow;
+use cairn_dashboard::flow;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
