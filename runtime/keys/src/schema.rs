@@ -601,19 +601,36 @@ fn mnemonic_config(c: &mut Ctx, obj: &Map<String, Value>) -> R<MnemonicConfig> {
     })
 }
 
-fn eth_accounts(c: &mut Ctx, v: &Value) -> R<EthAccounts> {
+/// The `X | X[] | MnemonicConfig` union shared by attesters, publishers and slashers.
+fn one_many_or_mnemonic<T, U>(
+    c: &mut Ctx,
+    v: &Value,
+    item: fn(&mut Ctx, &Value) -> R<T>,
+    one: fn(T) -> U,
+    many: fn(Vec<T>) -> U,
+    mnemonic: fn(MnemonicConfig) -> U,
+) -> R<U> {
     match v {
         Value::Array(arr) => arr
             .iter()
             .enumerate()
-            .map(|(i, v)| c.at(i, |c| eth_account(c, v)))
+            .map(|(i, v)| c.at(i, |c| item(c, v)))
             .collect::<R<Vec<_>>>()
-            .map(EthAccounts::Many),
-        Value::Object(obj) if obj.contains_key("mnemonic") => {
-            mnemonic_config(c, obj).map(EthAccounts::Mnemonic)
-        }
-        _ => eth_account(c, v).map(EthAccounts::One),
+            .map(many),
+        Value::Object(obj) if obj.contains_key("mnemonic") => mnemonic_config(c, obj).map(mnemonic),
+        _ => item(c, v).map(one),
     }
+}
+
+fn eth_accounts(c: &mut Ctx, v: &Value) -> R<EthAccounts> {
+    one_many_or_mnemonic(
+        c,
+        v,
+        eth_account,
+        EthAccounts::One,
+        EthAccounts::Many,
+        EthAccounts::Mnemonic,
+    )
 }
 
 fn bls_account(c: &mut Ctx, v: &Value) -> R<BlsAccount> {
@@ -647,18 +664,14 @@ fn attester_account(c: &mut Ctx, v: &Value) -> R<AttesterAccount> {
 }
 
 fn attester_accounts(c: &mut Ctx, v: &Value) -> R<AttesterAccounts> {
-    match v {
-        Value::Array(arr) => arr
-            .iter()
-            .enumerate()
-            .map(|(i, v)| c.at(i, |c| attester_account(c, v)))
-            .collect::<R<Vec<_>>>()
-            .map(AttesterAccounts::Many),
-        Value::Object(obj) if obj.contains_key("mnemonic") => {
-            mnemonic_config(c, obj).map(AttesterAccounts::Mnemonic)
-        }
-        _ => attester_account(c, v).map(AttesterAccounts::One),
-    }
+    one_many_or_mnemonic(
+        c,
+        v,
+        attester_account,
+        AttesterAccounts::One,
+        AttesterAccounts::Many,
+        AttesterAccounts::Mnemonic,
+    )
 }
 
 fn prover(c: &mut Ctx, v: &Value) -> R<ProverKeyStore> {
