@@ -72,4 +72,48 @@ for (const [file, contracts] of Object.entries(output.contracts)) {
     }
   }
 }
+
+// errors.json: every custom error cairn may meet on L1 (Aztec's published artifacts plus the
+// contracts above), so that a revert is reported by name and arguments. Test and script
+// artifacts are skipped; entries are unique by signature and sorted for a stable diff.
+const aztecOut = join(here, "..", "tools", "node_modules", "@aztec", "l1-artifacts", "l1-contracts", "out");
+if (!existsSync(aztecOut)) {
+  console.error("contracts/build.mjs: @aztec/l1-artifacts is not installed in tools/node_modules. Run: scripts/setup.sh");
+  process.exit(1);
+}
+const sig = (e) => `${e.name}(${e.inputs.map(canon).join(",")})`;
+function canon(p) {
+  if (!p.type.startsWith("tuple")) return p.type;
+  return `(${p.components.map(canon).join(",")})${p.type.slice(5)}`;
+}
+const errorsBySig = new Map();
+const addErrors = (abi) => {
+  for (const e of abi) if (e.type === "error" && !errorsBySig.has(sig(e))) errorsBySig.set(sig(e), e);
+};
+for (const dir of readdirSync(aztecOut).sort()) {
+  if (/\.(t|s)\.sol$/.test(dir) || !dir.endsWith(".sol")) continue;
+  for (const f of readdirSync(join(aztecOut, dir)).sort()) {
+    if (!f.endsWith(".json")) continue;
+    const j = JSON.parse(readFileSync(join(aztecOut, dir, f), "utf8"));
+    if (Array.isArray(j.abi)) addErrors(j.abi);
+  }
+}
+for (const contracts of Object.values(output.contracts)) for (const c of Object.values(contracts)) addErrors(c.abi);
+const errorsText =
+  JSON.stringify(
+    [...errorsBySig.keys()].sort().map((k) => {
+      const e = errorsBySig.get(k);
+      return { type: "error", name: e.name, inputs: e.inputs };
+    }),
+  ) + "\n";
+const errorsPath = join(here, "out", "errors.json");
+if (check) {
+  if (!existsSync(errorsPath) || readFileSync(errorsPath, "utf8") !== errorsText) {
+    console.error("contracts/out/errors.json is stale: run node contracts/build.mjs and commit the result");
+    stale++;
+  }
+} else {
+  writeFileSync(errorsPath, errorsText);
+  console.log(`wrote contracts/out/errors.json (${errorsBySig.size} errors)`);
+}
 process.exit(stale ? 1 : 0);

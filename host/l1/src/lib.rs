@@ -1,9 +1,15 @@
-//! L1 access: JSON-RPC transport and typed contract calls.
+//! L1 access for cairn: a JSON-RPC transport with failover and bounded retries, typed
+//! bindings for the Aztec staking contracts (alloy `sol!`), signed transactions, and revert
+//! decoding by custom-error name. Everything here performs I/O; pure logic lives in `runtime/`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod abi;
+pub mod client;
 pub mod gse;
+pub mod revert;
 pub mod rpc;
 
+pub use client::{signer_from_hex, L1Error, Log, Receipt, TxRequest, L1};
 pub use rpc::{RpcClient, RpcError};
