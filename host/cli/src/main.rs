@@ -35,6 +35,34 @@ enum Command {
     GenerateBlsKeypair(cmd::bls::GenerateBlsKeypairArgs),
     /// Serve the staking-registration page on 127.0.0.1.
     Dashboard(cmd::dashboard::DashboardArgs),
+    /// Local development networks.
+    Devnet {
+        #[command(subcommand)]
+        command: cmd::devnet::DevnetCommand,
+    },
+    /// Stake one or more validators directly on the Rollup: approve the staking asset, then deposit.
+    #[command(name = "add-l1-validator")]
+    AddL1Validator(cmd::staking::AddL1ValidatorArgs),
+    /// Move queued deposits into the validator set (anyone may call it).
+    #[command(name = "flush-entry-queue")]
+    FlushEntryQueue(cmd::staking::FlushArgs),
+    /// Read the Rollup's staking state.
+    Rollup {
+        #[command(subcommand)]
+        command: cmd::staking::RollupCommand,
+    },
+    /// Read attesters' on-chain state.
+    Attester {
+        #[command(subcommand)]
+        command: cmd::staking::AttesterCommand,
+    },
+    /// Delegated-stake provider operations on the StakingRegistry.
+    Provider {
+        #[command(subcommand)]
+        command: cmd::provider::ProviderCommand,
+    },
+    /// Delegate stake to a provider (approve the StakingRegistry, then stake).
+    Stake(cmd::provider::StakeArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +79,13 @@ fn main() -> ExitCode {
         Command::ValidatorKeys { command } => cmd::keys::run(command),
         Command::GenerateBlsKeypair(args) => cmd::bls::run(args),
         Command::Dashboard(args) => cmd::dashboard::run(args),
+        Command::Devnet { command } => cmd::devnet::run(command),
+        Command::AddL1Validator(args) => cmd::staking::add_l1_validator(args),
+        Command::FlushEntryQueue(args) => cmd::staking::flush_cmd(args),
+        Command::Rollup { command: cmd::staking::RollupCommand::Info { net, out } } => cmd::staking::rollup_info(net, out),
+        Command::Attester { command: cmd::staking::AttesterCommand::Status { net, attesters, out } } => cmd::staking::attester_status(net, attesters, out),
+        Command::Provider { command } => cmd::provider::run(command),
+        Command::Stake(args) => cmd::provider::stake(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,8 +8,12 @@
 pub mod abi;
 pub mod client;
 pub mod gse;
+pub mod manifest;
+pub mod network;
 pub mod revert;
 pub mod rpc;
 
 pub use client::{signer_from_hex, L1Error, Log, Receipt, TxRequest, L1};
+pub use manifest::Manifest;
+pub use network::{Network, NetworkArgs, Resolved};
 pub use rpc::{RpcClient, RpcError};

@@ -703,7 +703,7 @@ fn refuse_collisions(ks: &Keystore, built: &Assembled) -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // staker
 
-struct FsKeyFiles;
+pub struct FsKeyFiles;
 
 impl KeyFiles for FsKeyFiles {
     fn read(&self, path: &str) -> Result<String, String> {
@@ -750,6 +750,38 @@ fn check_on_chain(chain: &ChainArgs, regs: &[Registration]) -> Result<()> {
     Ok(())
 }
 
+/// Registration tuples for every validator of a keystore that has an attester and a BLS key
+/// (decrypting with `password` or the files' stored passwords); skipped ones are noted on stderr.
+pub fn keystore_registrations(ks: &Keystore, password: Option<&str>) -> Result<Vec<Registration>> {
+    let (jobs, mut skipped) = staker::jobs(&ks);
+    let progress = Progress::new(jobs.len() as u64, "computing registrations");
+    let results: Vec<_> = jobs
+        .par_iter()
+        .map(|j| {
+            let r = staker::run(j, password, &FsKeyFiles);
+            progress.inc();
+            r
+        })
+        .collect::<Result<_, _>>()?;
+    progress.finish();
+    let mut regs = Vec::new();
+    for r in results {
+        match r {
+            Ok(reg) => regs.push(reg),
+            Err(skip) => skipped.push(skip),
+        }
+    }
+    for s in &skipped {
+        eprintln!("note: {s}");
+    }
+    Ok(regs)
+}
+
+/// Loads a keystore file with the reference's error messages.
+pub fn load_keystore_file(path: &str) -> Result<Keystore> {
+    load_keystore(path)
+}
+
 fn staker_cmd(a: StakerArgs) -> Result<()> {
     let ks = load_keystore(&a.from)?;
     let password = a.password.resolve(false)?;
@@ -767,27 +799,7 @@ fn staker_cmd(a: StakerArgs) -> Result<()> {
         println!("No validators found in keystore");
         return Ok(());
     }
-    let (jobs, mut skipped) = staker::jobs(&ks);
-    let progress = Progress::new(jobs.len() as u64, "computing registrations");
-    let results: Vec<_> = jobs
-        .par_iter()
-        .map(|j| {
-            let r = staker::run(j, password.as_deref().map(String::as_str), &FsKeyFiles);
-            progress.inc();
-            r
-        })
-        .collect::<Result<_, _>>()?;
-    progress.finish();
-    let mut regs = Vec::new();
-    for r in results {
-        match r {
-            Ok(reg) => regs.push(reg),
-            Err(skip) => skipped.push(skip),
-        }
-    }
-    for s in &skipped {
-        eprintln!("note: {s}");
-    }
+    let regs = keystore_registrations(&ks, password.as_deref().map(String::as_str))?;
     if regs.is_empty() {
         println!("No attesters with BLS keys found (skipping mnemonics and encrypted keystores without password)");
         return Ok(());

@@ -1,6 +1,11 @@
 //! One module per command family.
 
 pub mod bls;
+pub mod coinbase;
 pub mod common;
 pub mod dashboard;
+pub mod devnet;
 pub mod keys;
+pub mod l1;
+pub mod provider;
+pub mod staking;
