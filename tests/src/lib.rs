@@ -65,40 +65,57 @@ pub fn run_cairn(cwd: &Path, args: &[String], env: &[(String, String)]) -> Outpu
     cmd.output().expect("spawn cairn")
 }
 
-/// A local L1 running the real Aztec contracts (`scripts/devnet-l1.sh`), stopped on drop.
+/// A local L1 running the real Aztec contracts (`cairn devnet l1 --detach`), stopped on drop.
 pub struct Devnet {
     dir: tempfile::TempDir,
-    /// The manifest the script wrote (`rpcUrl`, `addresses.*`, …).
+    /// The manifest (`rpcUrl`, `addresses.*`, `accounts`, …).
     pub manifest: serde_json::Value,
+    /// Seconds from start to manifest, as the devnet measured it.
+    pub startup_seconds: f64,
 }
 
 impl Devnet {
     /// Starts a devnet on a free loopback port. Panics with the fix when the L1 tools are not
     /// installed (`scripts/setup.sh`).
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a devnet with extra `cairn devnet l1` flags.
+    pub fn start_with(extra: &[&str]) -> Self {
         let root = repo_root();
         assert!(
             root.join("tools/node_modules/.bin/anvil").exists(),
             "the L1 tools are not installed: run scripts/setup.sh"
         );
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let out = Command::new(root.join("scripts/devnet-l1.sh"))
-            .args(["--detach", "--port", &port.to_string(), "--dir"])
-            .arg(dir.path())
-            .output()
-            .expect("run scripts/devnet-l1.sh");
-        assert!(
-            out.status.success(),
-            "devnet failed to start:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let manifest = serde_json::from_str(
-            &std::fs::read_to_string(dir.path().join("manifest.json")).expect("manifest"),
-        )
-        .expect("manifest is JSON");
-        Devnet { dir, manifest }
+        // Another test may take the port between our probe and anvil's bind: retry on a new one.
+        let mut last = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let out = Command::new(cairn_bin())
+                .args(["devnet", "l1", "--detach", "--port", &port.to_string(), "--dir"])
+                .arg(dir.path())
+                .args(extra)
+                .env("CAIRN_TOOLS_DIR", root.join("tools/node_modules"))
+                .output()
+                .expect("run cairn devnet l1");
+            if out.status.success() {
+                let text = std::fs::read_to_string(dir.path().join("manifest.json")).expect("manifest");
+                let manifest: serde_json::Value = serde_json::from_str(&text).expect("manifest is JSON");
+                let startup_seconds = manifest["startupSeconds"].as_f64().unwrap_or(0.0);
+                return Devnet { dir, manifest, startup_seconds };
+            }
+            last = format!(
+                "{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if !last.contains("already in use") {
+                break;
+            }
+        }
+        panic!("devnet failed to start:\n{last}");
     }
 
     /// The JSON-RPC URL.
@@ -117,26 +134,49 @@ impl Devnet {
             .to_string()
     }
 
+    /// Funded test account `i` (0-based over anvil accounts 1..): (address, private key).
+    pub fn account(&self, i: usize) -> (String, String) {
+        let a = &self.manifest["accounts"][i];
+        (
+            a["address"].as_str().expect("account address").to_string(),
+            a["privateKey"].as_str().expect("account key").to_string(),
+        )
+    }
+
     /// Path of the manifest file.
     pub fn manifest_path(&self) -> PathBuf {
         self.dir.path().join("manifest.json")
     }
 
-    /// Runs `scripts/devnet-register.sh` on a registration file: approve, deposit, flush.
+    /// Environment that points cairn's L1 commands at this devnet (`--network devnet`).
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("NETWORK".into(), "devnet".into()),
+            (
+                "CAIRN_DEVNET_MANIFEST".into(),
+                self.manifest_path().display().to_string(),
+            ),
+        ]
+    }
+
+    /// Deposits every tuple of a registration file from the deployer and follows the entry
+    /// queue (`cairn add-l1-validator --registration F --wait --force`): stdout has one
+    /// `ADDRESS STATUS` line per attester.
     pub fn register(&self, registration: &Path) -> Output {
-        Command::new(repo_root().join("scripts/devnet-register.sh"))
-            .arg(self.manifest_path())
-            .arg(registration)
-            .output()
-            .expect("run scripts/devnet-register.sh")
+        let args: Vec<String> = ["add-l1-validator", "--registration"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([registration.display().to_string()])
+            .chain(["--wait", "--force", "--wait-timeout", "120"].iter().map(|s| s.to_string()))
+            .collect();
+        run_cairn(self.dir.path(), &args, &self.env())
     }
 }
 
 impl Drop for Devnet {
     fn drop(&mut self) {
-        let _ = Command::new(repo_root().join("scripts/devnet-l1.sh"))
-            .arg("--stop")
-            .arg("--dir")
+        let _ = Command::new(cairn_bin())
+            .args(["devnet", "l1", "--stop", "--dir"])
             .arg(self.dir.path())
             .output();
     }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct Account {
     /// Address.
+    #[serde(with = "checksum")]
     pub address: Address,
     /// 0x-hex private key.
     pub private_key: String,
@@ -27,9 +28,11 @@ pub struct Manifest {
     /// Deployer (anvil account 0) key; owns the Aztec deployment and mints the staking asset.
     pub deployer_private_key: String,
     /// Deployer address.
+    #[serde(with = "checksum")]
     pub deployer_address: Address,
     /// Every deployed contract by name (`registry`, `rollup`, `gse`, `stakingAsset`,
     /// `stakingRegistry`, `pullSplitFactory`, `splitsWarehouse`, …).
+    #[serde(with = "checksum_map")]
     pub addresses: BTreeMap<String, Address>,
     /// The rollup's version as registered in the Registry.
     pub rollup_version: u64,
@@ -91,5 +94,34 @@ impl Manifest {
             path: path.display().to_string(),
             name: name.to_string(),
         })
+    }
+}
+
+// Addresses are written EIP-55 checksummed, as operators copy them into other tools.
+mod checksum {
+    use alloy_primitives::Address;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(a: &Address, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&a.to_checksum(None))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Address, D::Error> {
+        Address::deserialize(d)
+    }
+}
+
+mod checksum_map {
+    use std::collections::BTreeMap;
+
+    use alloy_primitives::Address;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(m: &BTreeMap<String, Address>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(m.iter().map(|(k, v)| (k, v.to_checksum(None))))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Address>, D::Error> {
+        BTreeMap::<String, Address>::deserialize(d)
     }
 }
