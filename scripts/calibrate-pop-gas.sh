@@ -22,7 +22,7 @@
 #                because BN254Lib gives the pairing precompile (113000 gas) only gas() - 2000.
 #                Checked for every key through GSE itself: GSE.deposit with the cap overridden
 #                to minGasLimit passes the check, to minGasLimit - 1 fails it.
-# It then registers a few keys for real (scripts/devnet-register.sh) and checks the wrapper calls
+# It then registers a few keys for real (scripts/devnet-register.sh, i.e. cairn add-l1-validator) and checks the wrapper calls
 # inside the flushEntryQueue transactions: at the normal cap (the traced gasUsed must equal
 # `gas`), and with GSE's cap set (anvil_setStorageAt) to minGasLimit - 1 for one key (it must
 # end in FailedDeposit) and to minGasLimit for another (it must be admitted).
@@ -544,7 +544,7 @@ need=$(calib mingas "$WORK/measured.json" "$WORK/sample.json" -2)
 log "cap = $((need - 1)) (one below the measured minGasLimit) for the key with the second most attempts"
 set_cap $((need - 1))
 if register below -2; then die "the key was admitted with a cap below its minGasLimit"; fi
-grep -q FailedDeposit "$WORK/below.log" || die "no FailedDeposit with a cap below minGasLimit (see $WORK/below.log)"
+grep -q FAILED_DEPOSIT "$WORK/below.out" || die "no FailedDeposit with a cap below minGasLimit (see $WORK/below.out)"
 need=$(calib mingas "$WORK/measured.json" "$WORK/sample.json" -3)
 log "cap = $need (exactly the measured minGasLimit) for the key with the third most attempts"
 set_cap "$need"

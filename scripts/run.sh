@@ -4,10 +4,11 @@
 #
 #   scripts/run.sh [--validators N] [--port PORT]
 #
-# Starts anvil with Aztec's L1 contracts (scripts/devnet-l1.sh), generates N validator keys with
-# `cairn validator-keys new --staker-output`, checks the registration JSON with
-# `cairn validator-keys verify`, deposits them into the rollup's entry queue and flushes it until
-# every validator is VALIDATING, then stays in the foreground until Ctrl-C.
+# Starts anvil with Aztec's L1 contracts and cairn's StakingRegistry (`cairn devnet l1`),
+# generates N validator keys with `cairn validator-keys new --staker-output`, checks the
+# registration JSON with `cairn validator-keys verify`, stakes them with
+# `cairn add-l1-validator --wait` (approve, deposit, flush) until every validator is VALIDATING,
+# then stays in the foreground until Ctrl-C.
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO_ROOT"
@@ -30,9 +31,10 @@ echo "run: building cairn (release)"
 cargo build --quiet --release -p cairn
 CAIRN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/cairn"
 
-scripts/devnet-l1.sh --stop --dir "$DIR" >/dev/null 2>&1 || true
-scripts/devnet-l1.sh --detach --port "$PORT" --dir "$DIR"
-trap 'scripts/devnet-l1.sh --stop --dir "$DIR" >/dev/null 2>&1 || true' EXIT
+"$CAIRN" devnet l1 --stop --dir "$DIR" >/dev/null 2>&1 || true
+"$CAIRN" devnet l1 --detach --port "$PORT" --dir "$DIR"
+trap '"$CAIRN" devnet l1 --stop --dir "$DIR" >/dev/null 2>&1 || true' EXIT
+export NETWORK=devnet CAIRN_DEVNET_MANIFEST="$DIR/manifest.json"
 
 MANIFEST="$DIR/manifest.json"
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))$1)" "$MANIFEST"; }
@@ -43,7 +45,7 @@ rm -rf "$KEYS"
 "$CAIRN" validator-keys new --count "$VALIDATORS" --fee-recipient "0x$(printf '0%.0s' {1..63})1" \
   --data-dir "$KEYS" --staker-output --gse-address "$GSE" --l1-rpc-urls "$RPC" >"$DIR/new.txt"
 "$CAIRN" validator-keys verify "$KEYS/key1_staker_output.json" >/dev/null
-scripts/devnet-register.sh "$MANIFEST" "$KEYS/key1_staker_output.json"
+"$CAIRN" add-l1-validator --from-keystore "$KEYS/key1.json" --wait
 
 cat <<MSG
 
@@ -53,9 +55,11 @@ cairn devnet is up.
   keystore      $KEYS/key1.json  (mnemonic in $DIR/new.txt: devnet only)
   registration  $KEYS/key1_staker_output.json
 
-Try:
-  $CAIRN validator-keys verify $KEYS/key1_staker_output.json
-  tools/node_modules/.bin/cast call $(field "['addresses']['rollup']") 'getStatus(address)(uint8)' <attester> --rpc-url $RPC
+Try (in another shell):
+  export NETWORK=devnet CAIRN_DEVNET_MANIFEST=$MANIFEST
+  $CAIRN rollup info
+  $CAIRN attester status <attester>
+  $CAIRN provider register --take-rate 500 --rewards-recipient <address>
 
 Ctrl-C stops the devnet.
 MSG

@@ -94,17 +94,30 @@ impl Devnet {
         for _ in 0..3 {
             let port = free_port();
             let out = Command::new(cairn_bin())
-                .args(["devnet", "l1", "--detach", "--port", &port.to_string(), "--dir"])
+                .args([
+                    "devnet",
+                    "l1",
+                    "--detach",
+                    "--port",
+                    &port.to_string(),
+                    "--dir",
+                ])
                 .arg(dir.path())
                 .args(extra)
                 .env("CAIRN_TOOLS_DIR", root.join("tools/node_modules"))
                 .output()
                 .expect("run cairn devnet l1");
             if out.status.success() {
-                let text = std::fs::read_to_string(dir.path().join("manifest.json")).expect("manifest");
-                let manifest: serde_json::Value = serde_json::from_str(&text).expect("manifest is JSON");
+                let text =
+                    std::fs::read_to_string(dir.path().join("manifest.json")).expect("manifest");
+                let manifest: serde_json::Value =
+                    serde_json::from_str(&text).expect("manifest is JSON");
                 let startup_seconds = manifest["startupSeconds"].as_f64().unwrap_or(0.0);
-                return Devnet { dir, manifest, startup_seconds };
+                return Devnet {
+                    dir,
+                    manifest,
+                    startup_seconds,
+                };
             }
             last = format!(
                 "{}\n{}",
@@ -167,7 +180,11 @@ impl Devnet {
             .iter()
             .map(|s| s.to_string())
             .chain([registration.display().to_string()])
-            .chain(["--wait", "--force", "--wait-timeout", "120"].iter().map(|s| s.to_string()))
+            .chain(
+                ["--wait", "--force", "--wait-timeout", "120"]
+                    .iter()
+                    .map(|s| s.to_string()),
+            )
             .collect();
         run_cairn(self.dir.path(), &args, &self.env())
     }

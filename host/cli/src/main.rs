@@ -82,8 +82,17 @@ fn main() -> ExitCode {
         Command::Devnet { command } => cmd::devnet::run(command),
         Command::AddL1Validator(args) => cmd::staking::add_l1_validator(args),
         Command::FlushEntryQueue(args) => cmd::staking::flush_cmd(args),
-        Command::Rollup { command: cmd::staking::RollupCommand::Info { net, out } } => cmd::staking::rollup_info(net, out),
-        Command::Attester { command: cmd::staking::AttesterCommand::Status { net, attesters, out } } => cmd::staking::attester_status(net, attesters, out),
+        Command::Rollup {
+            command: cmd::staking::RollupCommand::Info { net, out },
+        } => cmd::staking::rollup_info(net, out),
+        Command::Attester {
+            command:
+                cmd::staking::AttesterCommand::Status {
+                    net,
+                    attesters,
+                    out,
+                },
+        } => cmd::staking::attester_status(net, attesters, out),
         Command::Provider { command } => cmd::provider::run(command),
         Command::Stake(args) => cmd::provider::stake(args),
     };

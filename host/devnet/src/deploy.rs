@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolValue;
-use cairn_l1::abi::{IERC20, IRollup};
+use cairn_l1::abi::{IRollup, IERC20};
 use cairn_l1::manifest::{Account, Manifest};
 use cairn_l1::{signer_from_hex, L1Error, RpcClient, TxRequest, L1};
 
@@ -54,7 +54,7 @@ pub enum DevnetError {
         /// What was attempted.
         what: String,
         /// The L1 error.
-        source: L1Error,
+        source: Box<L1Error>,
     },
 }
 
@@ -65,7 +65,10 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DevnetError {
 
 fn l1err(what: impl Into<String>) -> impl FnOnce(L1Error) -> DevnetError {
     let what = what.into();
-    move |source| DevnetError::L1 { what, source }
+    move |source| DevnetError::L1 {
+        what,
+        source: Box::new(source),
+    }
 }
 
 /// Devnet parameters. Defaults give short slots and epochs so that epochs (and the validator-set
@@ -102,6 +105,10 @@ pub struct DevnetConfig {
     pub max_flush_size: u64,
     /// Epochs a proof may take.
     pub proof_submission_epochs: u64,
+    /// Seconds between L1 blocks mined with no transactions (0: only when a transaction
+    /// arrives). Transactions are still mined at once; empty blocks keep L1 time moving, as on
+    /// a real chain, so epochs pass and the entry queue's per-epoch budget refills.
+    pub block_time: u64,
     /// Funded test accounts (anvil accounts 1..=N; the deployer, account 0, is funded too).
     pub accounts: u32,
     /// Staking asset minted to each test account, wei.
@@ -131,6 +138,7 @@ impl Default for DevnetConfig {
             flush_size_quotient: 2,
             max_flush_size: 48,
             proof_submission_epochs: 1,
+            block_time: 1,
             accounts: 9,
             fund: U256::from(100_000u64) * e18,
             extra_env: BTreeMap::new(),
@@ -167,16 +175,25 @@ impl DevnetConfig {
         let mut env: BTreeMap<String, String> = [
             ("AZTEC_SLOT_DURATION", self.slot_duration.to_string()),
             ("AZTEC_EPOCH_DURATION", self.epoch_duration.to_string()),
-            ("AZTEC_TARGET_COMMITTEE_SIZE", self.committee_size.to_string()),
+            (
+                "AZTEC_TARGET_COMMITTEE_SIZE",
+                self.committee_size.to_string(),
+            ),
             ("AZTEC_LAG_IN_EPOCHS_FOR_VALIDATOR_SET", "2".into()),
             ("AZTEC_LAG_IN_EPOCHS_FOR_RANDAO", "1".into()),
             ("AZTEC_INBOX_LAG", "1".into()),
-            ("AZTEC_PROOF_SUBMISSION_EPOCHS", self.proof_submission_epochs.to_string()),
+            (
+                "AZTEC_PROOF_SUBMISSION_EPOCHS",
+                self.proof_submission_epochs.to_string(),
+            ),
             ("AZTEC_EXIT_DELAY_SECONDS", self.exit_delay.to_string()),
             ("AZTEC_MANA_TARGET", "100000000".into()),
             ("AZTEC_PROVING_COST_PER_MANA", "100".into()),
             ("AZTEC_INITIAL_ETH_PER_FEE_ASSET", "10000000".into()),
-            ("AZTEC_LOCAL_EJECTION_THRESHOLD", self.local_ejection_threshold.to_string()),
+            (
+                "AZTEC_LOCAL_EJECTION_THRESHOLD",
+                self.local_ejection_threshold.to_string(),
+            ),
             ("AZTEC_SLASHER_FLAVOR", "tally".into()),
             ("AZTEC_SLASHING_ROUND_SIZE_IN_EPOCHS", "4".into()),
             ("AZTEC_SLASHING_LIFETIME_IN_ROUNDS", "5".into()),
@@ -187,13 +204,34 @@ impl DevnetConfig {
             ("AZTEC_SLASH_AMOUNT_SMALL", "10000000000000000000".into()),
             ("AZTEC_SLASH_AMOUNT_MEDIUM", "20000000000000000000".into()),
             ("AZTEC_SLASH_AMOUNT_LARGE", "50000000000000000000".into()),
-            ("AZTEC_ACTIVATION_THRESHOLD", self.activation_threshold.to_string()),
-            ("AZTEC_EJECTION_THRESHOLD", self.ejection_threshold.to_string()),
-            ("AZTEC_ENTRY_QUEUE_BOOTSTRAP_VALIDATOR_SET_SIZE", self.bootstrap_validator_set_size.to_string()),
-            ("AZTEC_ENTRY_QUEUE_BOOTSTRAP_FLUSH_SIZE", self.bootstrap_validator_set_size.to_string()),
-            ("AZTEC_ENTRY_QUEUE_FLUSH_SIZE_MIN", self.flush_size_min.to_string()),
-            ("AZTEC_ENTRY_QUEUE_FLUSH_SIZE_QUOTIENT", self.flush_size_quotient.to_string()),
-            ("AZTEC_ENTRY_QUEUE_MAX_FLUSH_SIZE", self.max_flush_size.to_string()),
+            (
+                "AZTEC_ACTIVATION_THRESHOLD",
+                self.activation_threshold.to_string(),
+            ),
+            (
+                "AZTEC_EJECTION_THRESHOLD",
+                self.ejection_threshold.to_string(),
+            ),
+            (
+                "AZTEC_ENTRY_QUEUE_BOOTSTRAP_VALIDATOR_SET_SIZE",
+                self.bootstrap_validator_set_size.to_string(),
+            ),
+            (
+                "AZTEC_ENTRY_QUEUE_BOOTSTRAP_FLUSH_SIZE",
+                self.bootstrap_validator_set_size.to_string(),
+            ),
+            (
+                "AZTEC_ENTRY_QUEUE_FLUSH_SIZE_MIN",
+                self.flush_size_min.to_string(),
+            ),
+            (
+                "AZTEC_ENTRY_QUEUE_FLUSH_SIZE_QUOTIENT",
+                self.flush_size_quotient.to_string(),
+            ),
+            (
+                "AZTEC_ENTRY_QUEUE_MAX_FLUSH_SIZE",
+                self.max_flush_size.to_string(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -241,7 +279,9 @@ impl Devnet {
 
     fn kill(&mut self) {
         // A detached devnet (no child) is left alone, files included.
-        let Some(mut c) = self.anvil.take() else { return };
+        let Some(mut c) = self.anvil.take() else {
+            return;
+        };
         terminate(c.id());
         let _ = c.wait();
         let _ = fs::remove_file(self.dir.join("manifest.json"));
@@ -256,7 +296,11 @@ impl Drop for Devnet {
 }
 
 fn terminate(pid: u32) {
-    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).stderr(Stdio::null()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .stderr(Stdio::null())
+        .status();
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline && Path::new(&format!("/proc/{pid}")).exists() {
         if is_zombie(pid) {
@@ -264,12 +308,20 @@ fn terminate(pid: u32) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).stderr(Stdio::null()).status();
+    let _ = Command::new("kill")
+        .arg("-KILL")
+        .arg(pid.to_string())
+        .stderr(Stdio::null())
+        .status();
 }
 
 fn is_zombie(pid: u32) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
         .unwrap_or(false)
 }
 
@@ -284,7 +336,10 @@ fn is_anvil(pid: u32) -> bool {
 pub fn stop(dir: &Path) -> Result<String, DevnetError> {
     let pid_file = dir.join("anvil.pid");
     let Ok(text) = fs::read_to_string(&pid_file) else {
-        return Ok(format!("no devnet running from {} (no anvil.pid)", dir.display()));
+        return Ok(format!(
+            "no devnet running from {} (no anvil.pid)",
+            dir.display()
+        ));
     };
     // Manifest first: a manifest without a node behind it would only mislead its readers.
     let _ = fs::remove_file(dir.join("manifest.json"));
@@ -294,12 +349,19 @@ pub fn stop(dir: &Path) -> Result<String, DevnetError> {
             terminate(pid);
             Ok(format!("stopped anvil (pid {pid})"))
         }
-        _ => Ok(format!("anvil was not running; cleaned up {}", dir.display())),
+        _ => Ok(format!(
+            "anvil was not running; cleaned up {}",
+            dir.display()
+        )),
     }
 }
 
 fn port_in_use(port: u16) -> bool {
-    TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_millis(300)).is_ok()
+    TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(300),
+    )
+    .is_ok()
 }
 
 fn write_private(path: &Path, text: &str, mode: u32) -> Result<(), DevnetError> {
@@ -310,8 +372,10 @@ fn write_private(path: &Path, text: &str, mode: u32) -> Result<(), DevnetError> 
         .truncate(true)
         .open(&tmp)
         .map_err(io(format!("writing {}", tmp.display())))?;
-    f.set_permissions(fs::Permissions::from_mode(mode)).map_err(io("chmod"))?;
-    f.write_all(text.as_bytes()).map_err(io(format!("writing {}", tmp.display())))?;
+    f.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(io("chmod"))?;
+    f.write_all(text.as_bytes())
+        .map_err(io(format!("writing {}", tmp.display())))?;
     f.sync_all().map_err(io("fsync"))?;
     fs::rename(&tmp, path).map_err(io(format!("renaming to {}", path.display())))
 }
@@ -342,13 +406,19 @@ fn bytecode(artifact: &str, name: &str) -> Result<Vec<u8>, DevnetError> {
 fn wait_deadline(child: &mut Child, limit: Duration, what: &str) -> Result<bool, DevnetError> {
     let deadline = Instant::now() + limit;
     loop {
-        if let Some(status) = child.try_wait().map_err(io(format!("waiting for {what}")))? {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(io(format!("waiting for {what}")))?
+        {
             return Ok(status.success());
         }
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(DevnetError::Process(format!("{what} did not finish within {} s", limit.as_secs())));
+            return Err(DevnetError::Process(format!(
+                "{what} did not finish within {} s",
+                limit.as_secs()
+            )));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -366,13 +436,24 @@ pub fn start(cfg: &DevnetConfig) -> Result<Devnet, DevnetError> {
     let started = Instant::now();
     cfg.validate()?;
     let tools = Tools::locate(cfg.tools_dir.as_deref())?;
-    if Command::new("node").arg("--version").stdout(Stdio::null()).status().map(|s| !s.success()).unwrap_or(true) {
-        return Err(DevnetError::Tools("node is not on PATH (forge's solc stand-in runs solc-js); run scripts/setup.sh".into()));
+    if Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
+        return Err(DevnetError::Tools(
+            "node is not on PATH (forge's solc stand-in runs solc-js); run scripts/setup.sh".into(),
+        ));
     }
     fs::create_dir_all(&cfg.dir).map_err(io(format!("creating {}", cfg.dir.display())))?;
     let dir = fs::canonicalize(&cfg.dir).map_err(io(format!("resolving {}", cfg.dir.display())))?;
     let pid_file = dir.join("anvil.pid");
-    if let Some(pid) = fs::read_to_string(&pid_file).ok().and_then(|t| t.trim().parse::<u32>().ok()) {
+    if let Some(pid) = fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok())
+    {
         if is_anvil(pid) {
             return Err(DevnetError::Config(format!(
                 "a devnet is already running from {} (anvil pid {pid}); stop it first: cairn devnet l1 --stop --dir {}",
@@ -392,7 +473,13 @@ pub fn start(cfg: &DevnetConfig) -> Result<Devnet, DevnetError> {
     if scratch.exists() {
         fs::remove_dir_all(&scratch).map_err(io(format!("removing {}", scratch.display())))?;
     }
-    for f in ["manifest.json", "anvil.pid", "anvil.log", "forge.log", "solc"] {
+    for f in [
+        "manifest.json",
+        "anvil.pid",
+        "anvil.log",
+        "forge.log",
+        "solc",
+    ] {
         let _ = fs::remove_file(dir.join(f));
     }
 
@@ -412,14 +499,24 @@ pub fn start(cfg: &DevnetConfig) -> Result<Devnet, DevnetError> {
         .status()
         .map_err(io("running cp"))?;
     if !st.success() {
-        return Err(DevnetError::Process(format!("copying {} failed", tools.l1_contracts.display())));
+        return Err(DevnetError::Process(format!(
+            "copying {} failed",
+            tools.l1_contracts.display()
+        )));
     }
 
     let log = fs::File::create(dir.join("anvil.log")).map_err(io("creating anvil.log"))?;
     let log2 = log.try_clone().map_err(io("anvil.log"))?;
     // Own process group: a Ctrl-C at the terminal reaches cairn, which stops anvil in order.
     let child = Command::new(&tools.anvil)
-        .args(["--host", "127.0.0.1", "--port", &cfg.port.to_string(), "--chain-id", &CHAIN_ID.to_string()])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &cfg.port.to_string(),
+            "--chain-id",
+            &CHAIN_ID.to_string(),
+        ])
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log2)
@@ -480,9 +577,21 @@ pub fn start(cfg: &DevnetConfig) -> Result<Devnet, DevnetError> {
     // block gas limit and under automine the leftover waits for a block that never comes.
     let mut forge = Command::new(&tools.forge)
         .current_dir(&scratch)
-        .args(["script", "script/deploy/DeployAztecL1Contracts.s.sol", "--sig", "run()", "--private-key"])
+        .args([
+            "script",
+            "script/deploy/DeployAztecL1Contracts.s.sol",
+            "--sig",
+            "run()",
+            "--private-key",
+        ])
         .arg(&keys[0])
-        .args(["--rpc-url", &devnet.manifest.rpc_url, "--broadcast", "--slow", "--offline"])
+        .args([
+            "--rpc-url",
+            &devnet.manifest.rpc_url,
+            "--broadcast",
+            "--slow",
+            "--offline",
+        ])
         .env("FOUNDRY_SOLC", &solc)
         .envs(&env)
         .stdin(Stdio::null())
@@ -500,62 +609,142 @@ pub fn start(cfg: &DevnetConfig) -> Result<Devnet, DevnetError> {
     let log_text = fs::read_to_string(&forge_log).map_err(io("reading forge.log"))?;
     let result: serde_json::Value = log_text
         .lines()
-        .find_map(|l| l.split_once("JSON DEPLOY RESULT:").map(|(_, j)| j.trim().to_string()))
+        .find_map(|l| {
+            l.split_once("JSON DEPLOY RESULT:")
+                .map(|(_, j)| j.trim().to_string())
+        })
         .and_then(|j| serde_json::from_str(&j).ok())
-        .ok_or_else(|| DevnetError::Process(format!("no `JSON DEPLOY RESULT:` line in {}", forge_log.display())))?;
-    let obj = result.as_object().ok_or_else(|| DevnetError::Process("deploy result is not an object".into()))?;
+        .ok_or_else(|| {
+            DevnetError::Process(format!(
+                "no `JSON DEPLOY RESULT:` line in {}",
+                forge_log.display()
+            ))
+        })?;
+    let obj = result
+        .as_object()
+        .ok_or_else(|| DevnetError::Process("deploy result is not an object".into()))?;
     let mut addresses = BTreeMap::new();
     for (k, v) in obj {
         if let (Some(name), Some(a)) = (k.strip_suffix("Address"), v.as_str()) {
-            let a: Address = a.parse().map_err(|_| DevnetError::Process(format!("deploy result {k} is not an address")))?;
+            let a: Address = a.parse().map_err(|_| {
+                DevnetError::Process(format!("deploy result {k} is not an address"))
+            })?;
             addresses.insert(name.to_string(), a);
         }
     }
-    let rollup_version = obj.get("rollupVersion").and_then(|v| v.as_u64()).unwrap_or(0);
+    let rollup_version = obj
+        .get("rollupVersion")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
     let need = |n: &str| {
-        addresses.get(n).copied().ok_or_else(|| DevnetError::Process(format!("deploy result has no {n}Address")))
+        addresses
+            .get(n)
+            .copied()
+            .ok_or_else(|| DevnetError::Process(format!("deploy result has no {n}Address")))
     };
-    let (registry, rollup, gse, staking_asset) = (need("registry")?, need("rollup")?, need("gse")?, need("stakingAsset")?);
+    let (registry, rollup, gse, staking_asset) = (
+        need("registry")?,
+        need("rollup")?,
+        need("gse")?,
+        need("stakingAsset")?,
+    );
 
-    let l1 = L1::connect(rpc.with_retries(3, Duration::from_millis(100)), Some(CHAIN_ID)).map_err(l1err("connecting to anvil"))?;
+    let l1 = L1::connect(
+        rpc.with_retries(3, Duration::from_millis(100)),
+        Some(CHAIN_ID),
+    )
+    .map_err(l1err("connecting to anvil"))?;
     let deploy = |name: &str, artifact: &str, args: Vec<u8>| -> Result<Address, DevnetError> {
         let mut data = bytecode(artifact, name)?;
         data.extend(args);
         let r = l1
-            .send(&deployer, &format!("deploy {name}"), TxRequest { to: None, data, value: U256::ZERO, gas: None })
+            .send(
+                &deployer,
+                &format!("deploy {name}"),
+                TxRequest {
+                    to: None,
+                    data,
+                    value: U256::ZERO,
+                    gas: None,
+                },
+            )
             .map_err(l1err(format!("deploying {name}")))?;
-        r.contract_address.ok_or_else(|| DevnetError::Process(format!("{name}: no contract address in receipt")))
+        r.contract_address
+            .ok_or_else(|| DevnetError::Process(format!("{name}: no contract address in receipt")))
     };
-    let warehouse = deploy("SplitsWarehouse", SPLITS_WAREHOUSE, ("eth".to_string(), "eth".to_string()).abi_encode_params())?;
-    let factory = deploy("PullSplitFactory", PULL_SPLIT_FACTORY, (warehouse,).abi_encode_params())?;
-    let staking_registry = deploy("StakingRegistry", STAKING_REGISTRY, (staking_asset, factory, registry).abi_encode_params())?;
+    let warehouse = deploy(
+        "SplitsWarehouse",
+        SPLITS_WAREHOUSE,
+        ("eth".to_string(), "eth".to_string()).abi_encode_params(),
+    )?;
+    let factory = deploy(
+        "PullSplitFactory",
+        PULL_SPLIT_FACTORY,
+        (warehouse,).abi_encode_params(),
+    )?;
+    let staking_registry = deploy(
+        "StakingRegistry",
+        STAKING_REGISTRY,
+        (staking_asset, factory, registry).abi_encode_params(),
+    )?;
     addresses.insert("splitsWarehouse".into(), warehouse);
     addresses.insert("pullSplitFactory".into(), factory);
     addresses.insert("stakingRegistry".into(), staking_registry);
 
     // The deployer is the devnet's default sender, so it holds stake too.
-    l1.send_call(&deployer, "mint staking asset", staking_asset, &IERC20::mintCall { to: deployer.address(), amount: cfg.fund })
-        .map_err(l1err("funding the deployer with the staking asset"))?;
+    l1.send_call(
+        &deployer,
+        "mint staking asset",
+        staking_asset,
+        &IERC20::mintCall {
+            to: deployer.address(),
+            amount: cfg.fund,
+        },
+    )
+    .map_err(l1err("funding the deployer with the staking asset"))?;
     let mut accounts = Vec::new();
     for key in &keys[1..] {
         let s = signer_from_hex(key).map_err(l1err("test account key"))?;
-        l1.send_call(&deployer, "mint staking asset", staking_asset, &IERC20::mintCall { to: s.address(), amount: cfg.fund })
-            .map_err(l1err("funding test accounts with the staking asset"))?;
-        accounts.push(Account { address: s.address(), private_key: key.clone() });
+        l1.send_call(
+            &deployer,
+            "mint staking asset",
+            staking_asset,
+            &IERC20::mintCall {
+                to: s.address(),
+                amount: cfg.fund,
+            },
+        )
+        .map_err(l1err("funding test accounts with the staking asset"))?;
+        accounts.push(Account {
+            address: s.address(),
+            private_key: key.clone(),
+        });
     }
 
     // GSE creates its PoP checker (Bn254LibWrapper) as its first CREATE, with no getter.
     let wrapper = gse.create(1);
-    let genesis = l1.call(rollup, &IRollup::getGenesisTimeCall {}).map_err(l1err("reading the rollup genesis time"))?;
+    let genesis = l1
+        .call(rollup, &IRollup::getGenesisTimeCall {})
+        .map_err(l1err("reading the rollup genesis time"))?;
     let mut derived = BTreeMap::new();
-    derived.insert("gseBn254LibWrapper".to_string(), serde_json::json!(wrapper.to_checksum(None)));
-    derived.insert("rollupGenesisTime".to_string(), serde_json::json!(genesis.to::<u64>()));
+    derived.insert(
+        "gseBn254LibWrapper".to_string(),
+        serde_json::json!(wrapper.to_checksum(None)),
+    );
+    derived.insert(
+        "rollupGenesisTime".to_string(),
+        serde_json::json!(genesis.to::<u64>()),
+    );
     let config = env
         .into_iter()
         .filter(|(k, _)| k.starts_with("AZTEC_"))
         .map(|(k, v)| {
             let n = v.parse::<u64>().ok().filter(|n| *n < (1u64 << 53));
-            (k, n.map(serde_json::Value::from).unwrap_or(serde_json::Value::String(v)))
+            (
+                k,
+                n.map(serde_json::Value::from)
+                    .unwrap_or(serde_json::Value::String(v)),
+            )
         })
         .collect();
     devnet.manifest.deployer_private_key = keys[0].clone();
@@ -566,7 +755,9 @@ pub fn start(cfg: &DevnetConfig) -> Result<Devnet, DevnetError> {
     devnet.manifest.config = config;
     devnet.manifest.derived = derived;
     devnet.manifest.startup_seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
-    let text = serde_json::to_string_pretty(&devnet.manifest).map_err(|e| DevnetError::Config(e.to_string()))? + "\n";
+    let text = serde_json::to_string_pretty(&devnet.manifest)
+        .map_err(|e| DevnetError::Config(e.to_string()))?
+        + "\n";
     write_private(&devnet.manifest_path(), &text, 0o600)?;
     Ok(devnet)
 }
@@ -578,20 +769,36 @@ mod tests {
     #[test]
     fn anvil_accounts_are_the_well_known_ones() {
         let keys = anvil_keys(1).unwrap();
-        assert_eq!(keys[0], "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
+        assert_eq!(
+            keys[0],
+            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+        );
         assert_eq!(
             signer_from_hex(&keys[1]).unwrap().address(),
-            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".parse::<Address>().unwrap()
+            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+                .parse::<Address>()
+                .unwrap()
         );
     }
 
     #[test]
     fn config_is_checked() {
-        let mut c = DevnetConfig { slot_duration: 0, ..Default::default() };
-        assert!(c.validate().unwrap_err().to_string().contains("--slot-duration"));
+        let mut c = DevnetConfig {
+            slot_duration: 0,
+            ..Default::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--slot-duration"));
         c.slot_duration = 12;
         c.ejection_threshold = c.activation_threshold + U256::from(1);
-        assert!(c.validate().unwrap_err().to_string().contains("--ejection-threshold"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--ejection-threshold"));
         let c = DevnetConfig::default();
         c.validate().unwrap();
         let env = c.env(Address::ZERO);

@@ -24,8 +24,13 @@ fn complete(nm: &Path) -> Option<Tools> {
         solcjs: nm.join("solc/solc.js"),
         l1_contracts: nm.join("@aztec/l1-artifacts/l1-contracts"),
     };
-    (t.anvil.exists() && t.forge.exists() && t.solcjs.exists() && t.l1_contracts.join("script/deploy/DeployAztecL1Contracts.s.sol").exists())
-        .then_some(t)
+    (t.anvil.exists()
+        && t.forge.exists()
+        && t.solcjs.exists()
+        && t.l1_contracts
+            .join("script/deploy/DeployAztecL1Contracts.s.sol")
+            .exists())
+    .then_some(t)
 }
 
 impl Tools {

@@ -42,7 +42,9 @@ pub enum L1Error {
         revert: Revert,
     },
     /// The answer does not decode as the function's return type.
-    #[error("{what}: unexpected answer from {to} ({detail}); is it the right contract on this network?")]
+    #[error(
+        "{what}: unexpected answer from {to} ({detail}); is it the right contract on this network?"
+    )]
     Decode {
         /// What was attempted.
         what: String,
@@ -239,8 +241,13 @@ impl L1 {
         to: Address,
         call: &C,
     ) -> Result<C::Return, L1Error> {
-        let what = C::SIGNATURE.split('(').next().unwrap_or(C::SIGNATURE).to_string();
-        let mut req = json!({"to": addr_json(to), "data": format!("0x{}", hex::encode(call.abi_encode()))});
+        let what = C::SIGNATURE
+            .split('(')
+            .next()
+            .unwrap_or(C::SIGNATURE)
+            .to_string();
+        let mut req =
+            json!({"to": addr_json(to), "data": format!("0x{}", hex::encode(call.abi_encode()))});
         if let Some(f) = from {
             req["from"] = json!(addr_json(f));
         }
@@ -266,35 +273,50 @@ impl L1 {
 
     /// Bytecode at an address (empty if none).
     pub fn code(&self, at: Address) -> Result<Vec<u8>, L1Error> {
-        let v = self.rpc.call("eth_getCode", json!([addr_json(at), "latest"]))?;
+        let v = self
+            .rpc
+            .call("eth_getCode", json!([addr_json(at), "latest"]))?;
         Ok(parse_bytes("eth_getCode", &v)?)
     }
 
     /// Ether balance.
     pub fn balance(&self, of: Address) -> Result<U256, L1Error> {
-        let v = self.rpc.call("eth_getBalance", json!([addr_json(of), "latest"]))?;
-        u256_of(&v).ok_or_else(|| RpcError::BadAnswer {
-            method: "eth_getBalance".into(),
-            detail: format!("not a quantity: {v}"),
-        }.into())
+        let v = self
+            .rpc
+            .call("eth_getBalance", json!([addr_json(of), "latest"]))?;
+        u256_of(&v).ok_or_else(|| {
+            RpcError::BadAnswer {
+                method: "eth_getBalance".into(),
+                detail: format!("not a quantity: {v}"),
+            }
+            .into()
+        })
     }
 
     /// Latest block number.
     pub fn block_number(&self) -> Result<u64, L1Error> {
         let v = self.rpc.call("eth_blockNumber", json!([]))?;
-        quantity(&v).ok_or_else(|| RpcError::BadAnswer {
-            method: "eth_blockNumber".into(),
-            detail: format!("not a quantity: {v}"),
-        }.into())
+        quantity(&v).ok_or_else(|| {
+            RpcError::BadAnswer {
+                method: "eth_blockNumber".into(),
+                detail: format!("not a quantity: {v}"),
+            }
+            .into()
+        })
     }
 
     /// Timestamp of the latest block.
     pub fn latest_timestamp(&self) -> Result<u64, L1Error> {
-        let b = self.rpc.call("eth_getBlockByNumber", json!(["latest", false]))?;
-        quantity(&b["timestamp"]).ok_or_else(|| RpcError::BadAnswer {
-            method: "eth_getBlockByNumber".into(),
-            detail: "no timestamp".into(),
-        }.into())
+        let b = self
+            .rpc
+            .call("eth_getBlockByNumber", json!(["latest", false]))?;
+        quantity(&b["timestamp"]).ok_or_else(|| {
+            RpcError::BadAnswer {
+                method: "eth_getBlockByNumber".into(),
+                detail: "no timestamp".into(),
+            }
+            .into()
+        })
     }
 
     /// Logs of `address` with `topic0` (and optional topic1) over a block range, in chunks of
@@ -327,7 +349,11 @@ impl L1 {
                         "fromBlock": format!("0x{start:x}"), "toBlock": format!("0x{end:x}")}]),
             )?;
             let Value::Array(items) = v else {
-                return Err(RpcError::BadAnswer { method: "eth_getLogs".into(), detail: "not an array".into() }.into());
+                return Err(RpcError::BadAnswer {
+                    method: "eth_getLogs".into(),
+                    detail: "not an array".into(),
+                }
+                .into());
             };
             for item in &items {
                 out.push(parse_log(item).ok_or_else(|| RpcError::BadAnswer {
@@ -361,11 +387,21 @@ impl L1 {
         to: Address,
         call: &C,
     ) -> Result<Receipt, L1Error> {
-        self.send(signer, what, TxRequest { to: Some(to), data: call.abi_encode(), value: U256::ZERO, gas: None })
+        self.send(
+            signer,
+            what,
+            TxRequest {
+                to: Some(to),
+                data: call.abi_encode(),
+                value: U256::ZERO,
+                gas: None,
+            },
+        )
     }
 
     fn tx_json(from: Address, req: &TxRequest) -> Value {
-        let mut tx = json!({"from": addr_json(from), "data": format!("0x{}", hex::encode(&req.data))});
+        let mut tx =
+            json!({"from": addr_json(from), "data": format!("0x{}", hex::encode(&req.data))});
         if let Some(to) = req.to {
             tx["to"] = json!(addr_json(to));
         }
@@ -390,7 +426,10 @@ impl L1 {
                     .rpc
                     .call("eth_estimateGas", json!([Self::tx_json(from, req)]))
                     .map_err(|e| match revert_of(&e) {
-                        Some(revert) => L1Error::Reverted { what: what.to_string(), revert },
+                        Some(revert) => L1Error::Reverted {
+                            what: what.to_string(),
+                            revert,
+                        },
                         None => e.into(),
                     })?;
                 let g = quantity(&est).ok_or_else(|| RpcError::BadAnswer {
@@ -400,14 +439,17 @@ impl L1 {
                 g + g / 5
             }
         };
-        let nonce_v = self
-            .rpc
-            .call("eth_getTransactionCount", json!([addr_json(from), "pending"]))?;
+        let nonce_v = self.rpc.call(
+            "eth_getTransactionCount",
+            json!([addr_json(from), "pending"]),
+        )?;
         let nonce = quantity(&nonce_v).ok_or_else(|| RpcError::BadAnswer {
             method: "eth_getTransactionCount".into(),
             detail: format!("not a quantity: {nonce_v}"),
         })?;
-        let block = self.rpc.call("eth_getBlockByNumber", json!(["latest", false]))?;
+        let block = self
+            .rpc
+            .call("eth_getBlockByNumber", json!(["latest", false]))?;
         let base = u256_of(&block["baseFeePerGas"]).unwrap_or(U256::from(1_000_000_000u64));
         let tip = self
             .rpc
@@ -419,7 +461,12 @@ impl L1 {
         let needed = max_fee * U256::from(gas) + req.value;
         let balance = self.balance(from)?;
         if balance < needed {
-            return Err(L1Error::InsufficientEth { what: what.to_string(), sender: from, balance, needed });
+            return Err(L1Error::InsufficientEth {
+                what: what.to_string(),
+                sender: from,
+                balance,
+                needed,
+            });
         }
         let to_u128 = |v: U256| -> Result<u128, L1Error> {
             u128::try_from(v).map_err(|_| L1Error::Other(format!("{what}: fee {v} out of range")))
@@ -443,16 +490,17 @@ impl L1 {
             .map_err(|e| L1Error::Other(format!("{what}: signing failed: {e}")))?;
         let signed = std::mem::take(&mut tx).into_signed(sig);
         let raw = signed.encoded_2718();
-        let v = self
-            .rpc
-            .call("eth_sendRawTransaction", json!([format!("0x{}", hex::encode(raw))]))?;
-        let hash: B256 = v
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| RpcError::BadAnswer {
-                method: "eth_sendRawTransaction".into(),
-                detail: format!("not a hash: {v}"),
-            })?;
+        let v = self.rpc.call(
+            "eth_sendRawTransaction",
+            json!([format!("0x{}", hex::encode(raw))]),
+        )?;
+        let hash: B256 =
+            v.as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| RpcError::BadAnswer {
+                    method: "eth_sendRawTransaction".into(),
+                    detail: format!("not a hash: {v}"),
+                })?;
         tracing::debug!(%hash, what, nonce, gas, "sent transaction");
         Ok(hash)
     }
@@ -480,7 +528,10 @@ impl L1 {
                     return Ok(receipt);
                 }
                 let block = format!("0x{:x}", receipt.block_number);
-                let revert = match self.rpc.call("eth_call", json!([Self::tx_json(from, req), block])) {
+                let revert = match self
+                    .rpc
+                    .call("eth_call", json!([Self::tx_json(from, req), block]))
+                {
                     Err(e) => revert_of(&e),
                     Ok(_) => None,
                 }
@@ -492,10 +543,18 @@ impl L1 {
                     ),
                     name: None,
                 });
-                return Err(L1Error::TxFailed { what: what.to_string(), hash, revert });
+                return Err(L1Error::TxFailed {
+                    what: what.to_string(),
+                    hash,
+                    revert,
+                });
             }
             if start.elapsed() > self.timeout {
-                return Err(L1Error::Timeout { what: what.to_string(), hash, secs: self.timeout.as_secs() });
+                return Err(L1Error::Timeout {
+                    what: what.to_string(),
+                    hash,
+                    secs: self.timeout.as_secs(),
+                });
             }
             std::thread::sleep(self.poll);
         }
@@ -512,7 +571,10 @@ fn parse_log(v: &Value) -> Option<Log> {
             .collect::<Option<Vec<B256>>>()?,
         data: v["data"].as_str()?.parse().ok()?,
         block_number: quantity(&v["blockNumber"]).unwrap_or(0),
-        tx_hash: v["transactionHash"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default(),
+        tx_hash: v["transactionHash"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -522,7 +584,11 @@ fn parse_receipt(hash: B256, v: &Value) -> Option<Receipt> {
         block_number: quantity(&v["blockNumber"])?,
         gas_used: quantity(&v["gasUsed"])?,
         contract_address: v["contractAddress"].as_str().and_then(|s| s.parse().ok()),
-        logs: v["logs"].as_array()?.iter().map(parse_log).collect::<Option<Vec<_>>>()?,
+        logs: v["logs"]
+            .as_array()?
+            .iter()
+            .map(parse_log)
+            .collect::<Option<Vec<_>>>()?,
     })
 }
 
@@ -533,7 +599,9 @@ pub fn signer_from_hex(key: &str) -> Result<PrivateKeySigner, L1Error> {
     let bytes = hex::decode(k)
         .ok()
         .filter(|b| b.len() == 32)
-        .ok_or_else(|| L1Error::Other("the private key is not 32 bytes of hex (0x + 64 hex digits)".into()))?;
+        .ok_or_else(|| {
+            L1Error::Other("the private key is not 32 bytes of hex (0x + 64 hex digits)".into())
+        })?;
     PrivateKeySigner::from_slice(&bytes)
         .map_err(|_| L1Error::Other("the private key is not a valid secp256k1 key".into()))
 }

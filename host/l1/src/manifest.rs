@@ -54,7 +54,9 @@ pub struct Manifest {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     /// No file.
-    #[error("no devnet manifest at {0}: start one with `cairn devnet l1` (or pass --devnet-manifest)")]
+    #[error(
+        "no devnet manifest at {0}: start one with `cairn devnet l1` (or pass --devnet-manifest)"
+    )]
     Missing(String),
     /// Unreadable or malformed.
     #[error("devnet manifest {path} is unreadable: {detail}")]
@@ -81,19 +83,27 @@ impl Manifest {
             if e.kind() == std::io::ErrorKind::NotFound {
                 ManifestError::Missing(path.display().to_string())
             } else {
-                ManifestError::Bad { path: path.display().to_string(), detail: e.to_string() }
+                ManifestError::Bad {
+                    path: path.display().to_string(),
+                    detail: e.to_string(),
+                }
             }
         })?;
-        serde_json::from_str(&text)
-            .map_err(|e| ManifestError::Bad { path: path.display().to_string(), detail: e.to_string() })
+        serde_json::from_str(&text).map_err(|e| ManifestError::Bad {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })
     }
 
     /// A named address, or a clear error.
     pub fn address(&self, name: &str, path: &Path) -> Result<Address, ManifestError> {
-        self.addresses.get(name).copied().ok_or_else(|| ManifestError::NoAddress {
-            path: path.display().to_string(),
-            name: name.to_string(),
-        })
+        self.addresses
+            .get(name)
+            .copied()
+            .ok_or_else(|| ManifestError::NoAddress {
+                path: path.display().to_string(),
+                name: name.to_string(),
+            })
     }
 }
 
@@ -117,11 +127,16 @@ mod checksum_map {
     use alloy_primitives::Address;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(m: &BTreeMap<String, Address>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        m: &BTreeMap<String, Address>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.collect_map(m.iter().map(|(k, v)| (k, v.to_checksum(None))))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Address>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, Address>, D::Error> {
         BTreeMap::<String, Address>::deserialize(d)
     }
 }

@@ -32,7 +32,9 @@ impl FromStr for Network {
             "devnet" | "local" => Ok(Network::Devnet),
             "testnet" | "sepolia" => Ok(Network::Testnet),
             "mainnet" | "ignition" => Ok(Network::Mainnet),
-            other => Err(format!("unknown network `{other}`: use devnet, testnet or mainnet")),
+            other => Err(format!(
+                "unknown network `{other}`: use devnet, testnet or mainnet"
+            )),
         }
     }
 }
@@ -141,7 +143,10 @@ impl NetworkArgs {
         let (name, mut chain_id, mut registry, mut staking_registry, mut rollup, mut urls) =
             match self.network {
                 Some(Network::Devnet) => {
-                    let path = self.devnet_manifest.clone().unwrap_or_else(default_manifest_path);
+                    let path = self
+                        .devnet_manifest
+                        .clone()
+                        .unwrap_or_else(default_manifest_path);
                     let m = Manifest::load(&path)?;
                     let r = (
                         "devnet".to_string(),
@@ -155,8 +160,17 @@ impl NetworkArgs {
                     r
                 }
                 Some(n) => {
-                    let p = n.preset().ok_or_else(|| NetworkError::Incomplete("no preset".into()))?;
-                    (n.name().to_string(), Some(p.chain_id), Some(p.registry), Some(p.staking_registry), None, vec![])
+                    let p = n
+                        .preset()
+                        .ok_or_else(|| NetworkError::Incomplete("no preset".into()))?;
+                    (
+                        n.name().to_string(),
+                        Some(p.chain_id),
+                        Some(p.registry),
+                        Some(p.staking_registry),
+                        None,
+                        vec![],
+                    )
                 }
                 None => ("custom".to_string(), None, None, None, None, vec![]),
             };
@@ -205,7 +219,14 @@ impl NetworkArgs {
                 "no StakingRegistry for this network: pass --staking-registry (or STAKING_REGISTRY_CONTRACT_ADDRESS)".into(),
             ));
         }
-        Ok(Resolved { l1, name, registry, rollup, staking_registry, manifest })
+        Ok(Resolved {
+            l1,
+            name,
+            registry,
+            rollup,
+            staking_registry,
+            manifest,
+        })
     }
 }
 
@@ -218,15 +239,25 @@ mod tests {
         assert_eq!("devnet".parse::<Network>(), Ok(Network::Devnet));
         assert_eq!("Mainnet".parse::<Network>(), Ok(Network::Mainnet));
         assert_eq!("sepolia".parse::<Network>(), Ok(Network::Testnet));
-        assert!("moon".parse::<Network>().unwrap_err().contains("devnet, testnet or mainnet"));
+        assert!("moon"
+            .parse::<Network>()
+            .unwrap_err()
+            .contains("devnet, testnet or mainnet"));
         assert_eq!(Network::Mainnet.preset().map(|p| p.chain_id), Some(1));
-        assert_eq!(Network::Testnet.preset().map(|p| p.chain_id), Some(11_155_111));
+        assert_eq!(
+            Network::Testnet.preset().map(|p| p.chain_id),
+            Some(11_155_111)
+        );
         assert!(Network::Devnet.preset().is_none());
     }
 
     #[test]
     fn missing_inputs_are_named() {
-        let e = NetworkArgs::default().resolve(false).err().map(|e| e.to_string()).unwrap_or_default();
+        let e = NetworkArgs::default()
+            .resolve(false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("--l1-rpc-urls"), "{e}");
         let e = NetworkArgs {
             network: Some(Network::Devnet),
@@ -237,6 +268,9 @@ mod tests {
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-        assert!(e.contains("no devnet manifest") && e.contains("cairn devnet l1"), "{e}");
+        assert!(
+            e.contains("no devnet manifest") && e.contains("cairn devnet l1"),
+            "{e}"
+        );
     }
 }

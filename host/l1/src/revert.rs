@@ -76,10 +76,16 @@ pub fn format_value(v: &DynSolValue) -> String {
         DynSolValue::Bytes(b) => format!("0x{}", hex::encode(b)),
         DynSolValue::String(s) => format!("{s:?}"),
         DynSolValue::Array(xs) | DynSolValue::FixedArray(xs) => {
-            format!("[{}]", xs.iter().map(format_value).collect::<Vec<_>>().join(", "))
+            format!(
+                "[{}]",
+                xs.iter().map(format_value).collect::<Vec<_>>().join(", ")
+            )
         }
         DynSolValue::Tuple(xs) => {
-            format!("({})", xs.iter().map(format_value).collect::<Vec<_>>().join(", "))
+            format!(
+                "({})",
+                xs.iter().map(format_value).collect::<Vec<_>>().join(", ")
+            )
         }
         #[allow(unreachable_patterns)]
         other => format!("{other:?}"),
@@ -181,7 +187,10 @@ mod tests {
 
     #[test]
     fn names_custom_errors_with_arguments() {
-        let data = StakingRegistry__InvalidTakeRate { _takeRate: alloy_primitives::U256::from(10001) }.abi_encode();
+        let data = StakingRegistry__InvalidTakeRate {
+            _takeRate: alloy_primitives::U256::from(10001),
+        }
+        .abi_encode();
         let r = decode(&data);
         assert_eq!(r.text, "StakingRegistry__InvalidTakeRate(takeRate=10001)");
         assert_eq!(r.name.as_deref(), Some("StakingRegistry__InvalidTakeRate"));
@@ -216,19 +225,57 @@ mod tests {
         data.extend([0u8; 31]);
         data.push(0x11);
         assert!(decode(&data).text.starts_with("Panic(0x11: arithmetic"));
-        assert!(decode(&[1, 2, 3, 4, 5]).text.starts_with("unknown error 0x01020304"));
+        assert!(decode(&[1, 2, 3, 4, 5])
+            .text
+            .starts_with("unknown error 0x01020304"));
         assert!(decode(&[]).text.contains("without data"));
         assert!(decode(&[1]).text.contains("malformed"));
         // A known selector with truncated arguments falls back to the raw form, never panics.
-        let data = StakingRegistry__InvalidTakeRate { _takeRate: alloy_primitives::U256::from(1) }.abi_encode();
+        let data = StakingRegistry__InvalidTakeRate {
+            _takeRate: alloy_primitives::U256::from(1),
+        }
+        .abi_encode();
         assert!(decode(&data[..10]).text.starts_with("unknown error"));
     }
 
     #[test]
     fn catalog_covers_aztec_and_cairn_errors() {
         assert!(catalog_len() > 300, "{}", catalog_len());
-        for name in ["GSE__InvalidProofOfPossession", "Staking__DepositOutOfGas", "Registry__RollupNotRegistered", "StakingRegistry__NotProviderAdmin", "QueueIsEmpty"] {
-            assert!(catalog().values().flatten().any(|e| e.name == name), "{name}");
+        for name in [
+            "GSE__InvalidProofOfPossession",
+            "Staking__DepositOutOfGas",
+            "Registry__RollupNotRegistered",
+            "StakingRegistry__NotProviderAdmin",
+            "QueueIsEmpty",
+        ] {
+            assert!(
+                catalog().values().flatten().any(|e| e.name == name),
+                "{name}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_keeps_the_selector(data in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let r = decode(&data);
+            proptest::prop_assert!(!r.text.is_empty());
+            if data.len() >= 4 {
+                proptest::prop_assert_eq!(r.selector, Some([data[0], data[1], data[2], data[3]]));
+            }
+        }
+
+        #[test]
+        fn custom_errors_round_trip(expected in proptest::num::u64::ANY, got in proptest::num::u64::ANY) {
+            let data = StakingRegistry__UnexpectedTakeRate {
+                _expectedTakeRate: alloy_primitives::U256::from(expected),
+                _providerTakeRate: alloy_primitives::U256::from(got),
+            }
+            .abi_encode();
+            proptest::prop_assert_eq!(
+                decode(&data).text,
+                format!("StakingRegistry__UnexpectedTakeRate(expectedTakeRate={expected}, providerTakeRate={got})")
+            );
         }
     }
 }

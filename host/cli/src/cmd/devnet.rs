@@ -27,8 +27,10 @@ fn parse_tokens(s: &str) -> Result<U256, String> {
         Some(n) => (n.trim(), 0u64),
         None => (t, 18u64),
     };
-    let v = U256::from_str_radix(num, 10).map_err(|_| format!("expected a whole number of tokens (or `<n>wei`), got {s:?}"))?;
-    v.checked_mul(U256::from(10u64).pow(U256::from(scale))).ok_or_else(|| format!("{s} is too large"))
+    let v = U256::from_str_radix(num, 10)
+        .map_err(|_| format!("expected a whole number of tokens (or `<n>wei`), got {s:?}"))?;
+    v.checked_mul(U256::from(10u64).pow(U256::from(scale)))
+        .ok_or_else(|| format!("{s} is too large"))
 }
 
 /// Flags of `cairn devnet l1`.
@@ -76,6 +78,10 @@ pub struct L1Args {
     /// Entry-queue bootstrap set size (0: no bootstrap phase).
     #[arg(long = "bootstrap-validators", default_value_t = 0)]
     bootstrap_validators: u64,
+    /// Seconds between empty L1 blocks (0: blocks only for transactions). Transactions are
+    /// always mined at once.
+    #[arg(long = "block-time", default_value_t = 1)]
+    block_time: u64,
     /// Funded test accounts (anvil accounts 1..=N).
     #[arg(long, default_value_t = 9)]
     accounts: u32,
@@ -124,6 +130,7 @@ fn l1(a: L1Args) -> Result<()> {
         flush_size_quotient: 2,
         max_flush_size: a.flush_size,
         accounts: a.accounts,
+        block_time: a.block_time,
         fund: a.fund,
         ..DevnetConfig::default()
     };
@@ -131,26 +138,37 @@ fn l1(a: L1Args) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
-        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst)).map_err(|e| anyhow!("cannot install the Ctrl-C handler: {e}"))?;
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
+            .map_err(|e| anyhow!("cannot install the Ctrl-C handler: {e}"))?;
     }
     let mut devnet = cairn_devnet::start(&cfg)?;
     let m = &devnet.manifest;
     if a.json {
         print_json(&serde_json::to_value(m)?);
     } else {
-        println!("devnet: ready in {:.1} s on {} (chain {})", m.startup_seconds, m.rpc_url, m.chain_id);
+        println!(
+            "devnet: ready in {:.1} s on {} (chain {})",
+            m.startup_seconds, m.rpc_url, m.chain_id
+        );
         for (name, addr) in &m.addresses {
             println!("  {name:<26} {addr}");
         }
         println!("  rollup version             {}", m.rollup_version);
-        println!("  funded accounts            {} (anvil accounts 1..={})", m.accounts.len(), m.accounts.len());
+        println!(
+            "  funded accounts            {} (anvil accounts 1..={})",
+            m.accounts.len(),
+            m.accounts.len()
+        );
         println!("manifest: {}", devnet.manifest_path().display());
     }
     if a.detach {
         let dir = devnet.dir.clone();
         devnet.detach();
         if !a.json {
-            println!("anvil left running; stop it with: cairn devnet l1 --stop --dir {}", dir.display());
+            println!(
+                "anvil left running; stop it with: cairn devnet l1 --stop --dir {}",
+                dir.display()
+            );
         }
         return Ok(());
     }
@@ -160,7 +178,10 @@ fn l1(a: L1Args) -> Result<()> {
     while !stop.load(Ordering::SeqCst) {
         if !devnet.is_running() {
             devnet.shutdown();
-            return Err(anyhow!("anvil exited on its own (log in {})", cfg.dir.display()));
+            return Err(anyhow!(
+                "anvil exited on its own (log in {})",
+                cfg.dir.display()
+            ));
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -175,7 +196,10 @@ mod tests {
 
     #[test]
     fn token_amounts() {
-        assert_eq!(parse_tokens("100").unwrap(), U256::from(100u64) * U256::from(10u64).pow(U256::from(18)));
+        assert_eq!(
+            parse_tokens("100").unwrap(),
+            U256::from(100u64) * U256::from(10u64).pow(U256::from(18))
+        );
         assert_eq!(parse_tokens("5wei").unwrap(), U256::from(5u64));
         assert!(parse_tokens("1.5").is_err());
         assert!(parse_tokens("-1").is_err());

@@ -753,7 +753,7 @@ fn check_on_chain(chain: &ChainArgs, regs: &[Registration]) -> Result<()> {
 /// Registration tuples for every validator of a keystore that has an attester and a BLS key
 /// (decrypting with `password` or the files' stored passwords); skipped ones are noted on stderr.
 pub fn keystore_registrations(ks: &Keystore, password: Option<&str>) -> Result<Vec<Registration>> {
-    let (jobs, mut skipped) = staker::jobs(&ks);
+    let (jobs, mut skipped) = staker::jobs(ks);
     let progress = Progress::new(jobs.len() as u64, "computing registrations");
     let results: Vec<_> = jobs
         .par_iter()

@@ -16,7 +16,9 @@ use cairn_l1::L1;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use super::l1::{key_store, parse_nonzero_addr, parse_take_rate, print_json, units, NetArgs, OutArgs, SignerArgs};
+use super::l1::{
+    key_store, parse_nonzero_addr, parse_take_rate, print_json, units, NetArgs, OutArgs, SignerArgs,
+};
 use super::staking::ensure_allowance;
 
 /// Provider id and the connection.
@@ -228,11 +230,17 @@ struct Ctx {
 
 fn ctx(t: &Target) -> Result<Ctx> {
     let net = t.net.resolve(true)?;
-    let registry = net.staking_registry.ok_or_else(|| anyhow!("no StakingRegistry"))?;
+    let registry = net
+        .staking_registry
+        .ok_or_else(|| anyhow!("no StakingRegistry"))?;
     if net.l1.code(registry)?.is_empty() {
         bail!("no contract at StakingRegistry address {registry} on chain {}: wrong --staking-registry or --network?", net.l1.chain_id());
     }
-    Ok(Ctx { net, registry, id: U256::from(t.provider_id) })
+    Ok(Ctx {
+        net,
+        registry,
+        id: U256::from(t.provider_id),
+    })
 }
 
 struct Config {
@@ -242,11 +250,22 @@ struct Config {
 }
 
 fn config(c: &Ctx) -> Result<Config> {
-    let r = c.net.l1.call(c.registry, &IStakingRegistry::providerConfigurationsCall { id: c.id })?;
+    let r = c.net.l1.call(
+        c.registry,
+        &IStakingRegistry::providerConfigurationsCall { id: c.id },
+    )?;
     if r.providerAdmin == Address::ZERO {
-        bail!("provider {} is not registered in the StakingRegistry at {}", c.id, c.registry);
+        bail!(
+            "provider {} is not registered in the StakingRegistry at {}",
+            c.id,
+            c.registry
+        );
     }
-    Ok(Config { admin: r.providerAdmin, take_rate: r.providerTakeRate, recipient: r.providerRewardsRecipient })
+    Ok(Config {
+        admin: r.providerAdmin,
+        take_rate: r.providerTakeRate,
+        recipient: r.providerRewardsRecipient,
+    })
 }
 
 fn require_admin(c: &Ctx, signer: &PrivateKeySigner) -> Result<Config> {
@@ -268,7 +287,13 @@ fn tx_line(json_out: bool, what: &str, hash: B256) {
     }
 }
 
-fn queue_entries(l1: &L1, registry: Address, id: U256, first: u128, last: u128) -> Result<Vec<KeyStore>> {
+fn queue_entries(
+    l1: &L1,
+    registry: Address,
+    id: U256,
+    first: u128,
+    last: u128,
+) -> Result<Vec<KeyStore>> {
     use alloy_sol_types::SolCall;
     let params: Vec<Value> = (first..last)
         .map(|i| {
@@ -290,16 +315,29 @@ fn queue_entries(l1: &L1, registry: Address, id: U256, first: u128, last: u128) 
 /// Runs a provider subcommand.
 pub fn run(cmd: ProviderCommand) -> Result<()> {
     match cmd {
-        ProviderCommand::Register { net, signer, admin, take_rate, rewards_recipient, out } => {
+        ProviderCommand::Register {
+            net,
+            signer,
+            admin,
+            take_rate,
+            rewards_recipient,
+            out,
+        } => {
             let net = net.resolve(true)?;
-            let registry = net.staking_registry.ok_or_else(|| anyhow!("no StakingRegistry"))?;
+            let registry = net
+                .staking_registry
+                .ok_or_else(|| anyhow!("no StakingRegistry"))?;
             let s = signer.signer(&net)?;
             let admin = admin.unwrap_or(s.address());
             let r = net.l1.send_call(
                 &s,
                 "registerProvider",
                 registry,
-                &IStakingRegistry::registerProviderCall { _providerAdmin: admin, _providerTakeRate: take_rate, _providerRewardsRecipient: rewards_recipient },
+                &IStakingRegistry::registerProviderCall {
+                    _providerAdmin: admin,
+                    _providerTakeRate: take_rate,
+                    _providerRewardsRecipient: rewards_recipient,
+                },
             )?;
             let ev = r
                 .events::<IStakingRegistry::ProviderRegistered>()
@@ -308,20 +346,42 @@ pub fn run(cmd: ProviderCommand) -> Result<()> {
                 .map(|(_, e)| e)
                 .ok_or_else(|| anyhow!("registerProvider succeeded but emitted no ProviderRegistered event (tx {:#x}); is {registry} a StakingRegistry?", r.hash))?;
             if out.json {
-                print_json(&json!({"providerIdentifier": ev.providerIdentifier.to_string(), "admin": admin.to_checksum(None), "takeRate": take_rate, "rewardsRecipient": rewards_recipient.to_checksum(None), "tx": format!("{:#x}", r.hash)}));
+                print_json(
+                    &json!({"providerIdentifier": ev.providerIdentifier.to_string(), "admin": admin.to_checksum(None), "takeRate": take_rate, "rewardsRecipient": rewards_recipient.to_checksum(None), "tx": format!("{:#x}", r.hash)}),
+                );
             } else {
                 println!("providerIdentifier {}", ev.providerIdentifier);
-                println!("registered provider {} (admin {admin}, take rate {take_rate} bps, tx {:#x})", ev.providerIdentifier, r.hash);
+                println!(
+                    "registered provider {} (admin {admin}, take rate {take_rate} bps, tx {:#x})",
+                    ev.providerIdentifier, r.hash
+                );
             }
             Ok(())
         }
-        ProviderCommand::AddKeys { target, signer, from, batch_size, force, out } => add_keys(target, signer, &from, batch_size, force, out),
+        ProviderCommand::AddKeys {
+            target,
+            signer,
+            from,
+            batch_size,
+            force,
+            out,
+        } => add_keys(target, signer, &from, batch_size, force, out),
         ProviderCommand::Queue { target, limit, out } => {
             let c = ctx(&target)?;
             config(&c)?;
             let l1 = &c.net.l1;
-            let first = l1.call(c.registry, &IStakingRegistry::getFirstIndexInQueueCall { _providerIdentifier: c.id })?;
-            let last = l1.call(c.registry, &IStakingRegistry::getLastIndexInQueueCall { _providerIdentifier: c.id })?;
+            let first = l1.call(
+                c.registry,
+                &IStakingRegistry::getFirstIndexInQueueCall {
+                    _providerIdentifier: c.id,
+                },
+            )?;
+            let last = l1.call(
+                c.registry,
+                &IStakingRegistry::getLastIndexInQueueCall {
+                    _providerIdentifier: c.id,
+                },
+            )?;
             let shown_last = last.min(first.saturating_add(limit as u128));
             let entries = queue_entries(l1, c.registry, c.id, first, shown_last)?;
             if out.json {
@@ -347,8 +407,16 @@ pub fn run(cmd: ProviderCommand) -> Result<()> {
             let c = ctx(&target)?;
             let cfg = config(&c)?;
             let l1 = &c.net.l1;
-            let len = l1.call(c.registry, &IStakingRegistry::getProviderQueueLengthCall { _providerIdentifier: c.id })?;
-            let pending = l1.call(c.registry, &IStakingRegistry::pendingProviderAdminsCall { id: c.id })?;
+            let len = l1.call(
+                c.registry,
+                &IStakingRegistry::getProviderQueueLengthCall {
+                    _providerIdentifier: c.id,
+                },
+            )?;
+            let pending = l1.call(
+                c.registry,
+                &IStakingRegistry::pendingProviderAdminsCall { id: c.id },
+            )?;
             let pending = (pending != Address::ZERO).then_some(pending);
             if out.json {
                 print_json(&json!({
@@ -363,29 +431,57 @@ pub fn run(cmd: ProviderCommand) -> Result<()> {
             } else {
                 println!("provider           {}", c.id);
                 println!("admin              {}", cfg.admin);
-                println!("take rate          {} bps ({}.{:02} %)", cfg.take_rate, cfg.take_rate / 100, cfg.take_rate % 100);
+                println!(
+                    "take rate          {} bps ({}.{:02} %)",
+                    cfg.take_rate,
+                    cfg.take_rate / 100,
+                    cfg.take_rate % 100
+                );
                 println!("rewards recipient  {}", cfg.recipient);
-                println!("pending admin      {}", pending.map(|a| a.to_string()).unwrap_or_else(|| "-".into()));
+                println!(
+                    "pending admin      {}",
+                    pending.map(|a| a.to_string()).unwrap_or_else(|| "-".into())
+                );
                 println!("queue length       {len}");
             }
             Ok(())
         }
-        ProviderCommand::UpdateAdmin { target, signer, new_admin, out } => {
+        ProviderCommand::UpdateAdmin {
+            target,
+            signer,
+            new_admin,
+            out,
+        } => {
             let c = ctx(&target)?;
             let s = signer.signer(&c.net)?;
             let cfg = require_admin(&c, &s)?;
             if cfg.admin == new_admin {
                 bail!("{new_admin} is already the admin of provider {}", c.id);
             }
-            let r = c.net.l1.send_call(&s, "updateProviderAdmin", c.registry, &IStakingRegistry::updateProviderAdminCall { _providerIdentifier: c.id, _newAdmin: new_admin })?;
+            let r = c.net.l1.send_call(
+                &s,
+                "updateProviderAdmin",
+                c.registry,
+                &IStakingRegistry::updateProviderAdminCall {
+                    _providerIdentifier: c.id,
+                    _newAdmin: new_admin,
+                },
+            )?;
             done(out.json, &format!("admin transfer to {new_admin} started; it takes effect when {new_admin} runs `cairn provider accept-admin --provider-id {}`", c.id), r.hash);
             Ok(())
         }
-        ProviderCommand::AcceptAdmin { target, signer, out } => {
+        ProviderCommand::AcceptAdmin {
+            target,
+            signer,
+            out,
+        } => {
             let c = ctx(&target)?;
             let s = signer.signer(&c.net)?;
             config(&c)?;
-            let pending = c.net.l1.call(c.registry, &IStakingRegistry::pendingProviderAdminsCall { id: c.id })?;
+            let pending = c.net.l1.call(
+                c.registry,
+                &IStakingRegistry::pendingProviderAdminsCall { id: c.id },
+            )?;
             if pending != s.address() {
                 bail!(
                     "{} is not the pending admin of provider {} ({}); the current admin must run update-admin first",
@@ -394,39 +490,108 @@ pub fn run(cmd: ProviderCommand) -> Result<()> {
                     if pending == Address::ZERO { "no transfer is pending".to_string() } else { format!("pending: {pending}") }
                 );
             }
-            let r = c.net.l1.send_call(&s, "acceptProviderAdmin", c.registry, &IStakingRegistry::acceptProviderAdminCall { _providerIdentifier: c.id })?;
-            done(out.json, &format!("{} is now the admin of provider {}", s.address(), c.id), r.hash);
+            let r = c.net.l1.send_call(
+                &s,
+                "acceptProviderAdmin",
+                c.registry,
+                &IStakingRegistry::acceptProviderAdminCall {
+                    _providerIdentifier: c.id,
+                },
+            )?;
+            done(
+                out.json,
+                &format!("{} is now the admin of provider {}", s.address(), c.id),
+                r.hash,
+            );
             Ok(())
         }
-        ProviderCommand::UpdateRewardsRecipient { target, signer, rewards_recipient, out } => {
+        ProviderCommand::UpdateRewardsRecipient {
+            target,
+            signer,
+            rewards_recipient,
+            out,
+        } => {
             let c = ctx(&target)?;
             let s = signer.signer(&c.net)?;
             require_admin(&c, &s)?;
-            let r = c.net.l1.send_call(&s, "updateProviderRewardsRecipient", c.registry, &IStakingRegistry::updateProviderRewardsRecipientCall { _providerIdentifier: c.id, _newRewardsRecipient: rewards_recipient })?;
+            let r = c.net.l1.send_call(
+                &s,
+                "updateProviderRewardsRecipient",
+                c.registry,
+                &IStakingRegistry::updateProviderRewardsRecipientCall {
+                    _providerIdentifier: c.id,
+                    _newRewardsRecipient: rewards_recipient,
+                },
+            )?;
             done(out.json, &format!("rewards recipient of provider {} is now {rewards_recipient} (existing splits keep the old one)", c.id), r.hash);
             Ok(())
         }
-        ProviderCommand::UpdateTakeRate { target, signer, take_rate, out } => {
+        ProviderCommand::UpdateTakeRate {
+            target,
+            signer,
+            take_rate,
+            out,
+        } => {
             let c = ctx(&target)?;
             let s = signer.signer(&c.net)?;
             let cfg = require_admin(&c, &s)?;
             if cfg.take_rate == take_rate {
                 bail!("provider {} already has take rate {take_rate}", c.id);
             }
-            let r = c.net.l1.send_call(&s, "updateProviderTakeRate", c.registry, &IStakingRegistry::updateProviderTakeRateCall { _providerIdentifier: c.id, _newTakeRate: take_rate })?;
-            done(out.json, &format!("take rate of provider {} changed from {} to {take_rate} bps (new stakes only)", c.id, cfg.take_rate), r.hash);
+            let r = c.net.l1.send_call(
+                &s,
+                "updateProviderTakeRate",
+                c.registry,
+                &IStakingRegistry::updateProviderTakeRateCall {
+                    _providerIdentifier: c.id,
+                    _newTakeRate: take_rate,
+                },
+            )?;
+            done(
+                out.json,
+                &format!(
+                    "take rate of provider {} changed from {} to {take_rate} bps (new stakes only)",
+                    c.id, cfg.take_rate
+                ),
+                r.hash,
+            );
             Ok(())
         }
-        ProviderCommand::Drip { target, signer, count, out } => {
+        ProviderCommand::Drip {
+            target,
+            signer,
+            count,
+            out,
+        } => {
             let c = ctx(&target)?;
             let s = signer.signer(&c.net)?;
             require_admin(&c, &s)?;
-            let len = c.net.l1.call(c.registry, &IStakingRegistry::getProviderQueueLengthCall { _providerIdentifier: c.id })?;
+            let len = c.net.l1.call(
+                c.registry,
+                &IStakingRegistry::getProviderQueueLengthCall {
+                    _providerIdentifier: c.id,
+                },
+            )?;
             if len < U256::from(count) {
-                bail!("provider {}'s queue holds {len} key(s); cannot drop {count}", c.id);
+                bail!(
+                    "provider {}'s queue holds {len} key(s); cannot drop {count}",
+                    c.id
+                );
             }
-            let r = c.net.l1.send_call(&s, "dripProviderQueue", c.registry, &IStakingRegistry::dripProviderQueueCall { _providerIdentifier: c.id, _numberOfKeysToDrip: U256::from(count) })?;
-            let dropped: Vec<String> = r.events::<IStakingRegistry::ProviderQueueDripped>().into_iter().map(|(_, e)| e.attester.to_checksum(None)).collect();
+            let r = c.net.l1.send_call(
+                &s,
+                "dripProviderQueue",
+                c.registry,
+                &IStakingRegistry::dripProviderQueueCall {
+                    _providerIdentifier: c.id,
+                    _numberOfKeysToDrip: U256::from(count),
+                },
+            )?;
+            let dropped: Vec<String> = r
+                .events::<IStakingRegistry::ProviderQueueDripped>()
+                .into_iter()
+                .map(|(_, e)| e.attester.to_checksum(None))
+                .collect();
             if out.json {
                 print_json(&json!({"dripped": dropped, "tx": format!("{:#x}", r.hash)}));
             } else {
@@ -437,8 +602,21 @@ pub fn run(cmd: ProviderCommand) -> Result<()> {
             }
             Ok(())
         }
-        ProviderCommand::Monitor { target, threshold, webhook, interval, max_checks, out } => monitor(target, threshold, webhook, interval, max_checks, out),
-        ProviderCommand::Coinbases { target, from_block, keystore, write, out } => coinbases(target, from_block, keystore, write, out),
+        ProviderCommand::Monitor {
+            target,
+            threshold,
+            webhook,
+            interval,
+            max_checks,
+            out,
+        } => monitor(target, threshold, webhook, interval, max_checks, out),
+        ProviderCommand::Coinbases {
+            target,
+            from_block,
+            keystore,
+            write,
+            out,
+        } => coinbases(target, from_block, keystore, write, out),
     }
 }
 
@@ -450,9 +628,18 @@ fn done(json_out: bool, msg: &str, hash: B256) {
     }
 }
 
-fn add_keys(target: Target, signer: SignerArgs, from: &Path, batch_size: u64, force: bool, out: OutArgs) -> Result<()> {
-    let text = std::fs::read_to_string(from).with_context(|| format!("cannot read {}", from.display()))?;
-    let regs: Vec<Registration> = registration::parse_document(&text).map_err(|e| anyhow!("{}: {e}", from.display()))?;
+fn add_keys(
+    target: Target,
+    signer: SignerArgs,
+    from: &Path,
+    batch_size: u64,
+    force: bool,
+    out: OutArgs,
+) -> Result<()> {
+    let text =
+        std::fs::read_to_string(from).with_context(|| format!("cannot read {}", from.display()))?;
+    let regs: Vec<Registration> =
+        registration::parse_document(&text).map_err(|e| anyhow!("{}: {e}", from.display()))?;
     if regs.is_empty() {
         bail!("{} holds no registrations", from.display());
     }
@@ -468,7 +655,12 @@ fn add_keys(target: Target, signer: SignerArgs, from: &Path, batch_size: u64, fo
                 .collect();
             for e in &report.entries {
                 for ch in e.checks.iter().filter(|c| c.status == Status::Fail) {
-                    bad.push(format!("entry {} ({}): {}", e.index + 1, e.attester.as_deref().unwrap_or("?"), ch.detail));
+                    bad.push(format!(
+                        "entry {} ({}): {}",
+                        e.index + 1,
+                        e.attester.as_deref().unwrap_or("?"),
+                        ch.detail
+                    ));
                 }
             }
             let n = bad.len();
@@ -496,9 +688,22 @@ fn add_keys(target: Target, signer: SignerArgs, from: &Path, batch_size: u64, fo
         bail!("{} lists attester(s) more than once: {}; the registry does not check duplicates and the second deposit would fail", from.display(), dups.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "));
     }
     // Resumability: skip attesters already in this provider's queue.
-    let first = l1.call(c.registry, &IStakingRegistry::getFirstIndexInQueueCall { _providerIdentifier: c.id })?;
-    let last = l1.call(c.registry, &IStakingRegistry::getLastIndexInQueueCall { _providerIdentifier: c.id })?;
-    let queued: BTreeSet<Address> = queue_entries(l1, c.registry, c.id, first, last)?.into_iter().map(|k| k.attester).collect();
+    let first = l1.call(
+        c.registry,
+        &IStakingRegistry::getFirstIndexInQueueCall {
+            _providerIdentifier: c.id,
+        },
+    )?;
+    let last = l1.call(
+        c.registry,
+        &IStakingRegistry::getLastIndexInQueueCall {
+            _providerIdentifier: c.id,
+        },
+    )?;
+    let queued: BTreeSet<Address> = queue_entries(l1, c.registry, c.id, first, last)?
+        .into_iter()
+        .map(|k| k.attester)
+        .collect();
     let mut todo: Vec<KeyStore> = Vec::new();
     let mut skipped = 0usize;
     let mut seen = BTreeSet::new();
@@ -513,9 +718,18 @@ fn add_keys(target: Target, signer: SignerArgs, from: &Path, batch_size: u64, fo
         // Attesters already known to the rollup can never be deposited again.
         let mut on_chain = Vec::new();
         for k in &todo {
-            let st = l1.call(c.net.rollup, &IRollup::getStatusCall { _attester: k.attester })?;
+            let st = l1.call(
+                c.net.rollup,
+                &IRollup::getStatusCall {
+                    _attester: k.attester,
+                },
+            )?;
             if st != 0 {
-                on_chain.push(format!("{} ({})", k.attester, cairn_l1::abi::status_name(st)));
+                on_chain.push(format!(
+                    "{} ({})",
+                    k.attester,
+                    cairn_l1::abi::status_name(st)
+                ));
             }
         }
         if !on_chain.is_empty() {
@@ -523,7 +737,10 @@ fn add_keys(target: Target, signer: SignerArgs, from: &Path, batch_size: u64, fo
         }
     }
     if !out.json && skipped > 0 {
-        eprintln!("skipping {skipped} attester(s) already queued for provider {}", c.id);
+        eprintln!(
+            "skipping {skipped} attester(s) already queued for provider {}",
+            c.id
+        );
     }
     let mut txs = Vec::new();
     let total = todo.len();
@@ -536,33 +753,72 @@ fn add_keys(target: Target, signer: SignerArgs, from: &Path, batch_size: u64, fo
         )
         .with_context(|| format!("batch {} failed; {} key(s) were queued before it. Re-run the same command to resume", i + 1, i * batch_size as usize))?;
         if !out.json {
-            eprintln!("batch {}: queued {} key(s) (tx {:#x}, gas {})", i + 1, chunk.len(), r.hash, r.gas_used);
+            eprintln!(
+                "batch {}: queued {} key(s) (tx {:#x}, gas {})",
+                i + 1,
+                chunk.len(),
+                r.hash,
+                r.gas_used
+            );
         }
         txs.push(r.hash);
     }
-    let len = l1.call(c.registry, &IStakingRegistry::getProviderQueueLengthCall { _providerIdentifier: c.id })?;
+    let len = l1.call(
+        c.registry,
+        &IStakingRegistry::getProviderQueueLengthCall {
+            _providerIdentifier: c.id,
+        },
+    )?;
     if out.json {
-        print_json(&json!({"added": total, "skipped": skipped, "transactions": txs.iter().map(|h| format!("{h:#x}")).collect::<Vec<_>>(), "queueLength": len.to_string()}));
+        print_json(
+            &json!({"added": total, "skipped": skipped, "transactions": txs.iter().map(|h| format!("{h:#x}")).collect::<Vec<_>>(), "queueLength": len.to_string()}),
+        );
     } else {
-        println!("added {total} key(s) in {} transaction(s); skipped {skipped}; queue length {len}", txs.len());
+        println!(
+            "added {total} key(s) in {} transaction(s); skipped {skipped}; queue length {len}",
+            txs.len()
+        );
     }
     Ok(())
 }
 
 fn post_webhook(url: &str, body: &Value) -> Result<()> {
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
-    agent.post(url).send_json(body.clone()).map_err(|e| anyhow!("webhook {url}: {e}"))?;
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(10))
+        .build();
+    agent
+        .post(url)
+        .send_json(body.clone())
+        .map_err(|e| anyhow!("webhook {url}: {e}"))?;
     Ok(())
 }
 
-fn monitor(target: Target, threshold: u64, webhook: Option<String>, interval: Option<u64>, max_checks: Option<u64>, out: OutArgs) -> Result<()> {
+fn monitor(
+    target: Target,
+    threshold: u64,
+    webhook: Option<String>,
+    interval: Option<u64>,
+    max_checks: Option<u64>,
+    out: OutArgs,
+) -> Result<()> {
     let c = ctx(&target)?;
     config(&c)?;
     let check = || -> Result<u64> {
-        Ok(c.net.l1.call(c.registry, &IStakingRegistry::getProviderQueueLengthCall { _providerIdentifier: c.id })?.to::<u64>())
+        Ok(c.net
+            .l1
+            .call(
+                c.registry,
+                &IStakingRegistry::getProviderQueueLengthCall {
+                    _providerIdentifier: c.id,
+                },
+            )?
+            .to::<u64>())
     };
     let alert = |len: u64| -> Value {
-        let text = format!("Keystore queue low: provider {} has {len} key(s) left (threshold {threshold}) on {}", c.id, c.net.name);
+        let text = format!(
+            "Keystore queue low: provider {} has {len} key(s) left (threshold {threshold}) on {}",
+            c.id, c.net.name
+        );
         json!({"text": text, "content": text, "providerIdentifier": c.id.to_string(), "queueLength": len, "threshold": threshold, "network": c.net.name, "chainId": c.net.l1.chain_id(), "stakingRegistry": c.registry.to_checksum(None)})
     };
     let Some(every) = interval else {
@@ -577,7 +833,9 @@ fn monitor(target: Target, threshold: u64, webhook: Option<String>, interval: Op
             if let Some(url) = &webhook {
                 post_webhook(url, &alert(len))?;
             }
-            bail!("keystore queue running low: only {len} key(s) remaining (threshold {threshold})");
+            bail!(
+                "keystore queue running low: only {len} key(s) remaining (threshold {threshold})"
+            );
         }
         return Ok(());
     };
@@ -590,9 +848,15 @@ fn monitor(target: Target, threshold: u64, webhook: Option<String>, interval: Op
                 let low = len < threshold;
                 tracing::info!(len, threshold, "provider queue checked");
                 if out.json {
-                    println!("{}", json!({"queueLength": len, "threshold": threshold, "low": low}));
+                    println!(
+                        "{}",
+                        json!({"queueLength": len, "threshold": threshold, "low": low})
+                    );
                 } else {
-                    println!("Queue length: {len}{}", if low { " (below threshold)" } else { "" });
+                    println!(
+                        "Queue length: {len}{}",
+                        if low { " (below threshold)" } else { "" }
+                    );
                 }
                 if low && !alerted {
                     if let Some(url) = &webhook {
@@ -602,7 +866,9 @@ fn monitor(target: Target, threshold: u64, webhook: Option<String>, interval: Op
                             Err(e) => eprintln!("warning: {e}"),
                         }
                     } else {
-                        eprintln!("WARNING: keystore queue running low: only {len} key(s) remaining");
+                        eprintln!(
+                            "WARNING: keystore queue running low: only {len} key(s) remaining"
+                        );
                         alerted = true;
                     }
                 } else if !low {
@@ -620,7 +886,13 @@ fn monitor(target: Target, threshold: u64, webhook: Option<String>, interval: Op
     }
 }
 
-fn coinbases(target: Target, from_block: u64, keystore: Option<PathBuf>, write: bool, out: OutArgs) -> Result<()> {
+fn coinbases(
+    target: Target,
+    from_block: u64,
+    keystore: Option<PathBuf>,
+    write: bool,
+    out: OutArgs,
+) -> Result<()> {
     let c = ctx(&target)?;
     config(&c)?;
     let logs = c.net.l1.logs(
@@ -658,12 +930,25 @@ fn coinbases(target: Target, from_block: u64, keystore: Option<PathBuf>, write: 
     }
     if let Some(path) = &keystore {
         for ch in &changes {
-            println!("validator {}: coinbase {} -> {}", ch["validator"], ch["from"].as_str().unwrap_or("(attester)"), ch["to"].as_str().unwrap_or_default());
+            println!(
+                "validator {}: coinbase {} -> {}",
+                ch["validator"],
+                ch["from"].as_str().unwrap_or("(attester)"),
+                ch["to"].as_str().unwrap_or_default()
+            );
         }
         if changes.is_empty() {
-            println!("{}: every delegated attester already has its split as coinbase", path.display());
+            println!(
+                "{}: every delegated attester already has its split as coinbase",
+                path.display()
+            );
         } else if write {
-            println!("updated {} validator(s) in {} (previous version kept as {}.bak)", changes.len(), path.display(), path.display());
+            println!(
+                "updated {} validator(s) in {} (previous version kept as {}.bak)",
+                changes.len(),
+                path.display(),
+                path.display()
+            );
         } else {
             println!("(dry run: add --write to update {})", path.display());
         }
@@ -679,10 +964,19 @@ pub fn stake(a: StakeArgs) -> Result<()> {
     let l1 = &c.net.l1;
     if let Some(want) = a.expected_take_rate {
         if want != cfg.take_rate {
-            bail!("provider {} charges {} bps, not the expected {want}; re-check before staking", c.id, cfg.take_rate);
+            bail!(
+                "provider {} charges {} bps, not the expected {want}; re-check before staking",
+                c.id,
+                cfg.take_rate
+            );
         }
     }
-    let len = l1.call(c.registry, &IStakingRegistry::getProviderQueueLengthCall { _providerIdentifier: c.id })?;
+    let len = l1.call(
+        c.registry,
+        &IStakingRegistry::getProviderQueueLengthCall {
+            _providerIdentifier: c.id,
+        },
+    )?;
     if len < U256::from(a.count) {
         bail!("provider {} has {len} key(s) queued, fewer than the {} stake(s) asked for: its queue is empty or short; ask the provider to add keys", c.id, a.count);
     }
@@ -690,7 +984,12 @@ pub fn stake(a: StakeArgs) -> Result<()> {
         Some(v) => U256::from(v),
         None => l1.call(c.net.rollup, &IRollup::getVersionCall {})?,
     };
-    let threshold = l1.call(c.registry, &IStakingRegistry::getActivationThresholdCall { _rollupVersion: version })?;
+    let threshold = l1.call(
+        c.registry,
+        &IStakingRegistry::getActivationThresholdCall {
+            _rollupVersion: version,
+        },
+    )?;
     let asset = l1.call(c.registry, &IStakingRegistry::STAKING_ASSETCall {})?;
     let total = threshold * U256::from(a.count);
     let approve = ensure_allowance(l1, &s, asset, c.registry, total)?;
@@ -713,13 +1012,22 @@ pub fn stake(a: StakeArgs) -> Result<()> {
         )?;
         for (_, e) in r.events::<IStakingRegistry::StakedWithProvider>() {
             if !a.out.json {
-                println!("staked {} with provider {}: attester {} coinbase split {} (tx {:#x})", units(threshold, 18), c.id, e.attester, e.coinbaseSplitContractAddress, r.hash);
+                println!(
+                    "staked {} with provider {}: attester {} coinbase split {} (tx {:#x})",
+                    units(threshold, 18),
+                    c.id,
+                    e.attester,
+                    e.coinbaseSplitContractAddress,
+                    r.hash
+                );
             }
             stakes.push(json!({"attester": e.attester.to_checksum(None), "split": e.coinbaseSplitContractAddress.to_checksum(None), "rollup": e.rollupAddress.to_checksum(None), "tx": format!("{:#x}", r.hash)}));
         }
     }
     if a.out.json {
-        print_json(&json!({"providerIdentifier": c.id.to_string(), "takeRate": cfg.take_rate, "amountEach": threshold.to_string(), "approveTx": approve.map(|h| format!("{h:#x}")), "stakes": stakes}));
+        print_json(
+            &json!({"providerIdentifier": c.id.to_string(), "takeRate": cfg.take_rate, "amountEach": threshold.to_string(), "approveTx": approve.map(|h| format!("{h:#x}")), "stakes": stakes}),
+        );
     } else {
         println!("the stake(s) enter the rollup's entry queue; `cairn attester status` shows when they are VALIDATING");
     }

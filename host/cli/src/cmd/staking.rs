@@ -14,7 +14,9 @@ use cairn_l1::{L1Error, TxRequest, L1};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use super::l1::{g1, g2, parse_addr, parse_nonzero_addr, print_json, units, NetArgs, OutArgs, SignerArgs};
+use super::l1::{
+    g1, g2, parse_addr, parse_nonzero_addr, print_json, units, NetArgs, OutArgs, SignerArgs,
+};
 use crate::secret::PasswordArgs;
 
 /// `cairn add-l1-validator`.
@@ -31,10 +33,20 @@ pub struct AddL1ValidatorArgs {
     #[arg(long, value_parser = parse_nonzero_addr)]
     withdrawer: Option<Address>,
     /// BN254 BLS secret key of the attester (0x hex). Prefer --from-keystore: flags show in `ps`.
-    #[arg(long = "bls-secret-key", env = "BLS_SECRET_KEY", hide_env_values = true, requires = "attester", conflicts_with = "from_keystore")]
+    #[arg(
+        long = "bls-secret-key",
+        env = "BLS_SECRET_KEY",
+        hide_env_values = true,
+        requires = "attester",
+        conflicts_with = "from_keystore"
+    )]
     bls_secret_key: Option<String>,
     /// Take attesters and BLS keys from this keystore (every validator that has both).
-    #[arg(long = "from-keystore", value_name = "FILE", conflicts_with = "registration")]
+    #[arg(
+        long = "from-keystore",
+        value_name = "FILE",
+        conflicts_with = "registration"
+    )]
     from_keystore: Option<PathBuf>,
     /// Take registration tuples from a `validator-keys staker` output file (no secrets needed).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["attester", "bls_secret_key"])]
@@ -120,27 +132,53 @@ pub struct FlushReport {
 }
 
 /// Flushes up to `max` entries (bounded by the queue and the epoch budget) in batches.
-pub fn flush(l1: &L1, signer: &PrivateKeySigner, rollup: Address, max: Option<u64>) -> Result<FlushReport> {
+pub fn flush(
+    l1: &L1,
+    signer: &PrivateKeySigner,
+    rollup: Address,
+    max: Option<u64>,
+) -> Result<FlushReport> {
     let mut report = FlushReport::default();
     loop {
-        let queued = l1.call(rollup, &IRollup::getEntryQueueLengthCall {})?.to::<u64>();
-        let available = l1.call(rollup, &IRollup::getAvailableValidatorFlushesCall {})?.to::<u64>();
+        let queued = l1
+            .call(rollup, &IRollup::getEntryQueueLengthCall {})?
+            .to::<u64>();
+        let available = l1
+            .call(rollup, &IRollup::getAvailableValidatorFlushesCall {})?
+            .to::<u64>();
         let done = (report.deposited.len() + report.failed.len()) as u64;
         let left = max.map(|m| m.saturating_sub(done)).unwrap_or(u64::MAX);
         let n = queued.min(available).min(left).min(FLUSH_BATCH);
         if n == 0 {
             return Ok(report);
         }
-        let data = alloy_sol_types::SolCall::abi_encode(&IRollup::flushEntryQueue_1Call { _toAdd: U256::from(n) });
+        let data = alloy_sol_types::SolCall::abi_encode(&IRollup::flushEntryQueue_1Call {
+            _toAdd: U256::from(n),
+        });
         let r = l1.send(
             signer,
             "flushEntryQueue",
-            TxRequest { to: Some(rollup), data, value: U256::ZERO, gas: Some(200_000 + FLUSH_GAS_PER_ENTRY * n) },
+            TxRequest {
+                to: Some(rollup),
+                data,
+                value: U256::ZERO,
+                gas: Some(200_000 + FLUSH_GAS_PER_ENTRY * n),
+            },
         )?;
         report.txs.push(r.hash);
-        report.deposited.extend(r.events::<IRollup::Deposit>().into_iter().map(|(_, e)| e.attester));
-        report.failed.extend(r.events::<IRollup::FailedDeposit>().into_iter().map(|(_, e)| (e.attester, e.withdrawer)));
-        if r.events::<IRollup::Deposit>().is_empty() && r.events::<IRollup::FailedDeposit>().is_empty() {
+        report.deposited.extend(
+            r.events::<IRollup::Deposit>()
+                .into_iter()
+                .map(|(_, e)| e.attester),
+        );
+        report.failed.extend(
+            r.events::<IRollup::FailedDeposit>()
+                .into_iter()
+                .map(|(_, e)| (e.attester, e.withdrawer)),
+        );
+        if r.events::<IRollup::Deposit>().is_empty()
+            && r.events::<IRollup::FailedDeposit>().is_empty()
+        {
             return Ok(report);
         }
     }
@@ -167,14 +205,21 @@ pub fn ensure_allowance(
     if allowance >= amount {
         return Ok(None);
     }
-    let r = l1.send_call(signer, "approve staking asset", token, &IERC20::approveCall { spender, amount })?;
+    let r = l1.send_call(
+        signer,
+        "approve staking asset",
+        token,
+        &IERC20::approveCall { spender, amount },
+    )?;
     Ok(Some(r.hash))
 }
 
 fn registrations(a: &AddL1ValidatorArgs) -> Result<Vec<Registration>> {
     if let Some(path) = &a.registration {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let regs = cairn_keys::registration::parse_document(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let regs = cairn_keys::registration::parse_document(&text)
+            .map_err(|e| anyhow!("{}: {e}", path.display()))?;
         if regs.is_empty() {
             bail!("{} holds no registrations", path.display());
         }
@@ -189,7 +234,9 @@ fn registrations(a: &AddL1ValidatorArgs) -> Result<Vec<Registration>> {
         }
         return Ok(regs);
     }
-    let attester = a.attester.ok_or_else(|| anyhow!("--attester is required"))?;
+    let attester = a
+        .attester
+        .ok_or_else(|| anyhow!("--attester is required"))?;
     let sk_hex = a
         .bls_secret_key
         .as_deref()
@@ -201,8 +248,15 @@ fn registrations(a: &AddL1ValidatorArgs) -> Result<Vec<Registration>> {
         .ok_or_else(|| anyhow!("--bls-secret-key is not hex of at most 32 bytes"))?;
     let mut w = [0u8; 32];
     w[32 - bytes.len()..].copy_from_slice(&bytes);
-    let sk = BlsSecretKey::from_word(&w).map_err(|_| anyhow!("--bls-secret-key is not a valid BN254 secret key (zero or not below the group order)"))?;
-    Ok(vec![Registration::new(attester.to_checksum(None), &sk.proof_of_possession())])
+    let sk = BlsSecretKey::from_word(&w).map_err(|_| {
+        anyhow!(
+            "--bls-secret-key is not a valid BN254 secret key (zero or not below the group order)"
+        )
+    })?;
+    Ok(vec![Registration::new(
+        attester.to_checksum(None),
+        &sk.proof_of_possession(),
+    )])
 }
 
 /// `add-l1-validator`.
@@ -234,7 +288,12 @@ pub fn add_l1_validator(a: AddL1ValidatorArgs) -> Result<()> {
     let mut attesters = Vec::new();
     for r in &regs {
         let attester = parse_addr(&r.attester).map_err(|e| anyhow!(e))?;
-        let status = l1.call(rollup, &IRollup::getStatusCall { _attester: attester })?;
+        let status = l1.call(
+            rollup,
+            &IRollup::getStatusCall {
+                _attester: attester,
+            },
+        )?;
         if status != 0 {
             bail!("attester {attester} already has status {} on rollup {rollup}; an attester address can be deposited only once", status_name(status));
         }
@@ -256,14 +315,26 @@ pub fn add_l1_validator(a: AddL1ValidatorArgs) -> Result<()> {
         let rc = l1.send_call(&signer, &format!("deposit for {attester}"), rollup, &call)?;
         first_block = first_block.min(rc.block_number);
         if !a.out.json {
-            eprintln!("queued {attester} (deposit tx {:#x}, {} staked)", rc.hash, units(threshold, 18));
+            eprintln!(
+                "queued {attester} (deposit tx {:#x}, {} staked)",
+                rc.hash,
+                units(threshold, 18)
+            );
         }
         deposits.push((*attester, rc.hash));
     }
     let mut results: Vec<Value> = Vec::new();
     let mut failed = 0;
     if a.wait {
-        let outcome = wait_for(l1, &signer, rollup, &attesters, first_block, a.wait_timeout, !a.no_flush)?;
+        let outcome = wait_for(
+            l1,
+            &signer,
+            rollup,
+            &attesters,
+            first_block,
+            a.wait_timeout,
+            !a.no_flush,
+        )?;
         let mut outcome = outcome;
         for ((_, state), r) in outcome.iter_mut().zip(&regs) {
             // Name the likely cause from the tuple itself.
@@ -305,7 +376,10 @@ pub fn add_l1_validator(a: AddL1ValidatorArgs) -> Result<()> {
         }));
     }
     if failed > 0 {
-        bail!("{failed} of {} deposit(s) did not become VALIDATING", deposits.len());
+        bail!(
+            "{failed} of {} deposit(s) did not become VALIDATING",
+            deposits.len()
+        );
     }
     Ok(())
 }
@@ -332,7 +406,14 @@ fn wait_for(
                 continue;
             }
             let topic = B256::left_padding_from(a.as_slice());
-            let failed = l1.logs(rollup, <IRollup::FailedDeposit as alloy_sol_types::SolEvent>::SIGNATURE_HASH, Some(topic), from_block, None, 50_000)?;
+            let failed = l1.logs(
+                rollup,
+                <IRollup::FailedDeposit as alloy_sol_types::SolEvent>::SIGNATURE_HASH,
+                Some(topic),
+                from_block,
+                None,
+                50_000,
+            )?;
             if let Some(log) = failed.first() {
                 let e = log.decode::<IRollup::FailedDeposit>();
                 let withdrawer = e.map(|e| e.withdrawer).unwrap_or_default();
@@ -349,10 +430,17 @@ fn wait_for(
             states.push((*a, None));
         }
         if states.iter().all(|(_, s)| s.is_some()) {
-            return Ok(states.into_iter().map(|(a, s)| (a, s.unwrap_or_default())).collect());
+            return Ok(states
+                .into_iter()
+                .map(|(a, s)| (a, s.unwrap_or_default()))
+                .collect());
         }
         if start.elapsed() > Duration::from_secs(timeout) {
-            let pending: Vec<String> = states.iter().filter(|(_, s)| s.is_none()).map(|(a, _)| a.to_string()).collect();
+            let pending: Vec<String> = states
+                .iter()
+                .filter(|(_, s)| s.is_none())
+                .map(|(a, _)| a.to_string())
+                .collect();
             bail!(
                 "still in the entry queue after {timeout} s: {}. The queue admits a limited number per epoch; check `cairn rollup info` and run `cairn flush-entry-queue` later",
                 pending.join(", ")
@@ -401,7 +489,16 @@ pub fn flush_cmd(a: FlushArgs) -> Result<()> {
         for (a, w) in &report.failed {
             println!("{a} FAILED_DEPOSIT (stake refunded to {w})");
         }
-        println!("flushed {} entr{} in {} transaction(s)", report.deposited.len() + report.failed.len(), if report.deposited.len() + report.failed.len() == 1 { "y" } else { "ies" }, report.txs.len());
+        println!(
+            "flushed {} entr{} in {} transaction(s)",
+            report.deposited.len() + report.failed.len(),
+            if report.deposited.len() + report.failed.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            },
+            report.txs.len()
+        );
     }
     Ok(())
 }
@@ -419,7 +516,9 @@ pub fn rollup_info(net: NetArgs, out: OutArgs) -> Result<()> {
     let gse = l1.call(r, &IRollup::getGSECall {})?;
     let asset = l1.call(r, &IRollup::getStakingAssetCall {})?;
     let fee = l1.call(r, &IRollup::getFeeAssetCall {})?;
-    let symbol = l1.call(asset, &IERC20::symbolCall {}).unwrap_or_else(|_| "?".into());
+    let symbol = l1
+        .call(asset, &IERC20::symbolCall {})
+        .unwrap_or_else(|_| "?".into());
     let activation = l1.call(r, &IRollup::getActivationThresholdCall {})?;
     let ejection = l1.call(r, &IRollup::getEjectionThresholdCall {})?;
     let local = l1.call(r, &IRollup::getLocalEjectionThresholdCall {})?;
@@ -438,8 +537,12 @@ pub fn rollup_info(net: NetArgs, out: OutArgs) -> Result<()> {
     let pending = l1.call(r, &IRollup::getPendingCheckpointNumberCall {})?;
     let proven = l1.call(r, &IRollup::getProvenCheckpointNumberCall {})?;
     let committee = opt(|| l1.call(r, &IRollup::getCurrentEpochCommitteeCall {}));
-    let canonical = net.registry.map(|reg| opt(|| l1.call(reg, &IRegistry::getCanonicalRollupCall {})));
-    let versions = net.registry.map(|reg| opt(|| l1.call(reg, &IRegistry::numberOfVersionsCall {})));
+    let canonical = net
+        .registry
+        .map(|reg| opt(|| l1.call(reg, &IRegistry::getCanonicalRollupCall {})));
+    let versions = net
+        .registry
+        .map(|reg| opt(|| l1.call(reg, &IRegistry::numberOfVersionsCall {})));
     if out.json {
         print_json(&json!({
             "network": net.name,
@@ -480,7 +583,14 @@ pub fn rollup_info(net: NetArgs, out: OutArgs) -> Result<()> {
     }
     if let Some(c) = &canonical {
         match c {
-            Ok(a) => println!("canonical rollup    {a}{}", if *a == r { "" } else { "  (not the rollup used here)" }),
+            Ok(a) => println!(
+                "canonical rollup    {a}{}",
+                if *a == r {
+                    ""
+                } else {
+                    "  (not the rollup used here)"
+                }
+            ),
             Err(e) => println!("canonical rollup    unavailable: {e}"),
         }
     }
@@ -489,16 +599,25 @@ pub fn rollup_info(net: NetArgs, out: OutArgs) -> Result<()> {
     println!("staking asset       {asset} ({symbol})");
     println!("fee asset           {fee}");
     println!("activation          {} {symbol}", units(activation, 18));
-    println!("ejection            {} {symbol} (local {})", units(ejection, 18), units(local, 18));
+    println!(
+        "ejection            {} {symbol} (local {})",
+        units(ejection, 18),
+        units(local, 18)
+    );
     println!("exit delay          {exit_delay} s");
     println!("entry queue         {queue} queued, {available} flushable now (flush size {flush_size}), bootstrapped {bootstrapped}");
     println!("active attesters    {active}");
     println!("epoch / slot        {epoch} / {slot} ({epoch_slots} slots of {slot_s} s)");
     println!("checkpoints         pending {pending}, proven {proven}");
     match committee {
-        Ok(c) if c.is_empty() => println!("committee           (empty; target size {committee_size})"),
+        Ok(c) if c.is_empty() => {
+            println!("committee           (empty; target size {committee_size})")
+        }
         Ok(c) => {
-            println!("committee           {} member(s), target {committee_size}:", c.len());
+            println!(
+                "committee           {} member(s), target {committee_size}:",
+                c.len()
+            );
             for m in c {
                 println!("  {m}");
             }
@@ -549,9 +668,22 @@ pub fn attester_status(net: NetArgs, attesters: Vec<Address>, out: OutArgs) -> R
             "{}  {}  balance {}  withdrawer {}{}",
             r["attester"].as_str().unwrap_or_default(),
             r["status"].as_str().unwrap_or_default(),
-            units(r["effectiveBalance"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default(), 18),
+            units(
+                r["effectiveBalance"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_default(),
+                18
+            ),
             r["withdrawer"].as_str().unwrap_or("-"),
-            if r["exit"].is_null() { String::new() } else { format!("  exit: {} exitable at {}", r["exit"]["amount"], r["exit"]["exitableAt"]) }
+            if r["exit"].is_null() {
+                String::new()
+            } else {
+                format!(
+                    "  exit: {} exitable at {}",
+                    r["exit"]["amount"], r["exit"]["exitableAt"]
+                )
+            }
         );
     }
     Ok(())
