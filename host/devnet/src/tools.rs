@@ -37,14 +37,21 @@ impl Tools {
     /// Looks in `explicit` (a `node_modules` dir), then `$CAIRN_TOOLS_DIR`, then
     /// `tools/node_modules` above the current directory and above the running binary.
     pub fn locate(explicit: Option<&Path>) -> Result<Tools, DevnetError> {
+        // An explicit location is the only one tried: silently using another copy would hide
+        // the mistake.
+        if let Some(p) = explicit
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("CAIRN_TOOLS_DIR").map(PathBuf::from))
+        {
+            return complete(&p).ok_or_else(|| {
+                DevnetError::Tools(format!(
+                    "{} does not hold anvil, forge, solc-js and @aztec/l1-artifacts; run scripts/setup.sh in the cairn checkout and point --tools-dir / CAIRN_TOOLS_DIR at its tools/node_modules",
+                    p.display()
+                ))
+            });
+        }
         let mut tried = Vec::new();
         let mut candidates: Vec<PathBuf> = Vec::new();
-        if let Some(p) = explicit {
-            candidates.push(p.to_path_buf());
-        }
-        if let Some(p) = std::env::var_os("CAIRN_TOOLS_DIR") {
-            candidates.push(PathBuf::from(p));
-        }
         let mut roots = Vec::new();
         if let Ok(cwd) = std::env::current_dir() {
             roots.push(cwd);

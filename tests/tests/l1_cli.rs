@@ -1,0 +1,167 @@
+//! Flag-level errors of the L1 commands: caught before any connection, each with a message
+//! that names the problem. (The devnet tests cover what needs a chain.)
+
+use cairn_tests::run_cairn;
+
+fn fails(a: &[&str], needle: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let args: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+    let o = run_cairn(tmp.path(), &args, &[]);
+    let t = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!o.status.success(), "{a:?} succeeded:\n{t}");
+    assert!(t.contains(needle), "{a:?}: expected {needle:?} in:\n{t}");
+}
+
+const RPC: &str = "http://127.0.0.1:9";
+
+#[test]
+fn bad_flags_are_named() {
+    fails(&["add-l1-validator", "--l1-rpc-urls", RPC], "--attester");
+    fails(
+        &[
+            "add-l1-validator",
+            "--attester",
+            "0x1234",
+            "--bls-secret-key",
+            "0x01",
+        ],
+        "not an Ethereum address",
+    );
+    fails(
+        &[
+            "add-l1-validator",
+            "--attester",
+            "0x0000000000000000000000000000000000000000",
+            "--bls-secret-key",
+            "0x01",
+        ],
+        "zero address",
+    );
+    fails(
+        &[
+            "add-l1-validator",
+            "--attester",
+            "0x1000000000000000000000000000000000000001",
+            "--bls-secret-key",
+            "0xzz",
+            "--l1-rpc-urls",
+            RPC,
+        ],
+        "--bls-secret-key is not hex",
+    );
+    fails(
+        &[
+            "add-l1-validator",
+            "--attester",
+            "0x1000000000000000000000000000000000000001",
+            "--bls-secret-key",
+            "0x00",
+            "--l1-rpc-urls",
+            RPC,
+        ],
+        "not a valid BN254 secret key",
+    );
+    fails(
+        &[
+            "add-l1-validator",
+            "--from-keystore",
+            "/nonexistent/key1.json",
+        ],
+        "/nonexistent/key1.json",
+    );
+    fails(
+        &[
+            "add-l1-validator",
+            "--registration",
+            "/nonexistent/reg.json",
+        ],
+        "cannot read /nonexistent/reg.json",
+    );
+    fails(&["stake", "--provider-id", "1", "--count", "0"], "--count");
+    fails(
+        &[
+            "provider",
+            "add-keys",
+            "--provider-id",
+            "1",
+            "--from",
+            "x.json",
+            "--batch-size",
+            "0",
+        ],
+        "--batch-size",
+    );
+    fails(
+        &[
+            "provider",
+            "register",
+            "--take-rate",
+            "abc",
+            "--rewards-recipient",
+            "0x1000000000000000000000000000000000000001",
+        ],
+        "integer number of basis points",
+    );
+    fails(
+        &["provider", "monitor", "--provider-id", "1"],
+        "--threshold",
+    );
+    fails(
+        &["provider", "coinbases", "--provider-id", "1", "--write"],
+        "--keystore",
+    );
+    fails(&["rollup", "info"], "no L1 RPC URL");
+    fails(&["attester", "status"], "ATTESTERS");
+    fails(
+        &[
+            "devnet",
+            "l1",
+            "--slot-duration",
+            "0",
+            "--dir",
+            "d",
+            "--tools-dir",
+            "/nonexistent",
+        ],
+        "--slot-duration",
+    );
+    fails(
+        &["devnet", "l1", "--activation-threshold", "1.5"],
+        "whole number of tokens",
+    );
+    fails(
+        &[
+            "devnet",
+            "l1",
+            "--dir",
+            "d",
+            "--tools-dir",
+            "/nonexistent",
+            "--port",
+            "1",
+        ],
+        "scripts/setup.sh",
+    );
+}
+
+#[test]
+fn stopping_a_devnet_that_is_not_running_is_not_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run_cairn(
+        tmp.path(),
+        &[
+            "devnet".into(),
+            "l1".into(),
+            "--stop".into(),
+            "--dir".into(),
+            "nothing-here".into(),
+        ],
+        &[],
+    );
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("no devnet running"));
+}
