@@ -1,0 +1,175 @@
+//! Poseidon over the BN254 scalar field, with cairn's fixed parameters (docs/protocol.md §2).
+//!
+//! Width t = 3 (rate 2, capacity 1), S-box x^5, 8 full rounds (4 + 4) around 57 partial rounds:
+//! the 128-bit-security instance of the Poseidon paper for a 254-bit field and t = 3.
+//! Round constants are `keccak256("cairn/poseidon/bn254/t3/rc" ‖ u32be(i)) mod r`; the MDS
+//! matrix is the Cauchy matrix `M[i][j] = 1 / (i + j + 3)`. The same permutation is written as
+//! R1CS constraints in `cairn-zk`, and both are tested against the vectors below.
+
+use std::sync::OnceLock;
+
+use ark_bn254::Fr;
+use ark_ff::{Field, PrimeField};
+use sha3::{Digest, Keccak256};
+
+/// State width.
+pub const T: usize = 3;
+/// Full rounds (half before, half after the partial rounds).
+pub const FULL_ROUNDS: usize = 8;
+/// Partial rounds.
+pub const PARTIAL_ROUNDS: usize = 57;
+
+/// Domain separators: every hash in the protocol names what it hashes.
+pub mod domain {
+    /// Merkle tree inner node.
+    pub const MERKLE_NODE: u64 = 1;
+    /// Note hash.
+    pub const NOTE_HASH: u64 = 2;
+    /// Nullifier of a note.
+    pub const NULLIFIER: u64 = 3;
+    /// Owner public key from a secret.
+    pub const OWNER_KEY: u64 = 4;
+    /// Indexed-tree leaf.
+    pub const INDEXED_LEAF: u64 = 5;
+    /// Public-data slot of a contract.
+    pub const PUBLIC_SLOT: u64 = 6;
+    /// Nullifier emitted by a public contract (siloed by contract).
+    pub const SILOED_NULLIFIER: u64 = 7;
+    /// Hash computed by a contract (`POSEIDON` instruction).
+    pub const APP: u64 = 8;
+    /// Block header.
+    pub const BLOCK_HEADER: u64 = 9;
+    /// Binding of a spend proof to its transaction.
+    pub const TX_BINDING: u64 = 10;
+}
+
+/// The fixed parameters, computed once.
+pub struct Params {
+    /// Round constants, `T` per round.
+    pub rc: Vec<Fr>,
+    /// MDS matrix.
+    pub mds: [[Fr; T]; T],
+}
+
+/// The parameters (derived on first use, then shared).
+pub fn params() -> &'static Params {
+    static P: OnceLock<Params> = OnceLock::new();
+    P.get_or_init(|| {
+        let n = (FULL_ROUNDS + PARTIAL_ROUNDS) * T;
+        let rc = (0..n as u32)
+            .map(|i| {
+                let mut h = Keccak256::new();
+                h.update(b"cairn/poseidon/bn254/t3/rc");
+                h.update(i.to_be_bytes());
+                Fr::from_be_bytes_mod_order(&h.finalize())
+            })
+            .collect();
+        let mut mds = [[Fr::from(0u64); T]; T];
+        for (i, row) in mds.iter_mut().enumerate() {
+            for (j, m) in row.iter_mut().enumerate() {
+                // (i + j + 3) is never zero mod r, so the inverse exists.
+                *m = Fr::from((i + j + T) as u64).inverse().unwrap_or_default();
+            }
+        }
+        Params { rc, mds }
+    })
+}
+
+fn sbox(x: Fr) -> Fr {
+    let x2 = x.square();
+    x2.square() * x
+}
+
+/// The Poseidon permutation.
+pub fn permute(state: &mut [Fr; T]) {
+    let p = params();
+    let half = FULL_ROUNDS / 2;
+    for r in 0..FULL_ROUNDS + PARTIAL_ROUNDS {
+        for (i, s) in state.iter_mut().enumerate() {
+            *s += p.rc[r * T + i];
+        }
+        if r < half || r >= half + PARTIAL_ROUNDS {
+            for s in state.iter_mut() {
+                *s = sbox(*s);
+            }
+        } else {
+            state[0] = sbox(state[0]);
+        }
+        let old = *state;
+        for (i, s) in state.iter_mut().enumerate() {
+            *s = p.mds[i][0] * old[0] + p.mds[i][1] * old[1] + p.mds[i][2] * old[2];
+        }
+    }
+}
+
+/// The capacity element that starts a sponge: `domain + len · 2^64`, so that inputs of
+/// different lengths or purposes never share a state.
+pub fn initial_capacity(domain: u64, len: usize) -> Fr {
+    Fr::from(domain) + Fr::from(len as u64) * Fr::from(1u128 << 64)
+}
+
+/// Sponge hash of `inputs` under `domain`: absorb two elements per permutation into the rate,
+/// squeeze `state[1]`. At least one permutation runs, even for no input.
+pub fn hash(domain: u64, inputs: &[Fr]) -> Fr {
+    let mut state = [
+        initial_capacity(domain, inputs.len()),
+        Fr::from(0u64),
+        Fr::from(0u64),
+    ];
+    if inputs.is_empty() {
+        permute(&mut state);
+    }
+    for chunk in inputs.chunks(2) {
+        state[1] += chunk[0];
+        if let Some(b) = chunk.get(1) {
+            state[2] += *b;
+        }
+        permute(&mut state);
+    }
+    state[1]
+}
+
+/// Two-to-one hash for Merkle nodes.
+pub fn hash2(left: Fr, right: Fr) -> Fr {
+    hash(domain::MERKLE_NODE, &[left, right])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::{fr_from_hex, fr_to_hex};
+
+    #[test]
+    fn parameters_are_as_documented() {
+        let p = params();
+        assert_eq!(p.rc.len(), 195);
+        // M[0][0] = 1/3.
+        assert_eq!(p.mds[0][0] * Fr::from(3u64), Fr::from(1u64));
+        assert_eq!(p.mds[2][2] * Fr::from(7u64), Fr::from(1u64));
+    }
+
+    #[test]
+    fn matches_the_independent_reference() {
+        // tests/data/poseidon_kat.json comes from tests/data/poseidon_ref.py, a Python
+        // implementation written from docs/protocol.md alone.
+        let kat: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/data/poseidon_kat.json")).unwrap();
+        let cases = kat.as_array().unwrap();
+        assert!(cases.len() >= 6);
+        for c in cases {
+            let inputs: Vec<Fr> = c["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| fr_from_hex(x.as_str().unwrap()).unwrap())
+                .collect();
+            let got = hash(c["domain"].as_u64().unwrap(), &inputs);
+            assert_eq!(fr_to_hex(&got), c["output"].as_str().unwrap(), "{c}");
+        }
+        assert_ne!(
+            hash2(Fr::from(1u64), Fr::from(2u64)),
+            hash2(Fr::from(2u64), Fr::from(1u64))
+        );
+        assert_ne!(hash(domain::APP, &[]), hash(domain::APP, &[Fr::from(0u64)]));
+    }
+}

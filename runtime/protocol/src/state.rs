@@ -1,0 +1,221 @@
+//! An in-memory world state: the four trees, contract code, verification keys and the recent
+//! anchors. Pure data; the node persists it, forks it by cloning, and serves it to components.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use ark_bn254::Fr;
+
+use crate::field::fr_to_bytes;
+use crate::merkle::{AppendTree, IndexedTree};
+use crate::poseidon::{domain, hash};
+use crate::stages::{BlockHeader, StateView, TxEffects};
+use crate::vm::contracts;
+use crate::vm::interp::{public_slot, VmState};
+use crate::vm::Word;
+
+/// How many recent archive roots a tx may anchor to.
+pub const ANCHOR_WINDOW: usize = 64;
+
+/// The world state.
+#[derive(Debug, Clone)]
+pub struct WorldState {
+    /// Note hashes.
+    pub notes: AppendTree,
+    /// Nullifiers.
+    pub nullifiers: IndexedTree,
+    /// Public data (key → value).
+    pub public_data: IndexedTree,
+    /// Block header hashes.
+    pub archive: AppendTree,
+    /// Contract code by address.
+    pub contracts: BTreeMap<Word, Vec<u8>>,
+    /// Verification keys by statement.
+    pub vks: BTreeMap<u8, Vec<u8>>,
+    /// (archive root, note root) of the last blocks, newest last.
+    pub anchors: VecDeque<(Fr, Fr)>,
+    /// Number of the last block applied.
+    pub block_number: u64,
+}
+
+impl Default for WorldState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Genesis balances and notes.
+#[derive(Debug, Clone, Default)]
+pub struct Genesis {
+    /// Admin of the token and fee contracts.
+    pub admin: [u8; 20],
+    /// Fee-juice balances.
+    pub fee_balances: Vec<([u8; 20], u128)>,
+    /// Token balances.
+    pub token_balances: Vec<([u8; 20], u128)>,
+    /// Note hashes in the note tree from the start.
+    pub notes: Vec<Fr>,
+    /// Verification keys by statement.
+    pub vks: Vec<(u8, Vec<u8>)>,
+}
+
+impl WorldState {
+    /// Empty trees, no contracts.
+    pub fn new() -> Self {
+        let mut s = Self {
+            notes: AppendTree::new(),
+            nullifiers: IndexedTree::new(),
+            public_data: IndexedTree::new(),
+            archive: AppendTree::new(),
+            contracts: BTreeMap::new(),
+            vks: BTreeMap::new(),
+            anchors: VecDeque::new(),
+            block_number: 0,
+        };
+        s.push_anchor();
+        s
+    }
+
+    /// The built-in contracts, balances, notes and keys; the genesis archive root is an anchor.
+    pub fn genesis(g: &Genesis) -> Self {
+        let mut s = Self::new();
+        s.contracts
+            .insert(contracts::FEE_ADDRESS, contracts::fee().to_vec());
+        s.contracts
+            .insert(contracts::TOKEN_ADDRESS, contracts::token().to_vec());
+        s.contracts
+            .insert(contracts::COUNTER_ADDRESS, contracts::counter().to_vec());
+        let admin = Word::from_be_slice(&g.admin);
+        for c in [contracts::FEE_ADDRESS, contracts::TOKEN_ADDRESS] {
+            s.write_slot(&c, &Word::ZERO, &admin);
+            let list = if c == contracts::FEE_ADDRESS {
+                &g.fee_balances
+            } else {
+                &g.token_balances
+            };
+            for (who, amount) in list {
+                let inner = hash(
+                    domain::APP,
+                    &[
+                        Fr::from(1u64),
+                        Word::from_be_slice(who).to_fr().unwrap_or_default(),
+                    ],
+                );
+                s.write_slot(
+                    &c,
+                    &Word::from_fr(&inner),
+                    &Word::from_be_slice(&amount.to_be_bytes()),
+                );
+            }
+        }
+        for n in &g.notes {
+            let _ = s.notes.append(*n);
+        }
+        for (id, vk) in &g.vks {
+            s.vks.insert(*id, vk.clone());
+        }
+        s.anchors.clear();
+        s.push_anchor();
+        s
+    }
+
+    fn write_slot(&mut self, contract: &Word, slot: &Word, value: &Word) {
+        if let (Ok(k), Some(v)) = (public_slot(self, contract, slot), value.to_fr()) {
+            let _ = self.public_data.upsert(k, v);
+        }
+    }
+
+    /// Reads a contract's slot.
+    pub fn read_slot(&self, contract: &Word, slot: &Word) -> Fr {
+        public_slot(self, contract, slot)
+            .map(|k| self.public_read(&k))
+            .unwrap_or_default()
+    }
+
+    /// Fee-juice or token balance (`contract`'s layout) of `who`.
+    pub fn balance(&self, contract: &Word, who: &[u8; 20]) -> u128 {
+        let inner = hash(
+            domain::APP,
+            &[
+                Fr::from(1u64),
+                Word::from_be_slice(who).to_fr().unwrap_or_default(),
+            ],
+        );
+        let w = Word::from_fr(&self.read_slot(contract, &Word::from_fr(&inner)));
+        (u128::from(w.0[1]) << 64) | u128::from(w.0[0])
+    }
+
+    fn push_anchor(&mut self) {
+        self.anchors
+            .push_back((self.archive.root(), self.notes.root()));
+        while self.anchors.len() > ANCHOR_WINDOW {
+            self.anchors.pop_front();
+        }
+    }
+
+    /// The newest anchor (archive root) a wallet should use.
+    pub fn latest_anchor(&self) -> Fr {
+        self.anchors.back().map(|a| a.0).unwrap_or_default()
+    }
+
+    /// Applies a block's effects and header: trees updated, the header hash appended to the
+    /// archive, the new archive root becomes an anchor. Returns the header with roots filled.
+    pub fn apply_block(&mut self, mut header: BlockHeader, effects: &[TxEffects]) -> BlockHeader {
+        header.previous_archive = fr_to_bytes(&self.archive.root());
+        for e in effects {
+            for (k, v) in &e.effects.writes {
+                if let Some(key) = crate::field::fr_from_bytes(k) {
+                    let _ = self.public_data.upsert(key, *v);
+                }
+            }
+            for n in &e.effects.nullifiers {
+                let _ = self.nullifiers.insert(*n, Fr::from(0u64));
+            }
+            for h in &e.effects.note_hashes {
+                let _ = self.notes.append(*h);
+            }
+        }
+        header.note_root = fr_to_bytes(&self.notes.root());
+        header.nullifier_root = fr_to_bytes(&self.nullifiers.root());
+        header.public_data_root = fr_to_bytes(&self.public_data.root());
+        header.tx_count = effects.len() as u32;
+        header.gas_used = effects.iter().map(|e| e.gas_used).sum();
+        let leaf = header_hash(&header);
+        let _ = self.archive.append(leaf);
+        self.block_number = header.block_number;
+        self.push_anchor();
+        header
+    }
+}
+
+/// The archive leaf of a header: Poseidon over the header bytes in 31-byte chunks.
+pub fn header_hash(h: &BlockHeader) -> Fr {
+    use ark_ff::PrimeField;
+    let bytes = h.encode();
+    let chunks: Vec<Fr> = bytes.chunks(31).map(Fr::from_be_bytes_mod_order).collect();
+    hash(domain::BLOCK_HEADER, &chunks)
+}
+
+impl VmState for WorldState {
+    fn public_read(&self, slot: &Fr) -> Fr {
+        self.public_data.get(slot).unwrap_or_default()
+    }
+    fn nullifier_exists(&self, n: &Fr) -> bool {
+        self.nullifiers.contains(n)
+    }
+    fn contract_code(&self, a: &Word) -> Option<Vec<u8>> {
+        self.contracts.get(a).cloned()
+    }
+}
+
+impl StateView for WorldState {
+    fn anchor_note_root(&self, anchor: &Fr) -> Option<Fr> {
+        self.anchors
+            .iter()
+            .rev()
+            .find(|(a, _)| a == anchor)
+            .map(|(_, n)| *n)
+    }
+    fn verification_key(&self, s: u8) -> Option<Vec<u8>> {
+        self.vks.get(&s).cloned()
+    }
+}
