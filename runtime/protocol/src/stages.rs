@@ -108,6 +108,9 @@ pub enum Rejection {
     /// Signature missing, malformed or not by the sender.
     #[error("bad signature")]
     BadSignature,
+    /// Only the sender may pay its fee (paymasters are not supported yet).
+    #[error("the fee payer must be the sender")]
+    FeePayerNotSender,
     /// The anchor is not a recent archive root.
     #[error("unknown anchor {0}")]
     UnknownAnchor(String),
@@ -152,6 +155,7 @@ impl Rejection {
             Rejection::FeeTooLow { .. } => "fee-too-low",
             Rejection::InsufficientFee { .. } => "insufficient-fee",
             Rejection::BadSignature => "bad-signature",
+            Rejection::FeePayerNotSender => "fee-payer-not-sender",
             Rejection::UnknownAnchor(_) => "unknown-anchor",
             Rejection::DoubleSpend(_) => "double-spend",
             Rejection::UnknownStatement(_) => "unknown-statement",
@@ -236,6 +240,9 @@ pub fn validate(
             max_fee: tx.gas.max_fee_per_mana,
             fee: ctx.fee_per_mana,
         });
+    }
+    if tx.fee_payer != tx.sender {
+        return Err(Rejection::FeePayerNotSender);
     }
     let hash = tx.hash();
     let mut sh = b"cairn.tx.v1".to_vec();
