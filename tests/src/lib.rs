@@ -205,3 +205,64 @@ fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free loopback port")
 }
+
+/// The pipeline components, built from `modules/` for wasm32-unknown-unknown (release) and
+/// wrapped as components, once per test process. Keys: the four stage names, `hostile-<feature>`
+/// for each misbehaving variant (`spin`, `memory`, `stack`, `trap`, `downgrade`, and `wrong`
+/// for the default one that answers wrongly), and `public-execution-v2`.
+pub fn components() -> &'static std::collections::BTreeMap<String, Vec<u8>> {
+    static C: OnceLock<std::collections::BTreeMap<String, Vec<u8>>> = OnceLock::new();
+    C.get_or_init(|| {
+        let root = repo_root();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("modules/target"));
+        let out_dir = target.join("wasm32-unknown-unknown/release");
+        let build = |pkg: &str, features: &str| {
+            let mut cmd = Command::new(&cargo);
+            cmd.current_dir(root.join("modules")).args([
+                "build",
+                "--quiet",
+                "--release",
+                "--target",
+                "wasm32-unknown-unknown",
+                "-p",
+                pkg,
+            ]);
+            if !features.is_empty() {
+                cmd.args(["--features", features]);
+            }
+            let o = cmd.output().expect("run cargo for modules/");
+            assert!(
+                o.status.success(),
+                "building {pkg} {features} failed:\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let file = out_dir.join(format!("{}.wasm", pkg.replace('-', "_")));
+            let core = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            cairn_engine::componentize(&core).expect("componentize")
+        };
+        let mut m = std::collections::BTreeMap::new();
+        for stage in [
+            "tx-validation",
+            "proof-verification",
+            "public-execution",
+            "attestation",
+        ] {
+            m.insert(
+                stage.to_string(),
+                build(&format!("cairn-stage-{stage}"), ""),
+            );
+        }
+        m.insert(
+            "public-execution-v2".into(),
+            build("cairn-stage-public-execution", "v2"),
+        );
+        m.insert("hostile-wrong".into(), build("cairn-stage-hostile", ""));
+        for f in ["spin", "memory", "stack", "trap", "downgrade"] {
+            m.insert(format!("hostile-{f}"), build("cairn-stage-hostile", f));
+        }
+        m
+    })
+}

@@ -304,7 +304,9 @@ pub fn verify_proofs(
 ) -> Vec<Result<(), Rejection>> {
     let mut out: Vec<Result<(), Rejection>> = vec![Ok(()); txs.len()];
     // statement → (tx index, spend index, proof, inputs)
-    let mut groups: BTreeMap<u8, Vec<(usize, usize, Proof, Vec<Fr>)>> = BTreeMap::new();
+    // (tx index, spend index, proof, public inputs)
+    type Item = (usize, usize, Proof, Vec<Fr>);
+    let mut groups: BTreeMap<u8, Vec<Item>> = BTreeMap::new();
     for (ti, v) in txs.iter().enumerate() {
         let binding = v.tx.binding();
         for (si, s) in v.tx.spends.iter().enumerate() {

@@ -106,7 +106,7 @@ impl ConstraintSynthesizer<Fr> for NoteSpend {
             })
             .collect::<Result<_, _>>()?;
 
-        let owner = hash(domain::OWNER_KEY, &[secret.clone()])?;
+        let owner = hash(domain::OWNER_KEY, std::slice::from_ref(&secret))?;
         let note = hash(
             domain::NOTE_HASH,
             &[owner, token.clone(), value.clone(), randomness],

@@ -307,16 +307,41 @@ impl Scenario {
         }
     }
 
-    /// `n` txs cycling through every kind, from rotating senders.
-    pub fn corpus(&self, n: usize, seed: u64) -> Vec<(Kind, Vec<u8>)> {
+    /// `n` txs cycling through every kind, from rotating senders. Proving is the expensive part,
+    /// so at most `proofs` spends are proven; the spend, bad-proof and double-spend slots reuse
+    /// (and mutate) those.
+    pub fn corpus(&self, n: usize, seed: u64, proofs: usize) -> Vec<(Kind, Vec<u8>)> {
         let mut rng = StdRng::seed_from_u64(seed);
+        let k = self.accounts.len();
+        let pool: Vec<Tx> = (0..proofs.max(1).min(k))
+            .map(|i| self.private_spend(i, (i + 1) % k, 1 + i as u64, &mut rng))
+            .collect();
         (0..n)
             .map(|i| {
                 let kind = Kind::ALL[i % Kind::ALL.len()];
-                (
-                    kind,
-                    self.make(kind, i % self.accounts.len(), i as u64, &mut rng),
-                )
+                let from = i % k;
+                let pooled = &pool[(i / Kind::ALL.len()) % pool.len()];
+                let owner = self
+                    .accounts
+                    .iter()
+                    .position(|a| a.address == pooled.sender)
+                    .unwrap_or(0);
+                let bytes = match kind {
+                    Kind::PrivateSpend => pooled.encode(),
+                    Kind::BadProof => {
+                        let mut tx = pooled.clone();
+                        tx.spends[0].proof[1 + i % 30] ^= 1 << (i % 8);
+                        self.sign(owner, tx).encode()
+                    }
+                    Kind::DoubleSpend => {
+                        let mut tx = pooled.clone();
+                        let s = tx.spends[0].clone();
+                        tx.spends.push(s);
+                        self.sign(owner, tx).encode()
+                    }
+                    other => self.make(other, from, i as u64, &mut rng),
+                };
+                (kind, bytes)
             })
             .collect()
     }

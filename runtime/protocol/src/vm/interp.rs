@@ -359,7 +359,7 @@ impl<'a> Vm<'a> {
                 }
                 op::NOT => {
                     let a = pop!();
-                    push!(a.not());
+                    push!(a.bit_not());
                 }
                 op::JUMP => {
                     pc = *prog

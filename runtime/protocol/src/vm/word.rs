@@ -222,7 +222,7 @@ impl Word {
         ])
     }
     /// Bitwise not.
-    pub fn not(self) -> Word {
+    pub fn bit_not(self) -> Word {
         Word([!self.0[0], !self.0[1], !self.0[2], !self.0[3]])
     }
 
