@@ -27,8 +27,12 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 # the browser page.
 for target in wasm32-unknown-unknown wasm32-wasip2; do
   step "runtime crates for $target"
-  cargo build --quiet -p cairn-crypto -p cairn-keys --target "$target"
+  cargo build --quiet -p cairn-crypto -p cairn-keys -p cairn-protocol --target "$target"
 done
+
+# The stage components: their own workspace, built only for wasm (the tests build and load them).
+step "modules: fmt and clippy (wasm32-unknown-unknown)"
+(cd modules && cargo fmt --all -- --check && cargo clippy --quiet --release --target wasm32-unknown-unknown -- -D warnings)
 
 # The fuzz targets need nightly to run (cargo +nightly fuzz run --fuzz-dir tests/fuzz TARGET)
 # but must keep compiling with the code they exercise.

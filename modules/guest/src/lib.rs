@@ -1,7 +1,10 @@
-//! Shared guest code. `adapters!()` is expanded inside each stage crate, after its
-//! `wit_bindgen::generate!`, because the import bindings are generated per crate: it defines
-//! `Host` (implementing `StateView`, `VmState` and `Crypto` over the imports) and conversion
-//! helpers. The stage logic itself is `cairn_protocol::stages`, unchanged.
+//! Shared guest code. `crypto_adapter!()` and `state_adapter!()` are expanded inside each stage
+//! crate, after its `wit_bindgen::generate!`, because the import bindings are generated per
+//! crate: they define `HostCrypto` (the protocol's `Crypto`) and `HostState` (`StateView` and
+//! `VmState`) over the imports. The stage logic itself is `cairn_protocol::stages`, unchanged.
+
+// The adapters deliberately refer to the *calling* crate's generated bindings.
+#![allow(clippy::crate_in_macro_def)]
 
 pub use ark_bn254::Fr;
 pub use cairn_protocol;
