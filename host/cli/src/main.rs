@@ -63,6 +63,32 @@ enum Command {
     },
     /// Delegate stake to a provider (approve the StakingRegistry, then stake).
     Stake(cmd::provider::StakeArgs),
+    /// The public VM: assembler and disassembler.
+    Vm {
+        #[command(subcommand)]
+        command: cmd::pipeline::VmCommand,
+    },
+    /// Stage components: build helpers and inspection.
+    Module {
+        #[command(subcommand)]
+        command: cmd::pipeline::ModuleCommand,
+    },
+    /// Push txs through the pipeline stages, natively and as components.
+    Pipeline {
+        #[command(subcommand)]
+        command: cmd::pipeline::PipelineCommand,
+    },
+    /// Measurements with the project's performance goals.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// wasm boundary overhead per stage, Groth16 single and batched, instantiation, hot swap (JSON).
+    Pipeline(cmd::pipeline::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +121,12 @@ fn main() -> ExitCode {
         } => cmd::staking::attester_status(net, attesters, out),
         Command::Provider { command } => cmd::provider::run(command),
         Command::Stake(args) => cmd::provider::stake(args),
+        Command::Vm { command } => cmd::pipeline::vm(command),
+        Command::Module { command } => cmd::pipeline::module(command),
+        Command::Pipeline { command } => cmd::pipeline::pipeline(command),
+        Command::Bench {
+            command: BenchCommand::Pipeline(args),
+        } => cmd::pipeline::bench(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -367,6 +367,7 @@ impl Engine {
                 gas_limit: self.cfg.host_gas,
                 limits,
                 logs: Vec::new(),
+                calls: 0,
             },
         );
         store.limiter(|h| &mut h.limits);
@@ -439,7 +440,7 @@ impl Engine {
                         .map_err(|_| Fault::BadResult("hash is not 32 bytes".into()))?;
                     let root = <[u8; 32]>::try_from(v.note_root.as_slice())
                         .ok()
-                        .and_then(|b| cairn_protocol::field::fr_from_bytes(&b))
+                        .and_then(|b| cairn_protocol::field::fr_from_raw(&b))
                         .ok_or_else(|| {
                             Fault::BadResult("note root is not a field element".into())
                         })?;
@@ -472,7 +473,7 @@ impl Engine {
             .iter()
             .map(|(b, r)| bindings::cairn::pipeline::types::TxIn {
                 bytes: b.clone(),
-                note_root: cairn_protocol::field::fr_to_bytes(r).to_vec(),
+                note_root: cairn_protocol::field::fr_to_raw(r).to_vec(),
             })
             .collect();
         let out = inst
@@ -508,13 +509,18 @@ impl Engine {
             .iter()
             .map(|(b, r)| bindings::cairn::pipeline::types::TxIn {
                 bytes: b.clone(),
-                note_root: cairn_protocol::field::fr_to_bytes(r).to_vec(),
+                note_root: cairn_protocol::field::fr_to_raw(r).to_vec(),
             })
             .collect();
         let out = inst
             .cairn_pipeline_execution()
             .call_execute(&mut store, &wit_ctx(ctx), &input)
             .map_err(Fault::of)?;
+        tracing::debug!(
+            host_calls = store.data().calls,
+            fuel_left = store.get_fuel().unwrap_or(0),
+            "execute"
+        );
         check_len(out.len(), txs.len())?;
         Ok(out
             .into_iter()

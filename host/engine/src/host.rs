@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use cairn_protocol::crypto::{Crypto, NativeCrypto};
-use cairn_protocol::field::{fr_from_bytes, fr_to_bytes};
+use cairn_protocol::field::{fr_from_raw, fr_to_raw};
 use cairn_protocol::stages::StateView;
 use cairn_protocol::vm::Word;
 use wasmtime::StoreLimits;
@@ -48,6 +48,8 @@ pub struct HostData {
     pub limits: StoreLimits,
     /// Log lines from the module (capped).
     pub logs: Vec<String>,
+    /// Host calls made.
+    pub calls: u64,
 }
 
 /// The trap raised when host-call gas runs out.
@@ -67,6 +69,7 @@ pub struct NoState;
 
 impl HostData {
     fn charge(&mut self, g: u64) -> wasmtime::Result<()> {
+        self.calls += 1;
         self.gas_used = self.gas_used.saturating_add(g);
         if self.gas_used > self.gas_limit {
             return Err(GasExhausted {
@@ -83,11 +86,10 @@ impl HostData {
     }
 }
 
+// Field elements cross the boundary in Montgomery form (`fr_to_raw`); anything not canonical
+// reads as zero, which no honest module sends.
 fn fr(b: &[u8]) -> ark_bn254::Fr {
-    <[u8; 32]>::try_from(b)
-        .ok()
-        .and_then(|a| fr_from_bytes(&a))
-        .unwrap_or_default()
+    fr_from_raw(b).unwrap_or_default()
 }
 
 impl types::Host for HostData {}
@@ -95,7 +97,7 @@ impl types::Host for HostData {}
 impl state::Host for HostData {
     fn public_read(&mut self, slot: Vec<u8>) -> wasmtime::Result<Vec<u8>> {
         self.charge(price::STATE_READ)?;
-        Ok(fr_to_bytes(&self.view()?.public_read(&fr(&slot))).to_vec())
+        Ok(fr_to_raw(&self.view()?.public_read(&fr(&slot))).to_vec())
     }
     fn nullifier_exists(&mut self, n: Vec<u8>) -> wasmtime::Result<bool> {
         self.charge(price::STATE_READ)?;
@@ -111,7 +113,7 @@ impl state::Host for HostData {
         Ok(self
             .view()?
             .anchor_note_root(&fr(&anchor))
-            .map(|r| fr_to_bytes(&r).to_vec()))
+            .map(|r| fr_to_raw(&r).to_vec()))
     }
     fn verification_key(&mut self, statement: u8) -> wasmtime::Result<Option<Vec<u8>>> {
         self.charge(price::STATE_READ)?;
@@ -134,43 +136,43 @@ impl crypto::Host for HostData {
         };
         Ok(NativeCrypto.ecrecover(&h, &s).map(|a| a.to_vec()))
     }
-    fn poseidon(&mut self, domain: u64, inputs: Vec<Vec<u8>>) -> wasmtime::Result<Vec<u8>> {
-        self.charge(price::POSEIDON + price::POSEIDON_INPUT * inputs.len() as u64)?;
-        let xs: Vec<_> = inputs.iter().map(|b| fr(b)).collect();
-        Ok(fr_to_bytes(&NativeCrypto.poseidon(domain, &xs)).to_vec())
+    fn poseidon(&mut self, domain: u64, inputs: Vec<u8>) -> wasmtime::Result<Vec<u8>> {
+        let n = inputs.len() / 32;
+        self.charge(price::POSEIDON + price::POSEIDON_INPUT * n as u64)?;
+        // A ragged tail is ignored; the guest adapter always sends whole elements.
+        let xs: Vec<_> = inputs.chunks_exact(32).map(fr).collect();
+        Ok(fr_to_raw(&NativeCrypto.poseidon(domain, &xs)).to_vec())
     }
-    fn msm_g1(
-        &mut self,
-        points: Vec<Vec<u8>>,
-        scalars: Vec<Vec<u8>>,
-    ) -> wasmtime::Result<Option<Vec<u8>>> {
-        self.charge(price::MSM + price::MSM_POINT * points.len() as u64)?;
-        let p: Option<Vec<[u8; 32]>> = points
-            .iter()
-            .map(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+
+    fn msm_g1(&mut self, points: Vec<u8>, scalars: Vec<u8>) -> wasmtime::Result<Option<Vec<u8>>> {
+        let n = points.len() / 32;
+        self.charge(price::MSM + price::MSM_POINT * n as u64)?;
+        if !points.len().is_multiple_of(32) || scalars.len() != points.len() {
+            return Ok(None);
+        }
+        let p: Vec<[u8; 32]> = points
+            .chunks_exact(32)
+            .map(|c| c.try_into().unwrap_or([0; 32]))
             .collect();
-        let s: Vec<_> = scalars.iter().map(|b| fr(b)).collect();
-        Ok(p.and_then(|p| NativeCrypto.msm_g1(&p, &s))
-            .map(|r| r.to_vec()))
+        let s: Vec<_> = scalars.chunks_exact(32).map(fr).collect();
+        Ok(NativeCrypto.msm_g1(&p, &s).map(|r| r.to_vec()))
     }
-    fn pairing_check(
-        &mut self,
-        g1: Vec<Vec<u8>>,
-        g2: Vec<Vec<u8>>,
-    ) -> wasmtime::Result<Option<bool>> {
-        self.charge(price::PAIRING + price::PAIRING_PAIR * g1.len() as u64)?;
-        let a: Option<Vec<[u8; 32]>> = g1
-            .iter()
-            .map(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+
+    fn pairing_check(&mut self, g1: Vec<u8>, g2: Vec<u8>) -> wasmtime::Result<Option<bool>> {
+        let n = g1.len() / 32;
+        self.charge(price::PAIRING + price::PAIRING_PAIR * n as u64)?;
+        if !g1.len().is_multiple_of(32) || g2.len() != 2 * g1.len() {
+            return Ok(None);
+        }
+        let a: Vec<[u8; 32]> = g1
+            .chunks_exact(32)
+            .map(|c| c.try_into().unwrap_or([0; 32]))
             .collect();
-        let b: Option<Vec<[u8; 64]>> = g2
-            .iter()
-            .map(|b| <[u8; 64]>::try_from(b.as_slice()).ok())
+        let b: Vec<[u8; 64]> = g2
+            .chunks_exact(64)
+            .map(|c| c.try_into().unwrap_or([0; 64]))
             .collect();
-        Ok(match (a, b) {
-            (Some(a), Some(b)) => NativeCrypto.pairing_check(&a, &b),
-            _ => None,
-        })
+        Ok(NativeCrypto.pairing_check(&a, &b))
     }
 }
 

@@ -9,17 +9,23 @@
 pub use ark_bn254::Fr;
 pub use cairn_protocol;
 
-/// 32 big-endian bytes of a field element.
+/// A field element in the boundary form (Montgomery limbs, see `cairn_protocol::field::fr_to_raw`).
 pub fn fr_bytes(x: &Fr) -> Vec<u8> {
-    cairn_protocol::field::fr_to_bytes(x).to_vec()
+    cairn_protocol::field::fr_to_raw(x).to_vec()
 }
 
-/// A field element from host bytes (zero if the host sent something malformed).
+/// Field elements concatenated in the boundary form, 32 bytes each.
+pub fn frs_bytes(xs: &[Fr]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(32 * xs.len());
+    for x in xs {
+        v.extend_from_slice(&cairn_protocol::field::fr_to_raw(x));
+    }
+    v
+}
+
+/// A field element from the host's boundary form (zero if the host sent something malformed).
 pub fn fr_of(b: &[u8]) -> Fr {
-    <[u8; 32]>::try_from(b)
-        .ok()
-        .and_then(|a| cairn_protocol::field::fr_from_bytes(&a))
-        .unwrap_or_default()
+    cairn_protocol::field::fr_from_raw(b).unwrap_or_default()
 }
 
 /// Expands the host adapters in a stage crate.
@@ -39,19 +45,20 @@ macro_rules! crypto_adapter {
                     .and_then(|a| <[u8; 20]>::try_from(a.as_slice()).ok())
             }
             fn poseidon(&self, domain: u64, inputs: &[$crate::Fr]) -> $crate::Fr {
-                let xs: Vec<Vec<u8>> = inputs.iter().map($crate::fr_bytes).collect();
-                $crate::fr_of(&crate::cairn::pipeline::crypto::poseidon(domain, &xs))
+                $crate::fr_of(&crate::cairn::pipeline::crypto::poseidon(
+                    domain,
+                    &$crate::frs_bytes(inputs),
+                ))
             }
             fn msm_g1(&self, points: &[[u8; 32]], scalars: &[$crate::Fr]) -> Option<[u8; 32]> {
-                let p: Vec<Vec<u8>> = points.iter().map(|x| x.to_vec()).collect();
-                let s: Vec<Vec<u8>> = scalars.iter().map($crate::fr_bytes).collect();
-                crate::cairn::pipeline::crypto::msm_g1(&p, &s)
-                    .and_then(|r| <[u8; 32]>::try_from(r.as_slice()).ok())
+                crate::cairn::pipeline::crypto::msm_g1(
+                    &points.concat(),
+                    &$crate::frs_bytes(scalars),
+                )
+                .and_then(|r| <[u8; 32]>::try_from(r.as_slice()).ok())
             }
             fn pairing_check(&self, g1: &[[u8; 32]], g2: &[[u8; 64]]) -> Option<bool> {
-                let a: Vec<Vec<u8>> = g1.iter().map(|x| x.to_vec()).collect();
-                let b: Vec<Vec<u8>> = g2.iter().map(|x| x.to_vec()).collect();
-                crate::cairn::pipeline::crypto::pairing_check(&a, &b)
+                crate::cairn::pipeline::crypto::pairing_check(&g1.concat(), &g2.concat())
             }
         }
     };

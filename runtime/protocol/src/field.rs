@@ -37,3 +37,47 @@ pub fn fr_from_hex(s: &str) -> Option<Fr> {
 pub fn fr(n: u64) -> Fr {
     Fr::from(n)
 }
+
+/// The boundary form of a field element between the host and the stage components: the four
+/// little-endian 64-bit limbs of its Montgomery representation (x·2²⁵⁶ mod r). Converting to
+/// and from it costs nothing, where canonical bytes cost a Montgomery reduction each way —
+/// significant inside wasm, which has no 64×64→128-bit multiply.
+pub fn fr_to_raw(x: &Fr) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, limb) in (x.0).0.iter().enumerate() {
+        out[8 * i..8 * i + 8].copy_from_slice(&limb.to_le_bytes());
+    }
+    out
+}
+
+/// Inverse of [`fr_to_raw`]; `None` unless the limbs are a canonical Montgomery form (below r).
+pub fn fr_from_raw(b: &[u8]) -> Option<Fr> {
+    if b.len() != 32 {
+        return None;
+    }
+    let mut limbs = [0u64; 4];
+    for (i, l) in limbs.iter_mut().enumerate() {
+        *l = u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().ok()?);
+    }
+    let big = ark_ff::BigInt::<4>(limbs);
+    (big < Fr::MODULUS).then(|| Fr::new_unchecked(big))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_form_round_trips_and_rejects_out_of_range() {
+        for x in [
+            Fr::from(0u64),
+            Fr::from(1u64),
+            -Fr::from(1u64),
+            Fr::from(123456789u64),
+        ] {
+            assert_eq!(fr_from_raw(&fr_to_raw(&x)), Some(x));
+        }
+        assert_eq!(fr_from_raw(&[0xff; 32]), None);
+        assert_eq!(fr_from_raw(&[0; 31]), None);
+    }
+}

@@ -7,12 +7,12 @@ use ark_bn254::Fr;
 use thiserror::Error;
 
 use crate::crypto::Crypto;
-use crate::field::{fr_to_bytes, fr_to_hex};
+use crate::field::{fr_to_bytes, fr_to_hex, fr_to_raw};
 use crate::groth16::{self, Proof, VerifyingKey};
 use crate::poseidon::domain;
 use crate::tx::{address_word, Tx};
 use crate::vm::contracts::{sel, FEE_ADDRESS};
-use crate::vm::interp::{public_slot, Call, Effects, Env, Vm, VmState};
+use crate::vm::interp::{public_slot, Call, Effects, Env, Programs, Vm, VmState};
 use crate::vm::Word;
 
 /// Fixed mana of every tx.
@@ -263,7 +263,7 @@ pub fn validate(
         ],
     );
     for n in std::iter::once(tx_nullifier).chain(tx.spends.iter().map(|s| s.nullifier)) {
-        if !seen.insert(fr_to_bytes(&n)) || state.nullifier_exists(&n) {
+        if !seen.insert(fr_to_raw(&n)) || state.nullifier_exists(&n) {
             return Err(Rejection::DoubleSpend(fr_to_hex(&n)));
         }
     }
@@ -364,8 +364,11 @@ impl TxEffects {
         v.extend_from_slice(&self.gas_used.to_be_bytes());
         v.extend_from_slice(&self.fee.to_be_bytes());
         v.extend_from_slice(&(self.effects.writes.len() as u32).to_be_bytes());
+        // Writes are keyed by the slot's Montgomery form (cheap inside wasm); the encoding
+        // carries canonical bytes, in that key order.
         for (k, val) in &self.effects.writes {
-            v.extend_from_slice(k);
+            let key = crate::field::fr_from_raw(k).unwrap_or_default();
+            v.extend_from_slice(&fr_to_bytes(&key));
             v.extend_from_slice(&fr_to_bytes(val));
         }
         for list in [&self.effects.nullifiers, &self.effects.note_hashes] {
@@ -415,7 +418,7 @@ impl<'a> Overlay<'a> {
             self.writes.insert(*k, *v);
         }
         for n in &e.nullifiers {
-            self.nullifiers.insert(fr_to_bytes(n));
+            self.nullifiers.insert(fr_to_raw(n));
         }
     }
 }
@@ -423,12 +426,12 @@ impl<'a> Overlay<'a> {
 impl VmState for Overlay<'_> {
     fn public_read(&self, slot: &Fr) -> Fr {
         self.writes
-            .get(&fr_to_bytes(slot))
+            .get(&fr_to_raw(slot))
             .copied()
             .unwrap_or_else(|| self.base.public_read(slot))
     }
     fn nullifier_exists(&self, n: &Fr) -> bool {
-        self.nullifiers.contains(&fr_to_bytes(n)) || self.base.nullifier_exists(n)
+        self.nullifiers.contains(&fr_to_raw(n)) || self.base.nullifier_exists(n)
     }
     fn contract_code(&self, a: &Word) -> Option<Vec<u8>> {
         self.base.contract_code(a)
@@ -458,12 +461,30 @@ pub fn execute(
     ctx: &BlockContext,
     state: &dyn VmState,
 ) -> Result<TxEffects, Rejection> {
-    let tx = &v.tx;
+    execute_with(v, ctx, state, &mut Programs::default())
+}
+
+fn execute_with(
+    v: &ValidTx,
+    ctx: &BlockContext,
+    state: &dyn VmState,
+    programs: &mut Programs,
+) -> Result<TxEffects, Rejection> {
     let env = Env {
         block_number: ctx.block_number,
         chain_id: ctx.chain_id,
     };
-    let mut vm = Vm::new(state, env);
+    let mut vm = Vm::with_programs(state, env, std::mem::take(programs));
+    let r = run_calls(v, ctx, &mut vm);
+    let (effects, p) = vm.into_parts();
+    *programs = p;
+    let (used, fee) = r?;
+    finish(v, state, used, fee, effects)
+}
+
+/// Fee precharge, the three phases, refund: returns (gas used, fee).
+fn run_calls(v: &ValidTx, ctx: &BlockContext, vm: &mut Vm<'_>) -> Result<(u64, u128), Rejection> {
+    let tx = &v.tx;
     let payer = address_word(&tx.fee_payer);
     let coinbase = address_word(&ctx.coinbase);
     let limit = tx.gas.gas_limit;
@@ -532,7 +553,18 @@ pub fn execute(
             });
         }
     }
-    let mut effects = vm.effects;
+    Ok((used, fee))
+}
+
+/// Adds the private effects (tx nullifier, then each spend's) in front of the public ones.
+fn finish(
+    v: &ValidTx,
+    state: &dyn VmState,
+    used: u64,
+    fee: u128,
+    mut effects: Effects,
+) -> Result<TxEffects, Rejection> {
+    let tx = &v.tx;
     // Private effects first: the tx nullifier, then each spend's.
     let tx_nullifier = state.poseidon(
         domain::SILOED_NULLIFIER,
@@ -551,7 +583,7 @@ pub fn execute(
     // public one may equal a private one of the same tx.
     let mut seen = BTreeSet::new();
     for n in nullifiers.iter().chain(&effects.nullifiers) {
-        if !seen.insert(fr_to_bytes(n)) {
+        if !seen.insert(fr_to_raw(n)) {
             return Err(Rejection::DoubleSpend(fr_to_hex(n)));
         }
     }
@@ -567,6 +599,17 @@ pub fn execute(
     })
 }
 
+/// The nullifier every tx emits (see [`Tx::tx_nullifier`]), from a known tx hash.
+pub fn tx_nullifier(state: &dyn VmState, hash: &[u8; 32]) -> Fr {
+    state.poseidon(
+        domain::SILOED_NULLIFIER,
+        &[
+            Fr::from(0u64),
+            ark_ff::PrimeField::from_be_bytes_mod_order(hash),
+        ],
+    )
+}
+
 /// Stage 3 over a block's txs in order, each seeing the effects of the ones before.
 pub fn execute_block(
     txs: &[ValidTx],
@@ -574,15 +617,18 @@ pub fn execute_block(
     state: &dyn StateView,
 ) -> Vec<Result<TxEffects, Rejection>> {
     let mut overlay = Overlay::new(state);
+    let mut programs = Programs::default();
     let mut out = Vec::with_capacity(txs.len());
     for v in txs {
         // Nullifiers may have been spent by an earlier tx of this block.
-        let dup = std::iter::once(v.tx.tx_nullifier())
+        // Poseidon through the state's provider: a host call inside a component, where
+        // computing it in wasm would cost more than the rest of the tx.
+        let dup = std::iter::once(tx_nullifier(&overlay, &v.hash))
             .chain(v.tx.spends.iter().map(|s| s.nullifier))
             .find(|n| overlay.nullifier_exists(n));
         let r = match dup {
             Some(n) => Err(Rejection::DoubleSpend(fr_to_hex(&n))),
-            None => execute(v, ctx, &overlay),
+            None => execute_with(v, ctx, &overlay, &mut programs),
         };
         if let Ok(e) = &r {
             overlay.apply(&e.effects);

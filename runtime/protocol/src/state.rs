@@ -163,7 +163,7 @@ impl WorldState {
         header.previous_archive = fr_to_bytes(&self.archive.root());
         for e in effects {
             for (k, v) in &e.effects.writes {
-                if let Some(key) = crate::field::fr_from_bytes(k) {
+                if let Some(key) = crate::field::fr_from_raw(k) {
                     let _ = self.public_data.upsert(key, *v);
                 }
             }

@@ -7,5 +7,6 @@ pub mod dashboard;
 pub mod devnet;
 pub mod keys;
 pub mod l1;
+pub mod pipeline;
 pub mod provider;
 pub mod staking;

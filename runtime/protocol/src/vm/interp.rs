@@ -59,7 +59,7 @@ pub struct L2ToL1 {
 /// Everything a transaction's public execution changes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Effects {
-    /// Public-data writes by siloed slot (big-endian key bytes → value).
+    /// Public-data writes by siloed slot (key in the boundary form, `field::fr_to_raw`) → value.
     pub writes: BTreeMap<[u8; 32], Fr>,
     /// Siloed nullifiers, in order.
     pub nullifiers: Vec<Fr>,
@@ -164,11 +164,15 @@ struct Program {
     at: BTreeMap<usize, usize>,
 }
 
+/// Decoded contract code, kept across the txs of a block (code cannot change within one).
+#[derive(Default)]
+pub struct Programs(BTreeMap<Word, std::rc::Rc<Program>>);
+
 /// Runs calls for one transaction, keeping decoded code and the effect journal.
 pub struct Vm<'a> {
     state: &'a dyn VmState,
     env: Env,
-    programs: BTreeMap<Word, std::rc::Rc<Program>>,
+    programs: Programs,
     /// Effects so far (committed frames only).
     pub effects: Effects,
 }
@@ -187,24 +191,34 @@ pub struct Outcome {
 impl<'a> Vm<'a> {
     /// A VM over `state`.
     pub fn new(state: &'a dyn VmState, env: Env) -> Self {
+        Self::with_programs(state, env, Programs::default())
+    }
+
+    /// A VM reusing code decoded by earlier VMs of the same block.
+    pub fn with_programs(state: &'a dyn VmState, env: Env, programs: Programs) -> Self {
         Self {
             state,
             env,
-            programs: BTreeMap::new(),
+            programs,
             effects: Effects::default(),
         }
     }
 
+    /// The effects and the decoded-code cache.
+    pub fn into_parts(self) -> (Effects, Programs) {
+        (self.effects, self.programs)
+    }
+
     /// Reads a slot through the journal.
     pub fn read(&self, key: &Fr) -> Fr {
-        match self.effects.writes.get(&crate::field::fr_to_bytes(key)) {
+        match self.effects.writes.get(&crate::field::fr_to_raw(key)) {
             Some(v) => *v,
             None => self.state.public_read(key),
         }
     }
 
     fn program(&mut self, contract: &Word) -> Result<std::rc::Rc<Program>, VmError> {
-        if let Some(p) = self.programs.get(contract) {
+        if let Some(p) = self.programs.0.get(contract) {
             return Ok(p.clone());
         }
         let code = self.state.contract_code(contract).ok_or_else(|| {
@@ -217,7 +231,7 @@ impl<'a> Vm<'a> {
             .map(|(i, x)| (x.offset, i))
             .collect();
         let p = std::rc::Rc::new(Program { insns, at });
-        self.programs.insert(*contract, p.clone());
+        self.programs.0.insert(*contract, p.clone());
         Ok(p)
     }
 
@@ -397,9 +411,7 @@ impl<'a> Vm<'a> {
                     let value = pop!();
                     let key = public_slot(self.state, &call.contract, &slot)?;
                     let v = value.to_fr().ok_or(VmError::FieldOverflow)?;
-                    self.effects
-                        .writes
-                        .insert(crate::field::fr_to_bytes(&key), v);
+                    self.effects.writes.insert(crate::field::fr_to_raw(&key), v);
                 }
                 op::NULLIFY => {
                     let v = pop!();

@@ -3,8 +3,6 @@
 use ark_bn254::Fr;
 use ark_ff::PrimeField;
 
-use crate::field::fr_to_bytes;
-
 /// An unsigned 256-bit word (big-endian semantics for bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct Word(pub [u64; 4]); // little-endian limbs
@@ -228,13 +226,18 @@ impl Word {
 
     /// As a field element, if below r.
     pub fn to_fr(&self) -> Option<Fr> {
-        crate::field::fr_from_bytes(&self.to_be_bytes())
+        // Range check on the limbs, then one Montgomery conversion (the canonical-bytes route
+        // costs two more).
+        let big = ark_ff::BigInt::<4>(self.0);
+        if big >= ark_bn254::Fr::MODULUS {
+            return None;
+        }
+        ark_bn254::Fr::from_bigint(big)
     }
 
     /// A field element as a word.
     pub fn from_fr(x: &Fr) -> Word {
-        let _ = x.into_bigint();
-        Word::from_be_bytes(&fr_to_bytes(x))
+        Word(x.into_bigint().0)
     }
 
     /// `0x` + minimal hex.

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the four pipeline stage components into DIR (default: <target>/components):
+#   tx-validation.wasm proof-verification.wasm public-execution.wasm attestation.wasm
+# plus public-execution-v1.1.0.wasm (the same stage claiming version 1.1.0, for hot-swap demos).
+#
+# The crates in modules/ are compiled for wasm32-unknown-unknown and wrapped as components by
+# `cairn module componentize`: the result imports only cairn:pipeline's host interfaces, no WASI.
+set -euo pipefail
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
+OUT=${1:-$TARGET_DIR/components}
+MODULES_TARGET=${CARGO_TARGET_DIR:-$REPO_ROOT/modules/target}
+WASM_DIR=$MODULES_TARGET/wasm32-unknown-unknown/release
+
+cargo build --quiet -p cairn --manifest-path "$REPO_ROOT/Cargo.toml"
+CAIRN=$TARGET_DIR/debug/cairn
+mkdir -p "$OUT"
+(cd "$REPO_ROOT/modules" && cargo build --quiet --release --target wasm32-unknown-unknown \
+  -p cairn-stage-tx-validation -p cairn-stage-proof-verification -p cairn-stage-public-execution -p cairn-stage-attestation)
+for s in tx-validation proof-verification public-execution attestation; do
+  "$CAIRN" module componentize "$WASM_DIR/cairn_stage_${s//-/_}.wasm" "$OUT/$s.wasm" >/dev/null
+done
+(cd "$REPO_ROOT/modules" && cargo build --quiet --release --target wasm32-unknown-unknown -p cairn-stage-public-execution --features v2)
+"$CAIRN" module componentize "$WASM_DIR/cairn_stage_public_execution.wasm" "$OUT/public-execution-v1.1.0.wasm" >/dev/null
+echo "components in $OUT:"
+ls -l "$OUT"/*.wasm | awk '{print "  " $NF " (" $5 " bytes)"}'
