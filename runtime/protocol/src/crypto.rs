@@ -87,20 +87,211 @@ impl Crypto for NativeCrypto {
         if points.len() != scalars.len() {
             return None;
         }
-        let bases: Vec<G1Affine> = points.iter().map(g1_from_bytes).collect::<Option<_>>()?;
-        let bigints: Vec<_> = scalars.iter().map(|s| s.into_bigint()).collect();
-        let r = G1Projective::msm_bigint(&bases, &bigints);
-        Some(g1_to_bytes(&r.into_affine()))
+        // Recurring bases (a verification key's IC points) use precomputed fixed-base tables;
+        // the rest a variable-base MSM.
+        let mut acc = G1Projective::default();
+        let mut bases = Vec::new();
+        let mut bigints = Vec::new();
+        for (p, x) in points.iter().zip(scalars) {
+            let (pt, hits) = cached_g1_count(p)?;
+            // A table costs ~60 scalar multiplications to build: only for bases that keep coming
+            // back (verification-key points), never for per-proof points.
+            match (hits >= TABLE_AFTER_HITS)
+                .then(|| fixed_base_table(p, &pt))
+                .flatten()
+            {
+                Some(t) => acc += t.mul(x),
+                None => {
+                    bases.push(pt);
+                    bigints.push(x.into_bigint());
+                }
+            }
+        }
+        if !bases.is_empty() {
+            acc += G1Projective::msm_bigint(&bases, &bigints);
+        }
+        Some(g1_to_bytes(&acc.into_affine()))
     }
 
     fn pairing_check(&self, g1: &[G1Bytes], g2: &[G2Bytes]) -> Option<bool> {
         if g1.len() != g2.len() {
             return None;
         }
-        let a: Vec<G1Affine> = g1.iter().map(g1_from_bytes).collect::<Option<_>>()?;
-        let b: Vec<G2Affine> = g2.iter().map(g2_from_bytes).collect::<Option<_>>()?;
-        Some(Bn254::multi_pairing(a, b).0.is_one())
+        // Pairs seen before with both points recurring (a verification key's α and −β) have
+        // their Miller loop memoised; recurring G2 points (γ, δ) are kept prepared.
+        let mut a = Vec::with_capacity(g1.len());
+        let mut b = Vec::with_capacity(g2.len());
+        let mut acc = <Bn254 as Pairing>::TargetField::one();
+        for (p, q) in g1.iter().zip(g2) {
+            let key = (*p, *q);
+            if let Some(ml) = caches().ml.lock().ok().and_then(|mut c| c.get(&key)) {
+                acc *= ml;
+                continue;
+            }
+            let (pa, hot1) = cached_g1_hits(p)?;
+            let (qb, hot2) = cached_g2(q)?;
+            if hot1 && hot2 {
+                let ml = Bn254::multi_miller_loop([pa], [qb.clone()]).0;
+                if let Ok(mut c) = caches().ml.lock() {
+                    c.put(key, ml);
+                }
+                acc *= ml;
+                continue;
+            }
+            a.push(pa);
+            b.push(qb);
+        }
+        if !a.is_empty() {
+            acc *= Bn254::multi_miller_loop(a, b).0;
+        }
+        let out = Bn254::final_exponentiation(ark_ec::pairing::MillerLoopOutput(acc))?;
+        Some(out.0.is_one())
     }
+}
+
+/// A plain multi-pairing check on affine points (no decoding, no caching): the yardstick the
+/// benchmarks compare Groth16 verification with.
+pub fn multi_pairing_is_one(g1: &[G1Affine], g2: &[G2Affine]) -> bool {
+    Bn254::multi_pairing(g1.iter().copied(), g2.iter().copied())
+        .0
+        .is_one()
+}
+
+/// A small most-used cache: keeps the entries hit most often, so that per-proof points pass
+/// through without evicting a verification key's.
+struct Hot<K, V> {
+    map: std::collections::BTreeMap<K, (V, u64)>,
+    cap: usize,
+}
+
+impl<K: Ord + Clone, V: Clone> Hot<K, V> {
+    fn new(cap: usize) -> Self {
+        Self {
+            map: std::collections::BTreeMap::new(),
+            cap,
+        }
+    }
+
+    fn get(&mut self, k: &K) -> Option<V> {
+        self.get_hits(k).map(|(v, _)| v)
+    }
+
+    fn get_hits(&mut self, k: &K) -> Option<(V, u64)> {
+        let e = self.map.get_mut(k)?;
+        e.1 += 1;
+        Some((e.0.clone(), e.1))
+    }
+
+    fn put(&mut self, k: K, v: V) {
+        if self.map.len() >= self.cap {
+            // Evict the least-hit entry (ties: the smallest key, deterministically).
+            if let Some(victim) = self
+                .map
+                .iter()
+                .min_by_key(|(_, (_, h))| *h)
+                .map(|(k, _)| k.clone())
+            {
+                self.map.remove(&victim);
+            }
+        }
+        self.map.insert(k, (v, 1));
+    }
+}
+
+/// Multiples `d·16^w·P` for every 4-bit digit d and window w: a scalar multiplication becomes
+/// 64 mixed additions.
+struct FixedBase(Vec<[G1Affine; 15]>);
+
+impl FixedBase {
+    fn new(p: &G1Affine) -> Self {
+        let mut windows = Vec::with_capacity(64);
+        let mut base = G1Projective::from(*p);
+        for _ in 0..64 {
+            let mut row = Vec::with_capacity(15);
+            let mut m = base;
+            for _ in 0..15 {
+                row.push(m);
+                m += base;
+            }
+            let aff = G1Projective::normalize_batch(&row);
+            let mut arr = [G1Affine::default(); 15];
+            arr.copy_from_slice(&aff);
+            windows.push(arr);
+            base = m; // 16·base
+        }
+        FixedBase(windows)
+    }
+
+    fn mul(&self, x: &Fr) -> G1Projective {
+        let limbs = x.into_bigint().0;
+        let mut acc = G1Projective::default();
+        for (w, row) in self.0.iter().enumerate() {
+            let d = ((limbs[w / 16] >> (4 * (w % 16))) & 0xf) as usize;
+            if d != 0 {
+                acc += row[d - 1];
+            }
+        }
+        acc
+    }
+}
+
+fn fixed_base_table(b: &G1Bytes, p: &G1Affine) -> Option<std::sync::Arc<FixedBase>> {
+    let mut c = caches().tables.lock().ok()?;
+    if let Some(t) = c.get(b) {
+        return Some(t);
+    }
+    let t = std::sync::Arc::new(FixedBase::new(p));
+    c.put(*b, t.clone());
+    Some(t)
+}
+
+type G2Prep = <Bn254 as Pairing>::G2Prepared;
+type MillerOut = <Bn254 as Pairing>::TargetField;
+
+struct Caches {
+    g1: std::sync::Mutex<Hot<G1Bytes, G1Affine>>,
+    g2: std::sync::Mutex<Hot<G2Bytes, G2Prep>>,
+    ml: std::sync::Mutex<Hot<(G1Bytes, G2Bytes), MillerOut>>,
+    tables: std::sync::Mutex<Hot<G1Bytes, std::sync::Arc<FixedBase>>>,
+}
+
+fn caches() -> &'static Caches {
+    static C: std::sync::OnceLock<Caches> = std::sync::OnceLock::new();
+    C.get_or_init(|| Caches {
+        g1: std::sync::Mutex::new(Hot::new(256)),
+        g2: std::sync::Mutex::new(Hot::new(64)),
+        ml: std::sync::Mutex::new(Hot::new(16)),
+        tables: std::sync::Mutex::new(Hot::new(32)),
+    })
+}
+
+/// Uses of a G1 base before it gets a fixed-base table.
+const TABLE_AFTER_HITS: u64 = 16;
+
+fn cached_g1_count(b: &G1Bytes) -> Option<(G1Affine, u64)> {
+    if let Some((p, hits)) = caches().g1.lock().ok().and_then(|mut c| c.get_hits(b)) {
+        return Some((p, hits));
+    }
+    let p = g1_from_bytes(b)?;
+    if let Ok(mut c) = caches().g1.lock() {
+        c.put(*b, p);
+    }
+    Some((p, 1))
+}
+
+fn cached_g1_hits(b: &G1Bytes) -> Option<(G1Affine, bool)> {
+    cached_g1_count(b).map(|(p, h)| (p, h > 2))
+}
+
+fn cached_g2(b: &G2Bytes) -> Option<(G2Prep, bool)> {
+    if let Some((p, hits)) = caches().g2.lock().ok().and_then(|mut c| c.get_hits(b)) {
+        return Some((p, hits > 2));
+    }
+    let p: G2Prep = g2_from_bytes(b)?.into();
+    if let Ok(mut c) = caches().g2.lock() {
+        c.put(*b, p.clone());
+    }
+    Some((p, false))
 }
 
 #[cfg(test)]
@@ -122,6 +313,44 @@ mod tests {
 
     fn cairn_crypto_key() -> cairn_crypto::EthSecretKey {
         cairn_crypto::EthSecretKey::from_bytes(&[0x11; 32]).unwrap()
+    }
+
+    #[test]
+    fn cached_paths_give_the_same_answers() {
+        use ark_ec::CurveGroup;
+        let pts: Vec<G1Affine> = (1..=4u64)
+            .map(|k| (G1Affine::generator() * Fr::from(k * 7919)).into_affine())
+            .collect();
+        let bytes: Vec<G1Bytes> = pts.iter().map(g1_to_bytes).collect();
+        let xs = [
+            Fr::from(3u64),
+            -Fr::from(1u64),
+            Fr::from(u64::MAX),
+            Fr::from(0u64),
+        ];
+        let want = g1_to_bytes(
+            &pts.iter()
+                .zip(&xs)
+                .map(|(p, x)| *p * x)
+                .sum::<G1Projective>()
+                .into_affine(),
+        );
+        // Cold, warm and hot (fixed-base tables) must agree.
+        for _ in 0..20 {
+            assert_eq!(NativeCrypto.msm_g1(&bytes, &xs), Some(want));
+        }
+        let g2 = g2_to_bytes(&G2Affine::generator());
+        let neg = g1_to_bytes(&(-pts[0]));
+        for _ in 0..5 {
+            assert_eq!(
+                NativeCrypto.pairing_check(&[bytes[0], neg], &[g2, g2]),
+                Some(true)
+            );
+            assert_eq!(
+                NativeCrypto.pairing_check(&[bytes[0], bytes[1]], &[g2, g2]),
+                Some(false)
+            );
+        }
     }
 
     #[test]
