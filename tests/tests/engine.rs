@@ -144,7 +144,7 @@ fn native_and_wasm_stages_agree_on_ten_thousand_txs() {
     let m_exe = e.load(Stage::Execution, &c["public-execution"]).unwrap();
     let mut kinds = BTreeMap::new();
     for chunk in txs.chunks(500) {
-        let native = cairn_engine_native::validate(&*st, &ctx, chunk);
+        let native = cairn_engine::native::validate(&*st, &ctx, chunk);
         let wasm = e.validate(&m_val, st.clone(), &ctx, chunk).unwrap();
         assert_eq!(native, wasm);
         let valid: Vec<(Vec<u8>, ark_bn254::Fr)> = chunk
@@ -152,7 +152,7 @@ fn native_and_wasm_stages_agree_on_ten_thousand_txs() {
             .zip(&native)
             .filter_map(|(b, v)| v.as_ref().ok().map(|v| (b.clone(), v.note_root)))
             .collect();
-        let np = cairn_engine_native::verify(&*st, &valid);
+        let np = cairn_engine::native::verify(&*st, &valid);
         assert_eq!(np, e.verify(&m_prf, st.clone(), &valid).unwrap());
         let ok: Vec<(Vec<u8>, ark_bn254::Fr)> = valid
             .iter()
@@ -160,7 +160,7 @@ fn native_and_wasm_stages_agree_on_ten_thousand_txs() {
             .filter(|(_, r)| r.is_ok())
             .map(|(v, _)| v.clone())
             .collect();
-        let ne = cairn_engine_native::execute(&*st, &ctx, &ok);
+        let ne = cairn_engine::native::execute(&*st, &ctx, &ok);
         assert_eq!(ne, e.execute(&m_exe, st.clone(), &ctx, &ok).unwrap());
         for r in native
             .iter()
@@ -197,68 +197,6 @@ fn native_and_wasm_stages_agree_on_ten_thousand_txs() {
             kinds.get(code).copied().unwrap_or(0) > 100,
             "{code}: {kinds:?}"
         );
-    }
-}
-
-mod cairn_engine_native {
-    pub use cairn_engine_native_impl::*;
-    mod cairn_engine_native_impl {
-        use cairn_protocol::crypto::NativeCrypto;
-        use cairn_protocol::stages::{self, BlockContext, StateView, ValidTx};
-        use cairn_protocol::tx::Tx;
-
-        use cairn_engine::{Reject, Validated};
-
-        pub fn validate(
-            st: &dyn StateView,
-            ctx: &BlockContext,
-            txs: &[Vec<u8>],
-        ) -> Vec<Result<Validated, Reject>> {
-            txs.iter()
-                .map(|b| {
-                    stages::validate(b, ctx, st, &NativeCrypto)
-                        .map(|v| Validated {
-                            hash: v.hash,
-                            note_root: v.note_root,
-                        })
-                        .map_err(Reject::from)
-                })
-                .collect()
-        }
-
-        fn decode(txs: &[(Vec<u8>, ark_bn254::Fr)]) -> Vec<ValidTx> {
-            txs.iter()
-                .map(|(b, r)| {
-                    let tx = Tx::decode(b).expect("validated");
-                    ValidTx {
-                        hash: tx.hash(),
-                        note_root: *r,
-                        tx,
-                    }
-                })
-                .collect()
-        }
-
-        pub fn verify(
-            st: &dyn StateView,
-            txs: &[(Vec<u8>, ark_bn254::Fr)],
-        ) -> Vec<Result<(), Reject>> {
-            stages::verify_proofs(&decode(txs), st, &NativeCrypto)
-                .into_iter()
-                .map(|r| r.map_err(Reject::from))
-                .collect()
-        }
-
-        pub fn execute(
-            st: &dyn StateView,
-            ctx: &BlockContext,
-            txs: &[(Vec<u8>, ark_bn254::Fr)],
-        ) -> Vec<Result<Vec<u8>, Reject>> {
-            stages::execute_block(&decode(txs), ctx, st)
-                .into_iter()
-                .map(|r| r.map(|e| e.encode()).map_err(Reject::from))
-                .collect()
-        }
     }
 }
 

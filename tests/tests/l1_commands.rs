@@ -7,11 +7,11 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use alloy_primitives::{Address, U256};
 use cairn_l1::abi::{IStakingRegistry, IERC20};
-use cairn_tests::{repo_root, run_cairn, Devnet};
+use cairn_tests::{run_cairn, Devnet};
 use serde_json::Value;
 
 const FEE: &str = "0x1111111111111111111111111111111111111111111111111111111111111111";
@@ -209,13 +209,10 @@ fn keys_from_cairn_become_validating_through_add_l1_validator() {
         dir: tmp.path(),
     };
     let (keystore, registration) = env.keys("k", 3);
-    let (deployer, _) = (
-        devnet.manifest["deployerAddress"]
-            .as_str()
-            .unwrap()
-            .to_string(),
-        (),
-    );
+    let deployer = devnet.manifest["deployerAddress"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let before = env.token_balance(&deployer);
 
     let out = json(&ok(env.cairn(&[
@@ -263,8 +260,6 @@ fn keys_from_cairn_become_validating_through_add_l1_validator() {
     );
 
     // The seed's flag form: --attester + --bls-secret-key, explicit withdrawer and key, no wait.
-    let ks: Value = serde_json::from_str(&fs::read_to_string(&keystore).unwrap()).unwrap();
-    let _ = ks;
     let (acct, key) = devnet.account(2);
     let kf = env.key_file("funder.key", &key);
     let bls = "0x2c5ef7d8e5d3b8ee6d6a1c0e0b7e9b7c1a1f6f3e2d1c0b0a09080706050403a1";
@@ -1043,6 +1038,4 @@ fn reverts_are_decoded_to_the_contracts_custom_errors() {
             .contains("ERC20InsufficientBalance(sender=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"),
         "{e}"
     );
-    let _ = Command::new("true").status();
-    let _ = repo_root();
 }

@@ -17,6 +17,12 @@ mod pipeline;
 pub use engine::{
     componentize, content_hash, Engine, EngineConfig, Fault, Identity, LoadError, Module,
 };
+/// The native twins of the stages, with the components' input and output types.
+pub mod native {
+    pub use crate::pipeline::{
+        native_execute as execute, native_validate as validate, native_verify as verify,
+    };
+}
 pub use pipeline::{Backend, BlockOutcome, Pipeline, SwapError, SwapReport, TxOutcome};
 
 /// The WIT package version this host implements.

@@ -255,14 +255,8 @@ pub fn validate(
         .anchor_note_root(&tx.anchor)
         .ok_or_else(|| Rejection::UnknownAnchor(fr_to_hex(&tx.anchor)))?;
     let mut seen = BTreeSet::new();
-    let tx_nullifier = state.poseidon(
-        domain::SILOED_NULLIFIER,
-        &[
-            Fr::from(0u64),
-            ark_ff::PrimeField::from_be_bytes_mod_order(&hash),
-        ],
-    );
-    for n in std::iter::once(tx_nullifier).chain(tx.spends.iter().map(|s| s.nullifier)) {
+    let own = tx_nullifier(state, &hash);
+    for n in std::iter::once(own).chain(tx.spends.iter().map(|s| s.nullifier)) {
         if !seen.insert(fr_to_raw(&n)) || state.nullifier_exists(&n) {
             return Err(Rejection::DoubleSpend(fr_to_hex(&n)));
         }
@@ -566,14 +560,7 @@ fn finish(
 ) -> Result<TxEffects, Rejection> {
     let tx = &v.tx;
     // Private effects first: the tx nullifier, then each spend's.
-    let tx_nullifier = state.poseidon(
-        domain::SILOED_NULLIFIER,
-        &[
-            Fr::from(0u64),
-            ark_ff::PrimeField::from_be_bytes_mod_order(&v.hash),
-        ],
-    );
-    let mut nullifiers = vec![tx_nullifier];
+    let mut nullifiers = vec![tx_nullifier(state, &v.hash)];
     let mut notes = Vec::new();
     for s in &tx.spends {
         nullifiers.push(s.nullifier);
@@ -599,7 +586,8 @@ fn finish(
     })
 }
 
-/// The nullifier every tx emits (see [`Tx::tx_nullifier`]), from a known tx hash.
+/// The nullifier every tx emits, `hash(7, [0, tx hash mod r])`, so no tx is included twice;
+/// Poseidon comes from the state's provider (a host call inside a component).
 pub fn tx_nullifier(state: &dyn VmState, hash: &[u8; 32]) -> Fr {
     state.poseidon(
         domain::SILOED_NULLIFIER,

@@ -350,15 +350,6 @@ impl Tx {
         h.update(&w.0);
         Fr::from_be_bytes_mod_order(&h.finalize())
     }
-
-    /// The nullifier every tx emits, so that no tx can be included twice.
-    pub fn tx_nullifier(&self) -> Fr {
-        use ark_ff::PrimeField;
-        crate::poseidon::hash(
-            crate::poseidon::domain::SILOED_NULLIFIER,
-            &[Fr::from(0u64), Fr::from_be_bytes_mod_order(&self.hash())],
-        )
-    }
 }
 
 #[cfg(test)]

@@ -449,21 +449,21 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     };
     eprintln!("bench: validation …");
     let v_nat = time(reps, || {
-        let _ = cairn_engine_native_validate(&*st, &ctx, &public);
+        let _ = cairn_engine::native::validate(&*st, &ctx, &public);
     });
     let v_wasm = time(reps, || {
         let _ = engine.validate(&m_val, st.clone(), &ctx, &public);
     });
     eprintln!("bench: execution …");
     let e_nat = time(reps, || {
-        let _ = cairn_protocol_execute(&*st, &ctx, &pub_valid);
+        let _ = cairn_engine::native::execute(&*st, &ctx, &pub_valid);
     });
     let e_wasm = time(reps, || {
         let _ = engine.execute(&m_exe, st.clone(), &ctx, &pub_valid);
     });
     eprintln!("bench: proofs …");
     let p_nat = time(reps, || {
-        let _ = cairn_protocol_verify(&*st, &spend_valid);
+        let _ = cairn_engine::native::verify(&*st, &spend_valid);
     });
     let p_wasm = time(reps, || {
         let _ = engine.verify(&m_prf, st.clone(), &spend_valid);
@@ -483,7 +483,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     // 64 different proofs one at a time: per-proof points are never warm, as in production.
     let singles64 = time(reps.min(3), || {
         for t in &spend_valid {
-            let _ = cairn_protocol_verify(&*st, std::slice::from_ref(t));
+            let _ = cairn_engine::native::verify(&*st, std::slice::from_ref(t));
         }
     });
     let single = singles64 / spend_valid.len() as u32;
@@ -544,46 +544,4 @@ fn tempfile_dir() -> Result<PathBuf> {
     let d = std::env::temp_dir().join(format!("cairn-bench-{}", std::process::id()));
     std::fs::create_dir_all(&d)?;
     Ok(d)
-}
-
-fn cairn_engine_native_validate(
-    st: &dyn StateView,
-    ctx: &cairn_protocol::stages::BlockContext,
-    txs: &[Vec<u8>],
-) -> usize {
-    txs.iter()
-        .filter(|b| cairn_protocol::stages::validate(b, ctx, st, &NativeCrypto).is_ok())
-        .count()
-}
-
-fn decode(txs: &[(Vec<u8>, ark_bn254::Fr)]) -> Vec<cairn_protocol::stages::ValidTx> {
-    txs.iter()
-        .filter_map(|(b, r)| {
-            cairn_protocol::tx::Tx::decode(b)
-                .ok()
-                .map(|tx| cairn_protocol::stages::ValidTx {
-                    hash: tx.hash(),
-                    note_root: *r,
-                    tx,
-                })
-        })
-        .collect()
-}
-
-fn cairn_protocol_execute(
-    st: &dyn StateView,
-    ctx: &cairn_protocol::stages::BlockContext,
-    txs: &[(Vec<u8>, ark_bn254::Fr)],
-) -> usize {
-    cairn_protocol::stages::execute_block(&decode(txs), ctx, st)
-        .iter()
-        .filter(|r| r.is_ok())
-        .count()
-}
-
-fn cairn_protocol_verify(st: &dyn StateView, txs: &[(Vec<u8>, ark_bn254::Fr)]) -> usize {
-    cairn_protocol::stages::verify_proofs(&decode(txs), st, &NativeCrypto)
-        .iter()
-        .filter(|r| r.is_ok())
-        .count()
 }
