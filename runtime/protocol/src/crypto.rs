@@ -7,10 +7,13 @@
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
 use ark_ec::{CurveGroup, VariableBaseMSM};
-use ark_ff::{One, PrimeField};
+use ark_ff::{BigInteger, One, PrimeField};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
 use sha3::{Digest, Keccak256};
+
+mod g2check;
+pub use g2check::in_g2;
 
 /// A compressed G1 point.
 pub type G1Bytes = [u8; 32];
@@ -44,7 +47,7 @@ pub fn g1_from_bytes(b: &G1Bytes) -> Option<G1Affine> {
 
 /// Decodes a compressed G2 point (checked: on the twist and in the subgroup).
 pub fn g2_from_bytes(b: &G2Bytes) -> Option<G2Affine> {
-    G2Affine::deserialize_compressed(&b[..]).ok()
+    g2check::g2_decode(b)
 }
 
 /// Compressed encoding of a G1 point.
@@ -94,8 +97,8 @@ impl Crypto for NativeCrypto {
         let mut bigints = Vec::new();
         for (p, x) in points.iter().zip(scalars) {
             let (pt, hits) = cached_g1_count(p)?;
-            // A table costs ~60 scalar multiplications to build: only for bases that keep coming
-            // back (verification-key points), never for per-proof points.
+            // A table costs ~8000 additions (a few ms) to build: only for bases that keep
+            // coming back (verification-key points), never for per-proof points.
             match (hits >= TABLE_AFTER_HITS)
                 .then(|| fixed_base_table(p, &pt))
                 .flatten()
@@ -110,15 +113,25 @@ impl Crypto for NativeCrypto {
         if !bases.is_empty() {
             acc += G1Projective::msm_bigint(&bases, &bigints);
         }
-        Some(g1_to_bytes(&acc.into_affine()))
+        // The result usually goes straight into a pairing check: remember its decoding.
+        let out = acc.into_affine();
+        let b = g1_to_bytes(&out);
+        if let Ok(mut c) = caches().g1.lock() {
+            if !c.map.contains_key(&b) {
+                c.put(b, out);
+            }
+        }
+        Some(b)
     }
 
     fn pairing_check(&self, g1: &[G1Bytes], g2: &[G2Bytes]) -> Option<bool> {
         if g1.len() != g2.len() {
             return None;
         }
-        // Pairs seen before with both points recurring (a verification key's α and −β) have
-        // their Miller loop memoised; recurring G2 points (γ, δ) are kept prepared.
+        // Pairs whose points both keep recurring (a verification key's α and −β, seen on every
+        // verification) have their Miller loop memoised; recurring G2 points (γ, δ) are kept
+        // prepared. A proof's own points are seen a few times at most (batch, then a re-check),
+        // far below the memo threshold.
         let mut a = Vec::with_capacity(g1.len());
         let mut b = Vec::with_capacity(g2.len());
         let mut acc = <Bn254 as Pairing>::TargetField::one();
@@ -128,9 +141,9 @@ impl Crypto for NativeCrypto {
                 acc *= ml;
                 continue;
             }
-            let (pa, hot1) = cached_g1_hits(p)?;
-            let (qb, hot2) = cached_g2(q)?;
-            if hot1 && hot2 {
+            let (pa, hits1) = cached_g1_count(p)?;
+            let (qb, hits2) = cached_g2(q)?;
+            if hits1 >= MEMO_AFTER_HITS && hits2 >= MEMO_AFTER_HITS {
                 let ml = Bn254::multi_miller_loop([pa], [qb.clone()]).0;
                 if let Ok(mut c) = caches().ml.lock() {
                     c.put(key, ml);
@@ -198,37 +211,33 @@ impl<K: Ord + Clone, V: Clone> Hot<K, V> {
     }
 }
 
-/// Multiples `d·16^w·P` for every 4-bit digit d and window w: a scalar multiplication becomes
-/// 64 mixed additions.
-struct FixedBase(Vec<[G1Affine; 15]>);
+/// Multiples `d·256^w·P` for every byte value d and window w: a scalar multiplication becomes
+/// at most 32 mixed additions (a verification key's IC points; 520 KiB per point).
+struct FixedBase(Vec<Vec<G1Affine>>);
 
 impl FixedBase {
     fn new(p: &G1Affine) -> Self {
-        let mut windows = Vec::with_capacity(64);
+        let mut windows = Vec::with_capacity(32);
         let mut base = G1Projective::from(*p);
-        for _ in 0..64 {
-            let mut row = Vec::with_capacity(15);
+        for _ in 0..32 {
+            let mut row = Vec::with_capacity(255);
             let mut m = base;
-            for _ in 0..15 {
+            for _ in 0..255 {
                 row.push(m);
                 m += base;
             }
-            let aff = G1Projective::normalize_batch(&row);
-            let mut arr = [G1Affine::default(); 15];
-            arr.copy_from_slice(&aff);
-            windows.push(arr);
-            base = m; // 16·base
+            windows.push(G1Projective::normalize_batch(&row));
+            base = m; // 256·base
         }
         FixedBase(windows)
     }
 
     fn mul(&self, x: &Fr) -> G1Projective {
-        let limbs = x.into_bigint().0;
+        let bytes = x.into_bigint().to_bytes_le();
         let mut acc = G1Projective::default();
-        for (w, row) in self.0.iter().enumerate() {
-            let d = ((limbs[w / 16] >> (4 * (w % 16))) & 0xf) as usize;
+        for (row, d) in self.0.iter().zip(bytes) {
             if d != 0 {
-                acc += row[d - 1];
+                acc += row[d as usize - 1];
             }
         }
         acc
@@ -261,12 +270,17 @@ fn caches() -> &'static Caches {
         g1: std::sync::Mutex::new(Hot::new(256)),
         g2: std::sync::Mutex::new(Hot::new(64)),
         ml: std::sync::Mutex::new(Hot::new(16)),
-        tables: std::sync::Mutex::new(Hot::new(32)),
+        tables: std::sync::Mutex::new(Hot::new(16)),
     })
 }
 
-/// Uses of a G1 base before it gets a fixed-base table.
-const TABLE_AFTER_HITS: u64 = 16;
+/// Uses of a G1 base before it gets a fixed-base table. Verification-key points reach it
+/// after a few dozen verifications; a proof's own points (used two or three times: batch,
+/// re-check) never do, so their tables are never built and never evict a key's.
+const TABLE_AFTER_HITS: u64 = 64;
+
+/// Uses of both points of a pair before its Miller loop is memoised.
+const MEMO_AFTER_HITS: u64 = 64;
 
 fn cached_g1_count(b: &G1Bytes) -> Option<(G1Affine, u64)> {
     if let Some((p, hits)) = caches().g1.lock().ok().and_then(|mut c| c.get_hits(b)) {
@@ -279,19 +293,15 @@ fn cached_g1_count(b: &G1Bytes) -> Option<(G1Affine, u64)> {
     Some((p, 1))
 }
 
-fn cached_g1_hits(b: &G1Bytes) -> Option<(G1Affine, bool)> {
-    cached_g1_count(b).map(|(p, h)| (p, h > 2))
-}
-
-fn cached_g2(b: &G2Bytes) -> Option<(G2Prep, bool)> {
-    if let Some((p, hits)) = caches().g2.lock().ok().and_then(|mut c| c.get_hits(b)) {
-        return Some((p, hits > 2));
+fn cached_g2(b: &G2Bytes) -> Option<(G2Prep, u64)> {
+    if let Some(hit) = caches().g2.lock().ok().and_then(|mut c| c.get_hits(b)) {
+        return Some(hit);
     }
     let p: G2Prep = g2_from_bytes(b)?.into();
     if let Ok(mut c) = caches().g2.lock() {
         c.put(*b, p.clone());
     }
-    Some((p, false))
+    Some((p, 1))
 }
 
 #[cfg(test)]
@@ -336,12 +346,13 @@ mod tests {
                 .into_affine(),
         );
         // Cold, warm and hot (fixed-base tables) must agree.
-        for _ in 0..20 {
+        for _ in 0..TABLE_AFTER_HITS + 4 {
             assert_eq!(NativeCrypto.msm_g1(&bytes, &xs), Some(want));
         }
+        assert!(caches().tables.lock().unwrap().map.contains_key(&bytes[0]));
         let g2 = g2_to_bytes(&G2Affine::generator());
         let neg = g1_to_bytes(&(-pts[0]));
-        for _ in 0..5 {
+        for _ in 0..MEMO_AFTER_HITS + 4 {
             assert_eq!(
                 NativeCrypto.pairing_check(&[bytes[0], neg], &[g2, g2]),
                 Some(true)
@@ -351,6 +362,12 @@ mod tests {
                 Some(false)
             );
         }
+        assert!(caches()
+            .ml
+            .lock()
+            .unwrap()
+            .map
+            .contains_key(&(bytes[0], g2)));
     }
 
     #[test]

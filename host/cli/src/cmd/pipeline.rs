@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use cairn_engine::{Engine, EngineConfig, Pipeline, Stage, TxOutcome};
 use cairn_protocol::crypto::NativeCrypto;
+use cairn_protocol::groth16::{self, Proof};
 use cairn_protocol::stages::StateView;
 use cairn_protocol::vm::asm;
 use cairn_zk::scenario::Scenario;
@@ -381,6 +382,23 @@ fn median(mut xs: Vec<Duration>) -> Duration {
     xs[xs.len() / 2]
 }
 
+/// Medians of a native and a wasm run, alternated rep by rep so that both see the same
+/// machine load and the same warm caches.
+fn time_pair<A: FnMut(), B: FnMut()>(reps: usize, mut a: A, mut b: B) -> (Duration, Duration) {
+    a();
+    b();
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for _ in 0..reps.max(1) {
+        let t = Instant::now();
+        a();
+        ta.push(t.elapsed());
+        let t = Instant::now();
+        b();
+        tb.push(t.elapsed());
+    }
+    (median(ta), median(tb))
+}
+
 fn time<F: FnMut()>(reps: usize, mut f: F) -> Duration {
     f(); // warm-up
     median(
@@ -395,6 +413,9 @@ fn time<F: FnMut()>(reps: usize, mut f: F) -> Duration {
 }
 
 /// `cairn bench pipeline`: the goals, measured on this machine, as a JSON report.
+/// Fresh proofs verified one at a time for the single-verification figure.
+const SINGLES: usize = 32;
+
 pub fn bench(a: BenchArgs) -> Result<()> {
     use ark_bn254::{G1Affine, G2Affine};
     use ark_ec::AffineRepr;
@@ -448,26 +469,35 @@ pub fn bench(a: BenchArgs) -> Result<()> {
                "overheadPercent": overhead * 100.0, "goalPercent": goal * 100.0, "meetsGoal": overhead <= goal})
     };
     eprintln!("bench: validation …");
-    let v_nat = time(reps, || {
-        let _ = cairn_engine::native::validate(&*st, &ctx, &public);
-    });
-    let v_wasm = time(reps, || {
-        let _ = engine.validate(&m_val, st.clone(), &ctx, &public);
-    });
+    let (v_nat, v_wasm) = time_pair(
+        reps,
+        || {
+            let _ = cairn_engine::native::validate(&*st, &ctx, &public);
+        },
+        || {
+            let _ = engine.validate(&m_val, st.clone(), &ctx, &public);
+        },
+    );
     eprintln!("bench: execution …");
-    let e_nat = time(reps, || {
-        let _ = cairn_engine::native::execute(&*st, &ctx, &pub_valid);
-    });
-    let e_wasm = time(reps, || {
-        let _ = engine.execute(&m_exe, st.clone(), &ctx, &pub_valid);
-    });
+    let (e_nat, e_wasm) = time_pair(
+        reps,
+        || {
+            let _ = cairn_engine::native::execute(&*st, &ctx, &pub_valid);
+        },
+        || {
+            let _ = engine.execute(&m_exe, st.clone(), &ctx, &pub_valid);
+        },
+    );
     eprintln!("bench: proofs …");
-    let p_nat = time(reps, || {
-        let _ = cairn_engine::native::verify(&*st, &spend_valid);
-    });
-    let p_wasm = time(reps, || {
-        let _ = engine.verify(&m_prf, st.clone(), &spend_valid);
-    });
+    let (p_nat, p_wasm) = time_pair(
+        reps * 2,
+        || {
+            let _ = cairn_engine::native::verify(&*st, &spend_valid);
+        },
+        || {
+            let _ = engine.verify(&m_prf, st.clone(), &spend_valid);
+        },
+    );
     // Groth16 against a plain 3-pair multi-pairing of affine points (the textbook cost of a
     // Groth16 check), computed by the same optimised arkworks code.
     let g1s: Vec<G1Affine> = (1..=3u64)
@@ -480,13 +510,34 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         let _ = cairn_protocol::crypto::multi_pairing_is_one(&g1s, &g2s);
     });
     let batch64 = p_nat;
-    // 64 different proofs one at a time: per-proof points are never warm, as in production.
-    let singles64 = time(reps.min(3), || {
-        for t in &spend_valid {
-            let _ = cairn_engine::native::verify(&*st, std::slice::from_ref(t));
+    // Single verifications, as in production: the verification key warm, every proof new to
+    // the process (a proof seen before would find its points decoded and its Miller loop
+    // memoised), so a fresh set is proven for this and each is verified exactly once.
+    let fresh: Vec<(Proof, Vec<ark_bn254::Fr>)> = (0..=SINGLES)
+        .map(|i| {
+            let tx = s.private_spend(i % 32, (i + 3) % 32, 2, &mut rng);
+            let inputs = cairn_protocol::stages::spend_inputs(
+                s.state.notes.root(),
+                &tx.spends[0],
+                tx.binding(),
+            );
+            (Proof::from_bytes(&tx.spends[0].proof), inputs)
+        })
+        .collect();
+    let vk = cairn_zk::keys().vk.clone();
+    // A node verifies with the same key all day: warm it as production would.
+    for _ in 0..128 {
+        let (p, inputs) = &fresh[0];
+        let _ = groth16::verify(&NativeCrypto, &vk, p, inputs);
+    }
+    let t0 = Instant::now();
+    for (p, inputs) in &fresh[1..] {
+        if groth16::verify(&NativeCrypto, &vk, p, inputs) != Ok(true) {
+            bail!("a fresh bench proof did not verify");
         }
-    });
-    let single = singles64 / spend_valid.len() as u32;
+    }
+    let single = t0.elapsed() / SINGLES as u32;
+    let singles64 = single * spend_valid.len() as u32;
     // Instantiation from InstancePre and a precompiled hot swap.
     let inst = {
         let n = 200;
@@ -521,7 +572,8 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         "groth16": {
             "singleVerifyMs": single.as_secs_f64() * 1e3,
             "threePairMultiPairingMs": three.as_secs_f64() * 1e3,
-            "singleAtOrBelowThreePairing": single <= three.mul_f64(1.05),
+            "singleProofs": SINGLES,
+            "singleAtOrBelowThreePairing": single <= three,
             "batch64Ms": batch64.as_secs_f64() * 1e3,
             "singles64Ms": singles64.as_secs_f64() * 1e3,
             "batchRatio": batch64.as_secs_f64() / singles64.as_secs_f64(),
