@@ -177,7 +177,7 @@ fn u256_of(v: &Value) -> Option<U256> {
     U256::from_str_radix(s, 16).ok()
 }
 
-fn revert_of(e: &RpcError) -> Option<Revert> {
+pub(crate) fn revert_of(e: &RpcError) -> Option<Revert> {
     match e {
         RpcError::Node { message, data, .. } => {
             if let Some(d) = revert::data_from_rpc(data.as_deref()) {
@@ -513,6 +513,11 @@ impl L1 {
         from: Address,
         req: &TxRequest,
     ) -> Result<Receipt, L1Error> {
+        self.wait_replay(what, hash, Self::tx_json(from, req))
+    }
+
+    /// Waits for `hash`; on failure replays the call object `replay` at its block.
+    pub fn wait_replay(&self, what: &str, hash: B256, replay: Value) -> Result<Receipt, L1Error> {
         let start = Instant::now();
         loop {
             let v = self
@@ -528,10 +533,7 @@ impl L1 {
                     return Ok(receipt);
                 }
                 let block = format!("0x{:x}", receipt.block_number);
-                let revert = match self
-                    .rpc
-                    .call("eth_call", json!([Self::tx_json(from, req), block]))
-                {
+                let revert = match self.rpc.call("eth_call", json!([replay, block])) {
                     Err(e) => revert_of(&e),
                     Ok(_) => None,
                 }
@@ -557,6 +559,42 @@ impl L1 {
                 });
             }
             std::thread::sleep(self.poll);
+        }
+    }
+
+    /// Calldata and sender of a mined transaction.
+    pub fn transaction_input(&self, hash: B256) -> Result<(Address, Vec<u8>), L1Error> {
+        let v = self
+            .rpc
+            .call("eth_getTransactionByHash", json!([format!("{hash:#x}")]))?;
+        let bad = |d: &str| RpcError::BadAnswer {
+            method: "eth_getTransactionByHash".into(),
+            detail: d.to_string(),
+        };
+        if v.is_null() {
+            return Err(bad("unknown transaction").into());
+        }
+        let from = v["from"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad("no sender"))?;
+        let input = parse_bytes("eth_getTransactionByHash", &v["input"])?;
+        Ok((from, input))
+    }
+
+    /// Timestamp and number of a block by number.
+    pub fn block_at(&self, number: u64) -> Result<(u64, u64), L1Error> {
+        let b = self.rpc.call(
+            "eth_getBlockByNumber",
+            json!([format!("0x{number:x}"), false]),
+        )?;
+        match (quantity(&b["number"]), quantity(&b["timestamp"])) {
+            (Some(n), Some(t)) => Ok((n, t)),
+            _ => Err(RpcError::BadAnswer {
+                method: "eth_getBlockByNumber".into(),
+                detail: format!("no block {number}"),
+            }
+            .into()),
         }
     }
 }

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod blob;
 pub mod client;
 pub mod gse;
 pub mod manifest;
@@ -13,6 +14,7 @@ pub mod network;
 pub mod revert;
 pub mod rpc;
 
+pub use blob::BlobBundle;
 pub use client::{signer_from_hex, L1Error, Log, Receipt, TxRequest, L1};
 pub use manifest::Manifest;
 pub use network::{Network, NetworkArgs, Resolved};
