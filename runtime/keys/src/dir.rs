@@ -252,7 +252,20 @@ pub fn resolve_attesters(
     merged: &Merged,
     files: &dyn KeyFiles,
 ) -> Result<Vec<ResolvedAttester>, ResolveAttesterError> {
+    Ok(resolve_attester_keys(merged, files)?
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect())
+}
+
+/// [`resolve_attesters`] with each attester's secret key when the node holds it (`None` for
+/// remote-signer accounts), for a node that signs attestations itself.
+pub fn resolve_attester_keys(
+    merged: &Merged,
+    files: &dyn KeyFiles,
+) -> Result<Vec<(ResolvedAttester, Option<cairn_crypto::EthSecretKey>)>, ResolveAttesterError> {
     let mut out: Vec<ResolvedAttester> = Vec::new();
+    let mut keys: Vec<Option<cairn_crypto::EthSecretKey>> = Vec::new();
     for (vi, ((file, v), file_signer)) in merged
         .validators
         .iter()
@@ -260,15 +273,17 @@ pub fn resolve_attesters(
         .enumerate()
     {
         let validator = vi + 1;
-        let mut push = |address: Address, custody: String| {
-            out.push(ResolvedAttester {
-                file: file.clone(),
-                validator: vi,
-                address,
-                coinbase: v.coinbase.unwrap_or(address),
-                custody,
-            })
-        };
+        let mut push =
+            |address: Address, custody: String, key: Option<cairn_crypto::EthSecretKey>| {
+                keys.push(key);
+                out.push(ResolvedAttester {
+                    file: file.clone(),
+                    validator: vi,
+                    address,
+                    coinbase: v.coinbase.unwrap_or(address),
+                    custody,
+                })
+            };
         match &v.attester {
             AttesterAccounts::Mnemonic(m) => {
                 let seed = crate::mnemonic::to_seed(&m.mnemonic).map_err(|e| {
@@ -286,7 +301,11 @@ pub fn resolve_attesters(
                             validator,
                             reason: e.to_string(),
                         })?;
-                    push(key.address(), format!("mnemonic m/44'/60'/{acc}'/0/{addr}"));
+                    push(
+                        key.address(),
+                        format!("mnemonic m/44'/60'/{acc}'/0/{addr}"),
+                        Some(key),
+                    );
                 }
             }
             listed => {
@@ -302,7 +321,7 @@ pub fn resolve_attesters(
                                         reason: e.to_string(),
                                     }
                                 })?;
-                            push(key.address(), "private key".into());
+                            push(key.address(), "private key".into(), Some(key));
                         }
                         EthAccount::Remote(r) => {
                             let signer = resolve_remote_signer(
@@ -317,7 +336,7 @@ pub fn resolve_attesters(
                                     source,
                                 }
                             })?;
-                            push(r.address, format!("remote signer {}", signer.url));
+                            push(r.address, format!("remote signer {}", signer.url), None);
                         }
                         EthAccount::Encrypted(f) => {
                             let pw = f.password.as_deref().filter(|p| !p.is_empty()).ok_or_else(
@@ -336,7 +355,7 @@ pub fn resolve_attesters(
                             let text = files.read(&f.path).map_err(key_err)?;
                             let key = crate::encrypted::decrypt_v3(&text, pw)
                                 .map_err(|e| key_err(e.to_string()))?;
-                            push(key.address(), format!("JSON-V3 {}", f.path));
+                            push(key.address(), format!("JSON-V3 {}", f.path), Some(key));
                         }
                     }
                 }
@@ -356,7 +375,7 @@ pub fn resolve_attesters(
             ));
         }
     }
-    Ok(out)
+    Ok(out.into_iter().zip(keys).collect())
 }
 
 #[cfg(test)]

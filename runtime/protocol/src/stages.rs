@@ -387,6 +387,79 @@ impl TxEffects {
         }
         v
     }
+
+    /// Parses [`encode`](Self::encode) output (a node stores effects and replays them on
+    /// restart without re-executing). `None` if the bytes are not a canonical encoding.
+    pub fn decode(b: &[u8]) -> Option<TxEffects> {
+        struct R<'a>(&'a [u8]);
+        impl R<'_> {
+            fn take(&mut self, n: usize) -> Option<&[u8]> {
+                if self.0.len() < n {
+                    return None;
+                }
+                let (a, rest) = self.0.split_at(n);
+                self.0 = rest;
+                Some(a)
+            }
+            fn b32(&mut self) -> Option<[u8; 32]> {
+                self.take(32)?.try_into().ok()
+            }
+            fn u32(&mut self) -> Option<usize> {
+                Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?) as usize)
+            }
+            fn fr(&mut self) -> Option<Fr> {
+                crate::field::fr_from_bytes(&self.b32()?)
+            }
+            fn word(&mut self) -> Option<crate::vm::Word> {
+                Some(crate::vm::Word::from_be_bytes(&self.b32()?))
+            }
+            fn count(&mut self, min_each: usize) -> Option<usize> {
+                let n = self.u32()?;
+                // A count can never exceed what the remaining bytes could hold.
+                (n.saturating_mul(min_each) <= self.0.len()).then_some(n)
+            }
+        }
+        let mut r = R(b);
+        let hash = r.b32()?;
+        let gas_used = u64::from_be_bytes(r.take(8)?.try_into().ok()?);
+        let fee = u128::from_be_bytes(r.take(16)?.try_into().ok()?);
+        let mut effects = Effects::default();
+        for _ in 0..r.count(64)? {
+            let key = r.fr()?;
+            let val = r.fr()?;
+            effects.writes.insert(crate::field::fr_to_raw(&key), val);
+        }
+        for _ in 0..r.count(32)? {
+            effects.nullifiers.push(r.fr()?);
+        }
+        for _ in 0..r.count(32)? {
+            effects.note_hashes.push(r.fr()?);
+        }
+        for _ in 0..r.count(36)? {
+            let contract = r.word()?;
+            let mut data = Vec::new();
+            for _ in 0..r.count(32)? {
+                data.push(r.word()?);
+            }
+            effects.logs.push(crate::vm::interp::Log { contract, data });
+        }
+        for _ in 0..r.count(96)? {
+            effects.l2_to_l1.push(crate::vm::interp::L2ToL1 {
+                sender: r.word()?,
+                recipient: r.word()?,
+                content: r.word()?,
+            });
+        }
+        let out = TxEffects {
+            hash,
+            gas_used,
+            fee,
+            effects,
+        };
+        // Canonical only: re-encoding must give the same bytes (rejects trailing data and
+        // write keys out of order).
+        (r.0.is_empty() && out.encode() == b).then_some(out)
+    }
 }
 
 /// A view of `base` plus the effects of the txs already executed in this block.
@@ -761,4 +834,63 @@ pub fn attest(
     let mut payload = b"cairn.attestation.v1".to_vec();
     payload.extend_from_slice(&crypto.keccak256(proposal));
     Ok(crypto.keccak256(&payload))
+}
+
+#[cfg(test)]
+mod effects_codec {
+    use super::*;
+    use crate::vm::interp::{L2ToL1, Log};
+
+    fn sample() -> TxEffects {
+        let mut effects = Effects::default();
+        for i in 1..4u64 {
+            effects
+                .writes
+                .insert(fr_to_raw(&Fr::from(i * 7)), Fr::from(i * 1000));
+        }
+        effects.nullifiers = vec![Fr::from(11u64), Fr::from(12u64)];
+        effects.note_hashes = vec![Fr::from(21u64)];
+        effects.logs = vec![Log {
+            contract: Word::from(0xc0u64),
+            data: vec![Word::from(1u64), Word::from(2u64)],
+        }];
+        effects.l2_to_l1 = vec![L2ToL1 {
+            sender: Word::from(3u64),
+            recipient: Word::from(4u64),
+            content: Word::from(5u64),
+        }];
+        TxEffects {
+            hash: [9; 32],
+            gas_used: 12_345,
+            fee: 678_910,
+            effects,
+        }
+    }
+
+    #[test]
+    fn decode_inverts_encode() {
+        let e = sample();
+        assert_eq!(TxEffects::decode(&e.encode()), Some(e.clone()));
+        let empty = TxEffects {
+            hash: [0; 32],
+            gas_used: 0,
+            fee: 0,
+            effects: Effects::default(),
+        };
+        assert_eq!(TxEffects::decode(&empty.encode()), Some(empty));
+    }
+
+    #[test]
+    fn decode_rejects_truncated_trailing_and_huge_counts() {
+        let b = sample().encode();
+        for cut in [0, 31, 40, b.len() - 1] {
+            assert_eq!(TxEffects::decode(&b[..cut]), None, "cut at {cut}");
+        }
+        let mut long = b.clone();
+        long.push(0);
+        assert_eq!(TxEffects::decode(&long), None);
+        let mut huge = b.clone();
+        huge[56..60].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(TxEffects::decode(&huge), None);
+    }
 }
