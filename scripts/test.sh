@@ -27,7 +27,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 # the browser page.
 for target in wasm32-unknown-unknown wasm32-wasip2; do
   step "runtime crates for $target"
-  cargo build --quiet -p cairn-crypto -p cairn-keys -p cairn-protocol --target "$target"
+  cargo build --quiet -p cairn-crypto -p cairn-keys -p cairn-protocol -p cairn-consensus --target "$target"
 done
 
 # The stage components: their own workspace, built only for wasm (the tests build and load them).

@@ -35,6 +35,8 @@ enum Command {
     GenerateBlsKeypair(cmd::bls::GenerateBlsKeypairArgs),
     /// Serve the staking-registration page on 127.0.0.1.
     Dashboard(cmd::dashboard::DashboardArgs),
+    /// Run the sequencer node (`--node --archiver --sequencer [--prover-node] --network …`).
+    Start(Box<cmd::node::StartArgs>),
     /// Local development networks.
     Devnet {
         #[command(subcommand)]
@@ -93,8 +95,11 @@ enum BenchCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // The proving libraries format every constraint at info level: never useful to an
+    // operator, and slow enough to stall start-up (the devnet setup builds a circuit).
+    let quiet = ",r1cs=off,ark_relations=warn,ark_r1cs_std=warn,ark_groth16=warn,cranelift_codegen=warn,wasmtime=warn";
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("{}{quiet}", cli.log_level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn{quiet}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -105,6 +110,7 @@ fn main() -> ExitCode {
         Command::ValidatorKeys { command } => cmd::keys::run(command),
         Command::GenerateBlsKeypair(args) => cmd::bls::run(args),
         Command::Dashboard(args) => cmd::dashboard::run(args),
+        Command::Start(args) => cmd::node::start(*args),
         Command::Devnet { command } => cmd::devnet::run(command),
         Command::AddL1Validator(args) => cmd::staking::add_l1_validator(args),
         Command::FlushEntryQueue(args) => cmd::staking::flush_cmd(args),

@@ -747,6 +747,13 @@ pub fn start(cfg: &DevnetConfig) -> Result<Devnet, DevnetError> {
             )
         })
         .collect();
+    // Mixed mining from here on: transactions are still mined at once, and an empty block
+    // every `block_time` seconds keeps L1 time (and so slots and epochs) moving.
+    if cfg.block_time > 0 {
+        l1.rpc()
+            .call("evm_setIntervalMining", serde_json::json!([cfg.block_time]))
+            .map_err(|e| DevnetError::Config(format!("anvil refused interval mining: {e}")))?;
+    }
     devnet.manifest.deployer_private_key = keys[0].clone();
     devnet.manifest.deployer_address = deployer.address();
     devnet.manifest.addresses = addresses;

@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod devnet;
 pub mod keys;
 pub mod l1;
+pub mod node;
 pub mod pipeline;
 pub mod provider;
 pub mod staking;

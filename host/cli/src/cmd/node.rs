@@ -1,0 +1,298 @@
+//! `cairn start`: the sequencer node, configured by the seed guide's flags and env vars.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy_primitives::{Address, B256, U256};
+use anyhow::{anyhow, bail, Context, Result};
+use cairn_engine::{Engine, EngineConfig, Pipeline, Stage};
+use cairn_keys::dir;
+use cairn_node::{Attester, Node, NodeConfig, Roles};
+use clap::Args;
+use sha2::{Digest, Sha256};
+
+use super::keys::FsKeyFiles;
+use super::l1::NetArgs;
+
+/// Flags of `cairn start`.
+#[derive(Args)]
+pub struct StartArgs {
+    /// Run the node (JSON-RPC, storage, world state).
+    #[arg(long)]
+    pub node: bool,
+    /// Follow the Rollup on L1 (implied by --sequencer).
+    #[arg(long)]
+    pub archiver: bool,
+    /// Propose and attest with the keystores' attesters.
+    #[arg(long)]
+    pub sequencer: bool,
+    /// Submit epoch proofs (devnet: the mock verifier).
+    #[arg(long = "prover-node")]
+    pub prover: bool,
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// Persistent data (database, admin key hash).
+    #[arg(long = "data-directory", env = "DATA_DIRECTORY", value_name = "DIR")]
+    pub data_directory: PathBuf,
+    /// Directory of keystore JSON files; every *.json is loaded.
+    #[arg(
+        long = "key-store-directory",
+        env = "KEY_STORE_DIRECTORY",
+        value_name = "DIR"
+    )]
+    pub key_store_directory: Option<PathBuf>,
+    /// Beacon API URLs for blob sidecars (a devnet L1 serves blobs itself).
+    #[arg(
+        long = "l1-consensus-host-urls",
+        env = "L1_CONSENSUS_HOST_URLS",
+        value_delimiter = ','
+    )]
+    pub l1_consensus_host_urls: Vec<String>,
+    /// Announced P2P address.
+    #[arg(long = "p2p-ip", env = "P2P_IP")]
+    pub p2p_ip: Option<String>,
+    /// P2P port.
+    #[arg(long = "p2p-port", env = "P2P_PORT", default_value_t = 40400)]
+    pub p2p_port: u16,
+    /// JSON-RPC port.
+    #[arg(long, env = "AZTEC_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Admin API port.
+    #[arg(long = "admin-port", env = "AZTEC_ADMIN_PORT", default_value_t = 8880)]
+    pub admin_port: u16,
+    /// Address to bind the HTTP servers to.
+    #[arg(long, env = "AZTEC_BIND", default_value = "127.0.0.1")]
+    pub bind: String,
+    /// L1 publisher keys (comma-separated, rotated in order); default: the attesters' keys.
+    #[arg(
+        long = "publisher-private-keys",
+        env = "SEQ_PUBLISHER_PRIVATE_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub publishers: Vec<String>,
+    /// Prover publisher key (with --prover-node).
+    #[arg(
+        long = "prover-private-key",
+        env = "PROVER_PUBLISHER_PRIVATE_KEY",
+        hide_env_values = true
+    )]
+    pub prover_key: Option<String>,
+    /// Directory with stage components to run instead of the native stages.
+    #[arg(long, env = "CAIRN_MODULES_DIR")]
+    pub modules: Option<PathBuf>,
+    /// Most txs per block.
+    #[arg(
+        long = "max-txs-per-block",
+        env = "SEQ_MAX_TX_PER_BLOCK",
+        default_value_t = 64
+    )]
+    pub max_txs: usize,
+    /// L1 polling interval (ms).
+    #[arg(
+        long = "poll-ms",
+        env = "ARCHIVER_POLLING_INTERVAL_MS",
+        default_value_t = 500
+    )]
+    pub poll_ms: u64,
+    /// SHA-256 (hex) of the admin API key, instead of generating one.
+    #[arg(long = "admin-api-key-hash", env = "AZTEC_ADMIN_API_KEY_HASH")]
+    pub admin_key_hash: Option<String>,
+    /// Turn the admin API off.
+    #[arg(long = "disable-admin-api", env = "AZTEC_DISABLE_ADMIN_API_KEY")]
+    pub disable_admin: bool,
+    /// Accounts in the devnet L2 genesis (the bot's and `cairn tx`'s deterministic accounts).
+    #[arg(long = "genesis-accounts", default_value_t = 16)]
+    pub genesis_accounts: usize,
+}
+
+fn load_attesters(dir_path: &Path) -> Result<Vec<Attester>> {
+    let mut files = Vec::new();
+    let entries = std::fs::read_dir(dir_path)
+        .with_context(|| format!("cannot read KEY_STORE_DIRECTORY {}", dir_path.display()))?;
+    for e in entries {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().to_string();
+        if dir::is_keystore_name(&name) && e.path().is_file() {
+            let text = std::fs::read_to_string(e.path())
+                .with_context(|| format!("cannot read {}", e.path().display()))?;
+            files.push((name, text));
+        }
+    }
+    files.sort();
+    let loaded = dir::parse_files(&files, &dir_path.display().to_string())?;
+    let merged = dir::merge(loaded)?;
+    for w in &merged.warnings {
+        eprintln!("warning: {w}");
+    }
+    let resolved = dir::resolve_attester_keys(&merged, &FsKeyFiles)?;
+    let mut out = Vec::new();
+    for (a, key) in resolved {
+        let Some(key) = key else {
+            bail!("attester {} uses a remote signer ({}); this node signs locally and has no remote-signer client yet: give it a local key", a.address.to_checksum(), a.custody);
+        };
+        let fee = merged.validators[a.validator]
+            .1
+            .fee_recipient
+            .unwrap_or([0; 32]);
+        out.push(Attester {
+            key,
+            coinbase: Address::from(a.coinbase.0),
+            fee_recipient: B256::from(fee),
+        });
+    }
+    Ok(out)
+}
+
+fn admin_key(args: &StartArgs) -> Result<Option<[u8; 32]>> {
+    if args.disable_admin {
+        return Ok(None);
+    }
+    if let Some(h) = &args.admin_key_hash {
+        let b = hex::decode(h.trim_start_matches("0x"))
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| {
+                anyhow!("--admin-api-key-hash must be 32 bytes of hex (the SHA-256 of the key)")
+            })?;
+        return Ok(Some(b));
+    }
+    let dir = args.data_directory.join("admin");
+    let file = dir.join("api_key_hash");
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        if let Some(b) = hex::decode(text.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        {
+            return Ok(Some(b));
+        }
+        bail!(
+            "{} is damaged; delete it to generate a new admin API key",
+            file.display()
+        );
+    }
+    std::fs::create_dir_all(&dir)?;
+    let mut key = [0u8; 24];
+    getrandom::getrandom(&mut key).map_err(|e| anyhow!("no randomness for the admin key: {e}"))?;
+    let key = hex::encode(key);
+    let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    crate::fsx::write_one(&file, hex::encode(hash).as_bytes())?;
+    // Printed once; only its hash is kept.
+    eprintln!("admin API key (shown once, store it now): {key}");
+    Ok(Some(hash))
+}
+
+/// Runs `cairn start` until the process is stopped.
+pub fn start(args: StartArgs) -> Result<()> {
+    if !(args.node || args.sequencer || args.archiver || args.prover) {
+        bail!("nothing to run: pass --node (and --sequencer / --archiver / --prover-node)");
+    }
+    if args.p2p_ip.is_some() || args.p2p_port != 40400 {
+        tracing::warn!("P2P settings accepted but this version has no p2p: the node attests only with its own keystores' attesters");
+    }
+    if !args.l1_consensus_host_urls.is_empty() {
+        tracing::info!(urls = ?args.l1_consensus_host_urls, "beacon URLs configured (devnet blobs come from the L1 node)");
+    }
+    let resolved = args.net.resolve(false)?;
+    let attesters = match &args.key_store_directory {
+        Some(d) => load_attesters(d)?,
+        None if args.sequencer => {
+            bail!("--sequencer needs KEY_STORE_DIRECTORY (--key-store-directory)")
+        }
+        None => Vec::new(),
+    };
+    let signer = |k: &str| cairn_l1::signer_from_hex(k).map_err(|e| anyhow!("{e}"));
+    let mut publishers = args
+        .publishers
+        .iter()
+        .map(|k| signer(k))
+        .collect::<Result<Vec<_>>>()?;
+    if publishers.is_empty() {
+        for a in &attesters {
+            publishers.push(signer(&format!("0x{}", hex::encode(a.key.to_bytes())))?);
+        }
+    }
+    let prover = match (&args.prover_key, args.prover) {
+        (Some(k), _) => Some(signer(k)?),
+        (None, true) => publishers.first().cloned(),
+        (None, false) => None,
+    };
+    if args.prover && prover.is_none() {
+        bail!("--prover-node needs PROVER_PUBLISHER_PRIVATE_KEY or a publisher key");
+    }
+    let engine = Arc::new(Engine::new(EngineConfig::default())?);
+    let scenario = cairn_zk::scenario::Scenario::new(args.genesis_accounts.max(1));
+    let genesis = scenario.state.clone();
+    let check_txs: Vec<Vec<u8>> = (0..4)
+        .map(|i| {
+            scenario
+                .transfer(
+                    i % scenario.accounts.len(),
+                    (i + 1) % scenario.accounts.len(),
+                    1,
+                    i as u64,
+                )
+                .encode()
+        })
+        .collect();
+    let pipeline = Pipeline::new(
+        engine,
+        Arc::new(genesis.clone()),
+        scenario.context(),
+        check_txs,
+    );
+    if let Some(dir) = &args.modules {
+        for s in [
+            Stage::Validation,
+            Stage::Proofs,
+            Stage::Execution,
+            Stage::Attestation,
+        ] {
+            let p = dir.join(format!("{}.wasm", s.name()));
+            let bytes =
+                std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))?;
+            pipeline
+                .load(s, &bytes)
+                .map_err(|e| anyhow!("{}: {e}", p.display()))?;
+        }
+        pipeline.block_boundary();
+    }
+    let cfg = NodeConfig {
+        data_dir: args.data_directory.clone(),
+        roles: Roles {
+            archiver: args.archiver || args.node || args.sequencer,
+            sequencer: args.sequencer,
+            prover: args.prover,
+        },
+        attesters,
+        publishers,
+        prover,
+        rollup: resolved.rollup,
+        rollup_version: resolved
+            .manifest
+            .as_ref()
+            .map(|m| m.rollup_version)
+            .unwrap_or(0),
+        port: args.port,
+        admin_port: args.admin_port,
+        bind: args.bind.clone(),
+        admin_key_sha256: admin_key(&args)?,
+        max_txs_per_block: args.max_txs.max(1),
+        poll: Duration::from_millis(args.poll_ms.max(50)),
+        min_publisher_balance: U256::from(10u64).pow(U256::from(16u64)),
+        genesis,
+        modules_dir: args.modules.clone(),
+    };
+    let node = Node::open(cfg, resolved.l1, pipeline).map_err(|e| anyhow!("{e}"))?;
+    let threads = node.run().map_err(|e| anyhow!("{e}"))?;
+    let (rpc, admin) = node.bound.lock().map(|b| b.clone()).unwrap_or_default();
+    eprintln!(
+        "cairn node: JSON-RPC http://{rpc}  admin http://{admin}  data {}",
+        args.data_directory.display()
+    );
+    for t in threads {
+        let _ = t.join();
+    }
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! The L2 chain as the node holds it: blocks (one per L1 checkpoint), the world state they
+//! lead to, and the encodings used in the database and in blobs.
+
+use alloy_primitives::B256;
+use cairn_protocol::field::fr_to_bytes;
+use cairn_protocol::stages::{BlockHeader, TxEffects};
+use cairn_protocol::state::WorldState;
+
+/// How far L1 has taken a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// In a `propose` accepted by the Rollup.
+    Checkpointed = 1,
+    /// Covered by an epoch proof.
+    Proven = 2,
+}
+
+/// One L2 block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    /// Header with every root filled.
+    pub header: BlockHeader,
+    /// Included txs, canonical bytes, in order.
+    pub txs: Vec<Vec<u8>>,
+    /// Each tx's effects (canonical bytes), in order.
+    pub effects: Vec<Vec<u8>>,
+    /// The archive root after this block, as posted to L1.
+    pub archive: B256,
+    /// The L1 transaction that proposed it.
+    pub l1_tx: B256,
+    /// L1 status.
+    pub status: Status,
+    /// The attestations posted with it (`CommitteeAttestations` ABI bytes), for the epoch proof.
+    pub attestations: Vec<u8>,
+}
+
+struct R<'a>(&'a [u8]);
+
+impl R<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Some(a)
+    }
+    fn u32(&mut self) -> Option<usize> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?) as usize)
+    }
+    fn list(&mut self) -> Option<Vec<Vec<u8>>> {
+        let n = self.u32()?;
+        if n > self.0.len() / 4 {
+            return None;
+        }
+        (0..n)
+            .map(|_| {
+                let len = self.u32()?;
+                Some(self.take(len)?.to_vec())
+            })
+            .collect()
+    }
+}
+
+fn put_list(v: &mut Vec<u8>, items: &[Vec<u8>]) {
+    v.extend_from_slice(&(items.len() as u32).to_be_bytes());
+    for t in items {
+        v.extend_from_slice(&(t.len() as u32).to_be_bytes());
+        v.extend_from_slice(t);
+    }
+}
+
+/// What goes into the blobs: the header and the txs. Effects are not posted; anyone
+/// re-executes the txs to get them and checks the roots against the header.
+pub fn encode_body(header: &BlockHeader, txs: &[Vec<u8>]) -> Vec<u8> {
+    let mut v = header.encode();
+    put_list(&mut v, txs);
+    v
+}
+
+/// Parses [`encode_body`].
+pub fn decode_body(b: &[u8]) -> Option<(BlockHeader, Vec<Vec<u8>>)> {
+    let mut r = R(b);
+    let header = BlockHeader::decode(r.take(240)?)?;
+    let txs = r.list()?;
+    r.0.is_empty().then_some((header, txs))
+}
+
+impl Block {
+    /// Database encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = encode_body(&self.header, &self.txs);
+        put_list(&mut v, &self.effects);
+        v.extend_from_slice(self.archive.as_slice());
+        v.extend_from_slice(self.l1_tx.as_slice());
+        v.push(self.status as u8);
+        put_list(&mut v, std::slice::from_ref(&self.attestations));
+        v
+    }
+
+    /// Parses [`encode`](Self::encode).
+    pub fn decode(b: &[u8]) -> Option<Block> {
+        let mut r = R(b);
+        let header = BlockHeader::decode(r.take(240)?)?;
+        let txs = r.list()?;
+        let effects = r.list()?;
+        let archive = B256::from_slice(r.take(32)?);
+        let l1_tx = B256::from_slice(r.take(32)?);
+        let status = match r.take(1)?[0] {
+            1 => Status::Checkpointed,
+            2 => Status::Proven,
+            _ => return None,
+        };
+        let mut att = r.list()?;
+        if att.len() != 1 || !r.0.is_empty() {
+            return None;
+        }
+        Some(Block {
+            header,
+            txs,
+            effects,
+            archive,
+            l1_tx,
+            status,
+            attestations: att.remove(0),
+        })
+    }
+
+    /// Decoded effects.
+    pub fn tx_effects(&self) -> Option<Vec<TxEffects>> {
+        self.effects.iter().map(|e| TxEffects::decode(e)).collect()
+    }
+}
+
+/// Genesis state plus the blocks applied to it.
+#[derive(Clone)]
+pub struct Chain {
+    genesis: WorldState,
+    /// Current world state.
+    pub state: WorldState,
+    /// Blocks 1..=n.
+    pub blocks: Vec<Block>,
+}
+
+impl Chain {
+    /// A chain at genesis.
+    pub fn new(genesis: WorldState) -> Chain {
+        Chain {
+            state: genesis.clone(),
+            genesis,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// Number of the latest block (0 at genesis).
+    pub fn tip(&self) -> u64 {
+        self.blocks.len() as u64
+    }
+
+    /// The archive posted for block `n` (zero for genesis, as the Rollup's `archiveAt(0)`).
+    pub fn archive_at(&self, n: u64) -> B256 {
+        if n == 0 {
+            return B256::ZERO;
+        }
+        self.blocks
+            .get(n as usize - 1)
+            .map(|b| b.archive)
+            .unwrap_or_default()
+    }
+
+    /// The archive root of the current state (what the next block's L1 `archive` will be
+    /// computed from).
+    pub fn archive_root(state: &WorldState) -> B256 {
+        B256::from(fr_to_bytes(&state.archive.root()))
+    }
+
+    /// Appends a block whose header and effects were checked by the caller.
+    pub fn push(&mut self, block: Block, effects: &[TxEffects]) -> Result<(), String> {
+        let h = self.state.apply_block(block.header.clone(), effects);
+        if h != block.header {
+            return Err(format!(
+                "block {} does not apply to the local state (roots differ)",
+                block.header.block_number
+            ));
+        }
+        self.blocks.push(block);
+        Ok(())
+    }
+
+    /// Drops blocks above `n` and rebuilds the state from genesis (prunes are rare).
+    pub fn truncate(&mut self, n: u64) -> Vec<Block> {
+        if n >= self.tip() {
+            return Vec::new();
+        }
+        let dropped = self.blocks.split_off(n as usize);
+        let mut state = self.genesis.clone();
+        for b in &self.blocks {
+            let e = b.tx_effects().unwrap_or_default();
+            state.apply_block(b.header.clone(), &e);
+        }
+        self.state = state;
+        dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(n: u64) -> BlockHeader {
+        BlockHeader {
+            chain_id: 31337,
+            rollup_version: 1,
+            block_number: n,
+            slot: 40 + n,
+            fee_per_mana: 7,
+            coinbase: [3; 20],
+            previous_archive: [0; 32],
+            note_root: [0; 32],
+            nullifier_root: [0; 32],
+            public_data_root: [0; 32],
+            effects_hash: [0; 32],
+            tx_count: 0,
+            gas_used: 0,
+        }
+    }
+
+    #[test]
+    fn block_and_body_round_trip() {
+        let b = Block {
+            header: header(1),
+            txs: vec![vec![1, 2, 3], vec![]],
+            effects: vec![vec![9; 80]],
+            archive: B256::repeat_byte(5),
+            l1_tx: B256::repeat_byte(6),
+            status: Status::Proven,
+            attestations: vec![1, 2],
+        };
+        assert_eq!(Block::decode(&b.encode()), Some(b.clone()));
+        let body = encode_body(&b.header, &b.txs);
+        assert_eq!(decode_body(&body), Some((b.header.clone(), b.txs.clone())));
+        assert_eq!(decode_body(&body[..body.len() - 1]), None);
+        let mut long = body.clone();
+        long.push(0);
+        assert_eq!(decode_body(&long), None);
+    }
+
+    #[test]
+    fn empty_blocks_chain_and_truncate() {
+        let mut c = Chain::new(WorldState::new());
+        for n in 1..=3 {
+            let mut s = c.state.clone();
+            let h = s.apply_block(header(n), &[]);
+            let archive = Chain::archive_root(&s);
+            c.push(
+                Block {
+                    header: h,
+                    txs: vec![],
+                    effects: vec![],
+                    archive,
+                    l1_tx: B256::ZERO,
+                    status: Status::Checkpointed,
+                    attestations: vec![],
+                },
+                &[],
+            )
+            .unwrap();
+        }
+        let root3 = Chain::archive_root(&c.state);
+        assert_eq!(c.archive_at(3), root3);
+        let before = c.state.archive.root();
+        let dropped = c.truncate(1);
+        assert_eq!(dropped.len(), 2);
+        assert_eq!(c.tip(), 1);
+        assert_ne!(c.state.archive.root(), before);
+        assert_eq!(Chain::archive_root(&c.state), c.archive_at(1));
+    }
+}

@@ -1,0 +1,1089 @@
+//! The node: shared state, the slot loop, the archiver and the epoch prover.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use alloy_primitives::{Address, Bytes, B256, I256, U256};
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::{SolCall, SolEvent, SolValue};
+use cairn_consensus::abi::{self as cabi, IInbox, IRollupConsensus as R};
+use cairn_consensus::{attest, blob, committee, constants, header::ProposedHeader, time::Timing};
+use cairn_crypto::EthSecretKey;
+use cairn_engine::{Pipeline, TxOutcome};
+use cairn_l1::blob::BlobBundle;
+use cairn_l1::{L1Error, L1};
+use cairn_protocol::crypto::NativeCrypto;
+use cairn_protocol::stages::{self, BlockContext, BlockHeader, StateView, TxEffects};
+use cairn_protocol::state::WorldState;
+use cairn_protocol::tx::Tx;
+use serde_json::{json, Value};
+
+use crate::chain::{decode_body, encode_body, Block, Chain, Status};
+use crate::store::{Guard, Store};
+
+/// Which parts of the node run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    /// Follow L1 (always on when the sequencer is).
+    pub archiver: bool,
+    /// Propose and attest.
+    pub sequencer: bool,
+    /// Submit epoch proofs (devnet: the mock verifier accepts any proof bytes).
+    pub prover: bool,
+}
+
+/// A local attester.
+#[derive(Clone)]
+pub struct Attester {
+    /// Its key (signs attestations; the host signs, never a module).
+    pub key: EthSecretKey,
+    /// L1 coinbase.
+    pub coinbase: Address,
+    /// L2 fee recipient.
+    pub fee_recipient: B256,
+}
+
+/// Everything the node is configured with (typed; `cairn start` fills it from flags and env).
+#[derive(Clone)]
+pub struct NodeConfig {
+    /// `DATA_DIRECTORY`.
+    pub data_dir: PathBuf,
+    /// Roles.
+    pub roles: Roles,
+    /// Local attesters (from `KEY_STORE_DIRECTORY`).
+    pub attesters: Vec<Attester>,
+    /// Publisher keys, tried in order (rotation on failure or low balance).
+    pub publishers: Vec<PrivateKeySigner>,
+    /// Prover identity and publisher.
+    pub prover: Option<PrivateKeySigner>,
+    /// The Rollup.
+    pub rollup: Address,
+    /// The Rollup's version (reported by the node).
+    pub rollup_version: u64,
+    /// `AZTEC_PORT` (JSON-RPC, `/status`, `/metrics`); 0 picks a free port.
+    pub port: u16,
+    /// `AZTEC_ADMIN_PORT`; 0 picks a free port.
+    pub admin_port: u16,
+    /// Bind address.
+    pub bind: String,
+    /// SHA-256 of the admin API key; `None` disables the admin API.
+    pub admin_key_sha256: Option<[u8; 32]>,
+    /// Most txs per block.
+    pub max_txs_per_block: usize,
+    /// How often the loops poll L1.
+    pub poll: Duration,
+    /// Publisher balance below which a warning is raised and the next publisher is used (wei).
+    pub min_publisher_balance: U256,
+    /// The genesis L2 state.
+    pub genesis: WorldState,
+    /// Directory of stage components loaded at start (`tx-validation.wasm`, …); `None` runs
+    /// the native twins.
+    pub modules_dir: Option<PathBuf>,
+}
+
+/// Counters and gauges exported on `/metrics` (names documented in docs/node.md).
+#[derive(Default)]
+pub struct Metrics {
+    /// `cairn_sequencer_blocks_proposed_total`.
+    pub proposed: AtomicU64,
+    /// `cairn_sequencer_slots_missed_total`: our slot, no checkpoint landed.
+    pub missed: AtomicU64,
+    /// `cairn_sequencer_attestations_required`.
+    pub att_required: AtomicU64,
+    /// `cairn_sequencer_attestations_collected`.
+    pub att_collected: AtomicU64,
+    /// `cairn_l1_publisher_balance_wei` (first publisher).
+    pub publisher_balance: Mutex<U256>,
+    /// `cairn_archiver_checkpoint_height`.
+    pub checkpointed: AtomicU64,
+    /// `cairn_archiver_proven_height`.
+    pub proven: AtomicU64,
+    /// `cairn_prover_epoch_proofs_total`.
+    pub proofs: AtomicU64,
+    /// `cairn_txpool_received_total`.
+    pub txs_received: AtomicU64,
+    /// `cairn_block_build_seconds` of the last block.
+    pub last_build_ms: AtomicU64,
+}
+
+/// Why the node is unhealthy.
+#[derive(Default)]
+pub struct Health {
+    /// Last L1 error and when.
+    pub l1_error: Mutex<Option<(Instant, String)>>,
+    /// Last successful L1 read.
+    pub l1_ok: Mutex<Option<Instant>>,
+}
+
+/// A running node.
+pub struct Node {
+    /// Configuration (hot-settable parts behind the admin API).
+    pub cfg: RwLock<NodeConfig>,
+    /// Storage.
+    pub store: Store,
+    /// The chain.
+    pub chain: RwLock<Chain>,
+    /// Pipeline stages.
+    pub pipeline: Pipeline,
+    /// L1.
+    pub l1: L1,
+    /// Slot timing read from the Rollup.
+    pub timing: Timing,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Health.
+    pub health: Health,
+    /// Archiver paused by the admin API.
+    pub sync_paused: AtomicBool,
+    /// Stop flag.
+    pub stop: AtomicBool,
+    /// Proven checkpoint on L1.
+    pub proven: AtomicU64,
+    /// Bound addresses (rpc, admin).
+    pub bound: Mutex<(String, String)>,
+    committees: Mutex<BTreeMap<u64, Vec<Address>>>,
+    last_slot: AtomicU64,
+}
+
+/// The node's error for start-up problems.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// L1 not reachable or not the expected contracts.
+    #[error("L1: {0}")]
+    L1(#[from] L1Error),
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The L2 chain id the protocol binds txs to (the L1 chain id).
+fn context(chain: &Chain, chain_id: u64, fee: u128, coinbase: [u8; 20]) -> BlockContext {
+    BlockContext {
+        chain_id,
+        rollup_version: cairn_zk::scenario::ROLLUP_VERSION,
+        block_number: chain.tip() + 1,
+        fee_per_mana: fee,
+        coinbase,
+    }
+}
+
+impl Node {
+    /// Opens storage, replays the stored chain, connects the pipeline and reads the Rollup's
+    /// timing. Does not start threads (see [`run`](Self::run)).
+    pub fn open(cfg: NodeConfig, l1: L1, pipeline: Pipeline) -> Result<Arc<Node>, StartError> {
+        let store = Store::open(&cfg.data_dir)?;
+        let genesis = l1.call(cfg.rollup, &R::getGenesisTimeCall {})?;
+        let slot = l1.call(cfg.rollup, &R::getSlotDurationCall {})?;
+        let epoch = l1.call(cfg.rollup, &R::getEpochDurationCall {})?;
+        let timing = Timing::new(
+            genesis.try_into().unwrap_or(0),
+            slot.try_into().unwrap_or(0),
+            epoch.try_into().unwrap_or(0),
+        )
+        .map_err(|e| StartError::Other(format!("the Rollup's timing is unusable: {e}")))?;
+        let mut chain = Chain::new(cfg.genesis.clone());
+        for (n, bytes) in store.blocks()? {
+            let b = Block::decode(&bytes)
+                .ok_or_else(|| StartError::Other(format!("stored block {n} does not decode; the database is damaged: move DATA_DIRECTORY away and resync from L1")))?;
+            let e = b.tx_effects().ok_or_else(|| {
+                StartError::Other(format!("stored block {n} has undecodable effects"))
+            })?;
+            chain.push(b, &e).map_err(StartError::Other)?;
+        }
+        tracing::info!(tip = chain.tip(), "chain replayed from storage");
+        Ok(Arc::new(Node {
+            cfg: RwLock::new(cfg),
+            store,
+            chain: RwLock::new(chain),
+            pipeline,
+            l1,
+            timing,
+            metrics: Metrics::default(),
+            health: Health::default(),
+            sync_paused: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            proven: AtomicU64::new(0),
+            bound: Mutex::new((String::new(), String::new())),
+            committees: Mutex::new(BTreeMap::new()),
+            last_slot: AtomicU64::new(0),
+        }))
+    }
+
+    /// A snapshot of the configuration.
+    pub fn config(&self) -> NodeConfig {
+        self.cfg
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn rollup(&self) -> Address {
+        self.config().rollup
+    }
+
+    fn l1_ok(&self) {
+        if let Ok(mut g) = self.health.l1_ok.lock() {
+            *g = Some(Instant::now());
+        }
+        if let Ok(mut g) = self.health.l1_error.lock() {
+            *g = None;
+        }
+    }
+
+    fn l1_err(&self, e: &dyn std::fmt::Display) {
+        tracing::warn!(error = %e, "L1 request failed");
+        if let Ok(mut g) = self.health.l1_error.lock() {
+            *g = Some((Instant::now(), e.to_string()));
+        }
+    }
+
+    /// Starts the loops and servers; returns their threads.
+    pub fn run(self: &Arc<Self>) -> Result<Vec<std::thread::JoinHandle<()>>, StartError> {
+        let mut threads = crate::rpc::serve(self.clone())?;
+        let roles = self.config().roles;
+        if roles.archiver || roles.sequencer {
+            let n = self.clone();
+            threads.push(spawn("archiver", move || n.archiver_loop()));
+        }
+        if roles.sequencer {
+            let n = self.clone();
+            threads.push(spawn("sequencer", move || n.sequencer_loop()));
+        }
+        if roles.prover {
+            let n = self.clone();
+            threads.push(spawn("prover", move || n.prover_loop()));
+        }
+        Ok(threads)
+    }
+
+    fn sleep(&self) {
+        std::thread::sleep(self.config().poll);
+    }
+
+    // ----- archiver -----
+
+    fn archiver_loop(&self) {
+        while !self.stop.load(Ordering::Relaxed) {
+            if !self.sync_paused.load(Ordering::Relaxed) {
+                match self.sync_once() {
+                    Ok(()) => self.l1_ok(),
+                    Err(e) => self.l1_err(&e),
+                }
+            }
+            self.sleep();
+        }
+    }
+
+    /// One archiver pass: rolls back what L1 no longer has, appends what it has that we do
+    /// not, and marks proven blocks.
+    pub fn sync_once(&self) -> Result<(), String> {
+        let rollup = self.rollup();
+        let tips = self
+            .l1
+            .call(rollup, &R::getTipsCall {})
+            .map_err(|e| e.to_string())?;
+        let pending: u64 = tips.pending.try_into().unwrap_or(0);
+        let proven: u64 = tips.proven.try_into().unwrap_or(0);
+        let now = self.l1.latest_timestamp().map_err(|e| e.to_string())?;
+        // After the proof window passes, L1 treats the unproven checkpoints as gone even
+        // before anyone calls prune().
+        let prunable = self
+            .l1
+            .call(
+                rollup,
+                &R::canPruneAtTimeCall {
+                    _ts: U256::from(now),
+                },
+            )
+            .unwrap_or(false);
+        let effective = if prunable { proven } else { pending };
+        let local = self.chain.read().map_err(|_| "lock")?.tip();
+        // Reorg/prune: walk back while our archive differs from L1's.
+        let mut keep = local.min(effective);
+        while keep > 0 {
+            let on_l1 = self
+                .l1
+                .call(
+                    rollup,
+                    &R::archiveAtCall {
+                        _checkpointNumber: U256::from(keep),
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+            if on_l1 == self.chain.read().map_err(|_| "lock")?.archive_at(keep) {
+                break;
+            }
+            keep -= 1;
+        }
+        if keep < local {
+            self.rollback(keep)?;
+        }
+        for n in keep + 1..=effective {
+            self.fetch_checkpoint(n)?;
+        }
+        self.proven.store(proven, Ordering::Relaxed);
+        self.metrics.proven.store(proven, Ordering::Relaxed);
+        self.metrics
+            .checkpointed
+            .store(effective, Ordering::Relaxed);
+        // Mark proven blocks (persisted so a restart reports the same tips).
+        let mut chain = self.chain.write().map_err(|_| "lock")?;
+        for b in chain.blocks.iter_mut() {
+            if b.header.block_number <= proven && b.status != Status::Proven {
+                b.status = Status::Proven;
+                self.store
+                    .put_block(b.header.block_number, &b.encode())
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn rollback(&self, to: u64) -> Result<(), String> {
+        let mut chain = self.chain.write().map_err(|_| "lock")?;
+        let dropped = chain.truncate(to);
+        self.store.truncate_blocks(to).map_err(|e| e.to_string())?;
+        // Their txs go back to the pool: nothing acknowledged is lost.
+        let back: Vec<([u8; 32], Vec<u8>)> = dropped
+            .iter()
+            .flat_map(|b| b.txs.iter())
+            .filter_map(|t| Tx::decode(t).ok().map(|tx| (tx.hash(), t.clone())))
+            .collect();
+        self.store.unsettle(&back).map_err(|e| e.to_string())?;
+        tracing::warn!(to, dropped = dropped.len(), "rolled back to L1");
+        Ok(())
+    }
+
+    /// Fetches checkpoint `n` from L1 (event, calldata, blobs), re-executes it and appends it.
+    fn fetch_checkpoint(&self, n: u64) -> Result<(), String> {
+        let rollup = self.rollup();
+        let topic = B256::from(U256::from(n));
+        let logs = self
+            .l1
+            .logs(
+                rollup,
+                R::CheckpointProposed::SIGNATURE_HASH,
+                Some(topic),
+                0,
+                None,
+                100_000,
+            )
+            .map_err(|e| e.to_string())?;
+        let archive = self
+            .l1
+            .call(
+                rollup,
+                &R::archiveAtCall {
+                    _checkpointNumber: U256::from(n),
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        // The newest event for n whose archive is the one L1 holds now (numbers are reused
+        // after a prune).
+        let (log, ev) = logs
+            .iter()
+            .rev()
+            .filter_map(|l| l.decode::<R::CheckpointProposed>().map(|e| (l, e)))
+            .find(|(_, e)| e.archive == archive)
+            .ok_or_else(|| format!("no CheckpointProposed event for checkpoint {n}"))?;
+        let (_, input) = self
+            .l1
+            .transaction_input(log.tx_hash)
+            .map_err(|e| e.to_string())?;
+        let call = R::proposeCall::abi_decode(&input)
+            .map_err(|e| format!("checkpoint {n}: propose calldata does not decode: {e}"))?;
+        let blobs = self
+            .l1
+            .blobs_of_tx(log.tx_hash)
+            .map_err(|e| e.to_string())?;
+        if blobs.len() != ev.versionedBlobHashes.len() {
+            return Err(format!(
+                "checkpoint {n}: {} blobs for {} hashes",
+                blobs.len(),
+                ev.versionedBlobHashes.len()
+            ));
+        }
+        for (b, h) in blobs.iter().zip(&ev.versionedBlobHashes) {
+            BlobBundle::verify_blob(b, h).map_err(|e| format!("checkpoint {n}: {e}"))?;
+        }
+        let refs: Vec<&blob::Blob> = blobs.iter().map(|b| &**b).collect();
+        let body = blob::decode_blobs(&refs).map_err(|e| format!("checkpoint {n}: {e}"))?;
+        let (header, txs) = decode_body(&body)
+            .ok_or_else(|| format!("checkpoint {n}: blob body does not parse"))?;
+        // Re-execute against our state.
+        let mut chain = self.chain.write().map_err(|_| "lock")?;
+        if chain.tip() + 1 != n {
+            return Ok(()); // the sequencer appended it meanwhile
+        }
+        let ctx = BlockContext {
+            chain_id: header.chain_id,
+            rollup_version: header.rollup_version,
+            block_number: header.block_number,
+            fee_per_mana: header.fee_per_mana,
+            coinbase: header.coinbase,
+        };
+        let st: Arc<dyn StateView + Send + Sync> = Arc::new(chain.state.clone());
+        let out = self.pipeline.process_block(st, &ctx, &txs);
+        let mut effects = Vec::new();
+        let mut eff_bytes = Vec::new();
+        for o in out.txs {
+            match o {
+                TxOutcome::Included(b) => {
+                    effects.push(TxEffects::decode(&b).ok_or("effects do not decode")?);
+                    eff_bytes.push(b);
+                }
+                TxOutcome::Rejected(stage, r) => {
+                    return Err(format!(
+                        "checkpoint {n} holds a tx this node rejects at {stage}: {}",
+                        r.message
+                    ))
+                }
+            }
+        }
+        let mut probe = chain.state.clone();
+        let mut h = header.clone();
+        h.previous_archive = [0; 32];
+        let rebuilt = probe.apply_block(h, &effects);
+        if rebuilt != header || Chain::archive_root(&probe) != archive {
+            return Err(format!(
+                "checkpoint {n}: re-execution does not reproduce the posted header/archive"
+            ));
+        }
+        let block = Block {
+            header,
+            txs: txs.clone(),
+            effects: eff_bytes,
+            archive,
+            l1_tx: log.tx_hash,
+            status: Status::Checkpointed,
+            attestations: call._attestations.abi_encode(),
+        };
+        self.store
+            .put_block(n, &block.encode())
+            .map_err(|e| e.to_string())?;
+        let receipts = receipts_for(&block, "checkpointed");
+        chain.push(block, &effects)?;
+        self.store.settle(&receipts).map_err(|e| e.to_string())?;
+        tracing::info!(checkpoint = n, txs = txs.len(), "synced checkpoint from L1");
+        Ok(())
+    }
+
+    // ----- sequencer -----
+
+    fn sequencer_loop(&self) {
+        while !self.stop.load(Ordering::Relaxed) {
+            match self.slot_once() {
+                Ok(()) => {}
+                Err(e) => self.l1_err(&e),
+            }
+            self.sleep();
+        }
+    }
+
+    fn committee(&self, epoch: u64) -> Result<Vec<Address>, String> {
+        if let Some(c) = self.committees.lock().map_err(|_| "lock")?.get(&epoch) {
+            return Ok(c.clone());
+        }
+        let c = self
+            .l1
+            .call(
+                self.rollup(),
+                &R::getEpochCommitteeCall {
+                    _epoch: U256::from(epoch),
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        let mut m = self.committees.lock().map_err(|_| "lock")?;
+        m.insert(epoch, c.clone());
+        while m.len() > 12 {
+            let first = *m.keys().next().unwrap_or(&0);
+            m.remove(&first);
+        }
+        Ok(c)
+    }
+
+    /// One pass of the slot loop: if a local attester proposes in the slot the next L1 block
+    /// falls in, build, attest and publish.
+    pub fn slot_once(&self) -> Result<(), String> {
+        let now = self.l1.latest_timestamp().map_err(|e| e.to_string())?;
+        let slot = self.timing.slot_at(now);
+        if slot <= self.last_slot.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let slot_start = self.timing.slot_start(slot).unwrap_or(now);
+        // Too late in the slot to land a transaction inside it.
+        if now + 2 >= slot_start + self.timing.slot_duration() {
+            return Ok(());
+        }
+        self.last_slot.store(slot, Ordering::Relaxed);
+        let epoch = self.timing.epoch_of_slot(slot);
+        let cfg = self.config();
+        let committee = match self.committee(epoch) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(epoch, error = %e, "no committee yet");
+                return Ok(());
+            }
+        };
+        let seed = self
+            .l1
+            .call(
+                self.rollup(),
+                &R::getSampleSeedAtCall {
+                    _ts: U256::from(slot_start),
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        let proposer = if committee.is_empty() {
+            cfg.attesters
+                .first()
+                .map(|a| Address::from(a.key.address().0))
+        } else {
+            committee::proposer(epoch, slot, seed, &committee)
+        };
+        let Some(proposer) = proposer else {
+            return Ok(());
+        };
+        let Some(me) = cfg
+            .attesters
+            .iter()
+            .find(|a| Address::from(a.key.address().0) == proposer)
+            .cloned()
+        else {
+            return Ok(());
+        };
+        // Synced: our tip is L1's effective pending tip.
+        self.sync_once()?;
+        if self.store.signed_slot(slot).map_err(|e| e.to_string())? {
+            tracing::warn!(
+                slot,
+                "already signed a proposal for this slot (restart?); not proposing again"
+            );
+            return Ok(());
+        }
+        match self.propose(slot, epoch, &committee, &me, &cfg) {
+            Ok(n) => {
+                self.metrics.proposed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(slot, checkpoint = n, "proposed");
+                Ok(())
+            }
+            Err(e) => {
+                self.metrics.missed.fetch_add(1, Ordering::Relaxed);
+                Err(format!("slot {slot}: {e}"))
+            }
+        }
+    }
+
+    fn propose(
+        &self,
+        slot: u64,
+        epoch: u64,
+        committee: &[Address],
+        me: &Attester,
+        cfg: &NodeConfig,
+    ) -> Result<u64, String> {
+        let rollup = cfg.rollup;
+        let t0 = Instant::now();
+        let slot_start = self.timing.slot_start(slot).unwrap_or(0);
+        // Views at `latest` must see a block inside the slot.
+        while self.l1.latest_timestamp().map_err(|e| e.to_string())? < slot_start {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let ts = self.l1.latest_timestamp().map_err(|e| e.to_string())?;
+        let fee: u128 = self
+            .l1
+            .call(
+                rollup,
+                &R::getManaMinFeeAtCall {
+                    _timestamp: U256::from(ts),
+                    _inFeeAsset: true,
+                },
+            )
+            .map_err(|e| e.to_string())?
+            .try_into()
+            .map_err(|_| "mana min fee out of range")?;
+        let chain = self.chain.read().map_err(|_| "lock")?.clone();
+        let n = chain.tip() + 1;
+        let coinbase: [u8; 20] = me.coinbase.0 .0;
+        let ctx = context(&chain, self.l1.chain_id(), fee, coinbase);
+        // Build from the pool, oldest hash order (deterministic), through the pipeline.
+        let pool = self.store.pool().map_err(|e| e.to_string())?;
+        let candidates: Vec<Vec<u8>> = pool
+            .iter()
+            .take(cfg.max_txs_per_block)
+            .map(|(_, t)| t.clone())
+            .collect();
+        let parent: Arc<dyn StateView + Send + Sync> = Arc::new(chain.state.clone());
+        let out = self
+            .pipeline
+            .process_block(parent.clone(), &ctx, &candidates);
+        let mut txs = Vec::new();
+        let mut eff_bytes = Vec::new();
+        let mut effects = Vec::new();
+        let mut dropped = Vec::new();
+        for (bytes, o) in candidates.iter().zip(out.txs) {
+            let hash = Tx::decode(bytes).map(|t| t.hash()).unwrap_or([0; 32]);
+            match o {
+                TxOutcome::Included(b) => {
+                    let e = TxEffects::decode(&b).ok_or("effects do not decode")?;
+                    effects.push(e);
+                    eff_bytes.push(b);
+                    txs.push(bytes.clone());
+                }
+                TxOutcome::Rejected(stage, r) => dropped.push((
+                    hash,
+                    serde_json::to_vec(&json!({"status": "dropped", "stage": stage.name(), "code": r.code, "error": r.message}))
+                        .unwrap_or_default(),
+                )),
+            }
+        }
+        let header0 = BlockHeader {
+            chain_id: ctx.chain_id,
+            rollup_version: ctx.rollup_version,
+            block_number: n,
+            slot,
+            fee_per_mana: fee,
+            coinbase,
+            previous_archive: [0; 32],
+            note_root: [0; 32],
+            nullifier_root: [0; 32],
+            public_data_root: [0; 32],
+            effects_hash: stages::effects_hash(&NativeCrypto, &effects),
+            tx_count: 0,
+            gas_used: 0,
+        };
+        let mut fork = chain.state.clone();
+        let header = fork.apply_block(header0.clone(), &effects);
+        let archive = Chain::archive_root(&fork);
+        self.metrics
+            .last_build_ms
+            .store(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
+
+        // Re-execution for the committee: the block again on the parent state, then the
+        // attestation stage compares headers.
+        let again = self.pipeline.process_block(parent, &ctx, &txs);
+        let re_effects: Vec<TxEffects> = again
+            .txs
+            .iter()
+            .filter_map(|o| match o {
+                TxOutcome::Included(b) => TxEffects::decode(b),
+                _ => None,
+            })
+            .collect();
+        let mut probe = chain.state.clone();
+        let mut h2 = header0.clone();
+        h2.effects_hash = stages::effects_hash(&NativeCrypto, &re_effects);
+        let local = probe.apply_block(h2, &re_effects);
+        let (verdict, fault) = self.pipeline.attest(&header.encode(), &local);
+        if let Some(f) = fault {
+            tracing::warn!(fault = %f, "attestation module fault; native twin used");
+        }
+        verdict.map_err(|e| format!("re-execution disagrees with the built block: {e}"))?;
+
+        // The L1 header.
+        let body = encode_body(&header, &txs);
+        let blobs = blob::encode_blobs(&body).map_err(|e| e.to_string())?;
+        let bundle = BlobBundle::new(blobs).map_err(|e| e.to_string())?;
+        let in_hash = self.in_hash(n)?;
+        let ph = ProposedHeader {
+            last_archive_root: chain.archive_at(n - 1),
+            block_headers_hash: cairn_consensus::sha256_to_field(&header.encode()),
+            blobs_hash: blob::blobs_hash(&bundle.versioned_hashes),
+            in_hash,
+            out_hash: constants::EMPTY_EPOCH_OUT_HASH,
+            slot_number: slot,
+            timestamp: slot_start,
+            coinbase: me.coinbase,
+            fee_recipient: me.fee_recipient,
+            fee_per_da_gas: 0,
+            fee_per_l2_gas: fee,
+            total_mana_used: header.gas_used as u128,
+        };
+        let digest = attest::payload_digest(archive, I256::ZERO, ph.hash());
+        // Slashing protection before any signature exists.
+        match self
+            .store
+            .guard_slot(slot, &digest.0)
+            .map_err(|e| e.to_string())?
+        {
+            Guard::Conflict => {
+                return Err("slashing protection: another payload was signed for this slot".into())
+            }
+            Guard::Recorded | Guard::Same => {}
+        }
+        let sign = |k: &EthSecretKey, d: B256| -> attest::RawSignature {
+            let s = k.sign_message(&d.0).0; // EIP-191, r ‖ s ‖ v
+            let mut out = [0u8; 65];
+            out[0] = s[64];
+            out[1..].copy_from_slice(&s[..64]);
+            out
+        };
+        let sigs: Vec<Option<attest::RawSignature>> = committee
+            .iter()
+            .map(|m| {
+                cfg.attesters
+                    .iter()
+                    .find(|a| Address::from(a.key.address().0) == *m)
+                    .map(|a| sign(&a.key, digest))
+            })
+            .collect();
+        let collected = sigs.iter().filter(|s| s.is_some()).count();
+        let needed = committee::attestation_threshold(committee.len());
+        self.metrics
+            .att_required
+            .store(needed as u64, Ordering::Relaxed);
+        self.metrics
+            .att_collected
+            .store(collected as u64, Ordering::Relaxed);
+        if collected < needed {
+            return Err(format!(
+                "only {collected} of {needed} attestations (this node holds {collected} of the {} committee members; there is no p2p yet)",
+                committee.len()
+            ));
+        }
+        let (att, signers) = attest::pack(committee, &sigs).map_err(|e| e.to_string())?;
+        let as_digest = attest::attestations_and_signers_digest(&att, &signers);
+        let proposer_sig = sign(&me.key, as_digest);
+        let call = R::proposeCall {
+            _args: cabi::ProposeArgs {
+                archive,
+                oracleInput: cabi::OracleInput {
+                    feeAssetPriceModifier: I256::ZERO,
+                },
+                header: ph.to_sol(),
+            },
+            _attestations: att.to_sol(),
+            _signers: signers,
+            _attestationsAndSignersSignature: attest::signature_to_sol(&proposer_sig),
+            _blobInput: Bytes::from(
+                blob::blob_input(&bundle.commitments).map_err(|e| e.to_string())?,
+            ),
+        };
+        let data = call.abi_encode();
+        let publisher = self.pick_publisher(cfg)?;
+        self.l1
+            .dry_run_blob(
+                "propose (dry run)",
+                publisher.address(),
+                rollup,
+                &data,
+                &bundle.versioned_hashes,
+            )
+            .map_err(|e| e.to_string())?;
+        let receipt = self
+            .l1
+            .send_blob_tx(&publisher, "propose", rollup, data, 3_000_000, &bundle)
+            .map_err(|e| e.to_string())?;
+        let block = Block {
+            header,
+            txs,
+            effects: eff_bytes,
+            archive,
+            l1_tx: receipt.hash,
+            status: Status::Checkpointed,
+            attestations: call._attestations.abi_encode(),
+        };
+        let mut receipts = receipts_for(&block, "checkpointed");
+        receipts.extend(dropped);
+        let mut chain = self.chain.write().map_err(|_| "lock")?;
+        if chain.tip() + 1 == n {
+            self.store
+                .put_block(n, &block.encode())
+                .map_err(|e| e.to_string())?;
+            chain.push(block, &effects)?;
+            self.store.settle(&receipts).map_err(|e| e.to_string())?;
+        }
+        tracing::info!(
+            slot,
+            epoch,
+            checkpoint = n,
+            attestations = collected,
+            gas = receipt.gas_used,
+            "checkpoint proposed"
+        );
+        Ok(n)
+    }
+
+    fn in_hash(&self, n: u64) -> Result<B256, String> {
+        let inbox = self
+            .l1
+            .call(self.rollup(), &R::getInboxCall {})
+            .map_err(|e| e.to_string())?;
+        let root = self
+            .l1
+            .call(
+                inbox,
+                &IInbox::getRootCall {
+                    _checkpointNumber: U256::from(n),
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(if root == B256::ZERO {
+            constants::EMPTY_INBOX_ROOT
+        } else {
+            root
+        })
+    }
+
+    fn pick_publisher(&self, cfg: &NodeConfig) -> Result<PrivateKeySigner, String> {
+        let mut last = String::from("no publisher key configured");
+        for (i, p) in cfg.publishers.iter().enumerate() {
+            match self.l1.balance(p.address()) {
+                Ok(b) => {
+                    if i == 0 {
+                        if let Ok(mut m) = self.metrics.publisher_balance.lock() {
+                            *m = b;
+                        }
+                    }
+                    if b >= cfg.min_publisher_balance {
+                        return Ok(p.clone());
+                    }
+                    tracing::warn!(publisher = %p.address(), balance = %b, "publisher balance low; trying the next one");
+                    last = format!(
+                        "publisher {} balance {b} wei is below the minimum; top it up",
+                        p.address()
+                    );
+                }
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(last)
+    }
+
+    // ----- prover -----
+
+    fn prover_loop(&self) {
+        while !self.stop.load(Ordering::Relaxed) {
+            if let Err(e) = self.prove_once() {
+                tracing::warn!(error = %e, "epoch proof not submitted");
+            }
+            std::thread::sleep(self.config().poll * 4);
+        }
+    }
+
+    /// Proves the longest provable prefix of the oldest unproven epoch (mock verifier: the
+    /// proof bytes are empty; every public input is real and checked by the Rollup).
+    pub fn prove_once(&self) -> Result<(), String> {
+        let Some(prover) = self.config().prover else {
+            return Ok(());
+        };
+        let rollup = self.rollup();
+        let tips = self
+            .l1
+            .call(rollup, &R::getTipsCall {})
+            .map_err(|e| e.to_string())?;
+        let pending: u64 = tips.pending.try_into().unwrap_or(0);
+        let proven: u64 = tips.proven.try_into().unwrap_or(0);
+        if pending <= proven {
+            return Ok(());
+        }
+        let chain = self.chain.read().map_err(|_| "lock")?.clone();
+        if chain.tip() < pending {
+            return Ok(()); // the archiver has not caught up
+        }
+        let epoch_of = |n: u64| -> u64 {
+            chain
+                .blocks
+                .get(n as usize - 1)
+                .map(|b| self.timing.epoch_of_slot(b.header.slot))
+                .unwrap_or(0)
+        };
+        let e = epoch_of(proven + 1);
+        let mut start = proven + 1;
+        while start > 1 && epoch_of(start - 1) == e {
+            start -= 1;
+        }
+        let mut end = proven + 1;
+        while end < pending && epoch_of(end + 1) == e {
+            end += 1;
+        }
+        let last = &chain.blocks[end as usize - 1];
+        let stored = self
+            .l1
+            .call(
+                rollup,
+                &R::getCheckpointCall {
+                    _checkpointNumber: U256::from(end),
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        let att = <cabi::CommitteeAttestations as SolValue>::abi_decode(&last.attestations)
+            .map_err(|e| format!("stored attestations of {end} do not decode: {e}"))?;
+        let mut fees = vec![B256::ZERO; constants::PROOF_FEES_ENTRIES];
+        for i in start..=end {
+            let b = &chain.blocks[i as usize - 1];
+            let k = 2 * (i - start) as usize;
+            if k < fees.len() {
+                let mut w = [0u8; 32];
+                w[12..].copy_from_slice(&b.header.coinbase);
+                fees[k] = B256::from(w);
+            }
+        }
+        let body = encode_body(&last.header, &last.txs);
+        let bundle = BlobBundle::new(blob::encode_blobs(&body).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+        let call = R::submitEpochRootProofCall {
+            _args: cabi::SubmitEpochRootProofArgs {
+                start: U256::from(start),
+                end: U256::from(end),
+                args: cabi::PublicInputArgs {
+                    previousArchive: chain.archive_at(start - 1),
+                    endArchive: chain.archive_at(end),
+                    outHash: stored.outHash,
+                    proverId: prover.address(),
+                },
+                fees,
+                attestations: att,
+                blobInputs: Bytes::from(
+                    bundle
+                        .point_evaluation_input(0, [0u8; 32])
+                        .map_err(|e| e.to_string())?,
+                ),
+                proof: Bytes::new(),
+            },
+        };
+        let r = self
+            .l1
+            .send(
+                &prover,
+                "submitEpochRootProof",
+                cairn_l1::TxRequest {
+                    to: Some(rollup),
+                    data: call.abi_encode(),
+                    value: U256::ZERO,
+                    gas: Some(3_000_000),
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        self.metrics.proofs.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            start,
+            end,
+            epoch = e,
+            gas = r.gas_used,
+            "epoch proof accepted"
+        );
+        Ok(())
+    }
+
+    /// Accepts a tx into the pool after the validation and proof stages against the current
+    /// state; persisted before this returns.
+    pub fn submit_tx(&self, bytes: &[u8]) -> Result<[u8; 32], (String, String)> {
+        let tx = Tx::decode(bytes).map_err(|e| ("malformed".to_string(), e.to_string()))?;
+        let hash = tx.hash();
+        if self.store.pool_get(&hash).ok().flatten().is_some()
+            || self.store.receipt(&hash).ok().flatten().is_some()
+        {
+            return Err(("duplicate".into(), "tx already known".into()));
+        }
+        let chain = self
+            .chain
+            .read()
+            .map_err(|_| ("internal".to_string(), "lock".to_string()))?;
+        let ctx = context(&chain, self.l1.chain_id(), 0, [0; 20]);
+        let st: Arc<dyn StateView + Send + Sync> = Arc::new(chain.state.clone());
+        drop(chain);
+        let v = cairn_engine::native::validate(&*st, &ctx, &[bytes.to_vec()]);
+        let note_root = match v.into_iter().next() {
+            Some(Ok(v)) => v.note_root,
+            Some(Err(r)) => return Err((r.code, r.message)),
+            None => return Err(("internal".into(), "no validation result".into())),
+        };
+        if let Some(Err(r)) = cairn_engine::native::verify(&*st, &[(bytes.to_vec(), note_root)])
+            .into_iter()
+            .next()
+        {
+            return Err((r.code, r.message));
+        }
+        self.store
+            .pool_add(&hash, bytes)
+            .map_err(|e| ("internal".to_string(), e.to_string()))?;
+        self.metrics.txs_received.fetch_add(1, Ordering::Relaxed);
+        Ok(hash)
+    }
+
+    /// `node_getL2Tips` in the v2 shape (one block per checkpoint: latest = proposed).
+    pub fn tips(&self) -> Value {
+        let chain = match self.chain.read() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        let tip = chain.tip();
+        let proven = self.proven.load(Ordering::Relaxed).min(tip);
+        let hash = |n: u64| format!("{:#x}", chain.archive_at(n));
+        json!({
+            "latest": {"number": tip, "hash": hash(tip)},
+            "proven": {"number": proven, "hash": hash(proven)},
+            "finalized": {"number": proven, "hash": hash(proven)},
+        })
+    }
+
+    /// Health reasons (empty: healthy).
+    pub fn unhealthy(&self) -> Vec<String> {
+        let mut r = Vec::new();
+        if let Ok(g) = self.health.l1_error.lock() {
+            if let Some((at, e)) = &*g {
+                if at.elapsed() < Duration::from_secs(30) {
+                    r.push(format!("L1 unreachable or failing: {e}"));
+                }
+            }
+        }
+        if let Ok(g) = self.health.l1_ok.lock() {
+            match *g {
+                None => r.push("not synced with L1 yet".into()),
+                Some(t) if t.elapsed() > Duration::from_secs(60) => r.push(format!(
+                    "no successful L1 read for {} s",
+                    t.elapsed().as_secs()
+                )),
+                _ => {}
+            }
+        }
+        r
+    }
+
+    /// Milliseconds since the epoch (for receipts).
+    pub fn now_ms() -> u64 {
+        now_ms()
+    }
+}
+
+fn receipts_for(block: &Block, status: &str) -> Vec<([u8; 32], Vec<u8>)> {
+    block
+        .txs
+        .iter()
+        .zip(&block.effects)
+        .filter_map(|(t, e)| {
+            let tx = Tx::decode(t).ok()?;
+            let eff = TxEffects::decode(e)?;
+            let r = json!({
+                "status": status,
+                "txHash": format!("0x{}", hex::encode(tx.hash())),
+                "blockNumber": block.header.block_number,
+                "l1Tx": format!("{:#x}", block.l1_tx),
+                "gasUsed": eff.gas_used,
+                "fee": eff.fee.to_string(),
+            });
+            Some((tx.hash(), serde_json::to_vec(&r).ok()?))
+        })
+        .collect()
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(f)
+        .unwrap_or_else(|e| panic!("cannot start the {name} thread: {e}"))
+}
