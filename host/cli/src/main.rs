@@ -37,6 +37,13 @@ enum Command {
     Dashboard(cmd::dashboard::DashboardArgs),
     /// Run the sequencer node (`--node --archiver --sequencer [--prover-node] --network …`).
     Start(Box<cmd::node::StartArgs>),
+    /// Wallet-side txs against a node: token transfers, receipts, balances.
+    Tx {
+        #[command(subcommand)]
+        command: cmd::wallet::TxCommand,
+    },
+    /// Send a steady stream of txs to a node (devnet accounts).
+    Bot(cmd::wallet::BotArgs),
     /// Local development networks.
     Devnet {
         #[command(subcommand)]
@@ -111,6 +118,8 @@ fn main() -> ExitCode {
         Command::GenerateBlsKeypair(args) => cmd::bls::run(args),
         Command::Dashboard(args) => cmd::dashboard::run(args),
         Command::Start(args) => cmd::node::start(*args),
+        Command::Tx { command } => cmd::wallet::tx(command),
+        Command::Bot(args) => cmd::wallet::bot(args),
         Command::Devnet { command } => cmd::devnet::run(command),
         Command::AddL1Validator(args) => cmd::staking::add_l1_validator(args),
         Command::FlushEntryQueue(args) => cmd::staking::flush_cmd(args),

@@ -435,6 +435,7 @@ impl Node {
             fee_per_mana: header.fee_per_mana,
             coinbase: header.coinbase,
         };
+        self.pipeline.block_boundary();
         let st: Arc<dyn StateView + Send + Sync> = Arc::new(chain.state.clone());
         let out = self.pipeline.process_block(st, &ctx, &txs);
         let mut effects = Vec::new();
@@ -615,6 +616,11 @@ impl Node {
             .map_err(|e| e.to_string())?
             .try_into()
             .map_err(|_| "mana min fee out of range")?;
+        // Modules loaded through the admin API become active here, between blocks.
+        let swapped = self.pipeline.block_boundary();
+        if !swapped.is_empty() {
+            tracing::info!(stages = ?swapped, "activated new stage modules at the block boundary");
+        }
         let chain = self.chain.read().map_err(|_| "lock")?.clone();
         let n = chain.tip() + 1;
         let coinbase: [u8; 20] = me.coinbase.0 .0;
@@ -1029,6 +1035,22 @@ impl Node {
             "proven": {"number": proven, "hash": hash(proven)},
             "finalized": {"number": proven, "hash": hash(proven)},
         })
+    }
+
+    /// The Rollup's current mana min fee (the fee per mana of the next block).
+    pub fn current_min_fee(&self) -> Result<u128, String> {
+        let ts = self.l1.latest_timestamp().map_err(|e| e.to_string())?;
+        self.l1
+            .call(
+                self.rollup(),
+                &R::getManaMinFeeAtCall {
+                    _timestamp: U256::from(ts),
+                    _inFeeAsset: true,
+                },
+            )
+            .map_err(|e| e.to_string())?
+            .try_into()
+            .map_err(|_| "mana min fee out of range".to_string())
     }
 
     /// Health reasons (empty: healthy).

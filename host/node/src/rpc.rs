@@ -138,11 +138,13 @@ pub fn handle(node: &Node, req: &Value) -> Value {
         },
         "node_getPendingTxCount" => ok(&id, json!(node.store.pool_len().unwrap_or(0))),
         "node_getPublicStorageAt" => {
-            let contract = p0.as_str().and_then(cairn_protocol::vm::Word::from_hex);
-            let slot = params
-                .get(1)
-                .and_then(|v| v.as_str())
-                .and_then(cairn_protocol::vm::Word::from_hex);
+            let word = |v: Option<&Value>| {
+                v.and_then(Value::as_str)
+                    .map(|s| s.strip_prefix("0x").unwrap_or(s))
+                    .and_then(cairn_protocol::vm::Word::from_hex)
+            };
+            let contract = word(Some(&p0));
+            let slot = word(params.get(1));
             match (contract, slot) {
                 (Some(c), Some(s)) => {
                     let chain = match node.chain.read() {
@@ -160,6 +162,34 @@ pub fn handle(node: &Node, req: &Value) -> Value {
                 ),
             }
         }
+        "node_getBlockHeader" => {
+            let chain = match node.chain.read() {
+                Ok(c) => c,
+                Err(p) => p.into_inner(),
+            };
+            // What a wallet builds against: the newest anchor and the block number for expiry.
+            ok(
+                &id,
+                json!({
+                    "number": chain.tip(),
+                    "anchor": fr_to_hex(&chain.state.latest_anchor()),
+                    "chainId": node.l1.chain_id(),
+                    "rollupVersion": cairn_zk::scenario::ROLLUP_VERSION,
+                }),
+            )
+        }
+        "node_getCurrentMinFees" => match node.current_min_fee() {
+            Ok(f) => ok(
+                &id,
+                json!({"feePerDaGas": "0", "feePerL2Gas": f.to_string()}),
+            ),
+            Err(e) => err(
+                &id,
+                -32000,
+                &format!("cannot read the fee from L1: {e}"),
+                None,
+            ),
+        },
         "node_isReady" => ok(&id, json!(node.unhealthy().is_empty())),
         "node_getNodeInfo" => {
             let cfg = node.config();

@@ -133,14 +133,7 @@ impl WorldState {
 
     /// Fee-juice or token balance (`contract`'s layout) of `who`.
     pub fn balance(&self, contract: &Word, who: &[u8; 20]) -> u128 {
-        let inner = hash(
-            domain::APP,
-            &[
-                Fr::from(1u64),
-                Word::from_be_slice(who).to_fr().unwrap_or_default(),
-            ],
-        );
-        let w = Word::from_fr(&self.read_slot(contract, &Word::from_fr(&inner)));
+        let w = Word::from_fr(&self.read_slot(contract, &balance_slot(who)));
         (u128::from(w.0[1]) << 64) | u128::from(w.0[0])
     }
 
@@ -185,6 +178,18 @@ impl WorldState {
         self.push_anchor();
         header
     }
+}
+
+/// The storage slot of `who`'s balance in the token and fee contracts (map at slot 1).
+pub fn balance_slot(who: &[u8; 20]) -> Word {
+    let inner = hash(
+        domain::APP,
+        &[
+            Fr::from(1u64),
+            Word::from_be_slice(who).to_fr().unwrap_or_default(),
+        ],
+    );
+    Word::from_fr(&inner)
 }
 
 /// The archive leaf of a header: Poseidon over the header bytes in 31-byte chunks.

@@ -91,6 +91,15 @@ impl Kind {
     ];
 }
 
+/// The secp256k1 key of deterministic account `i` (the devnet's genesis accounts: the bot and
+/// `cairn tx` sign with these).
+pub fn account_key(i: usize) -> EthSecretKey {
+    let mut k = [0u8; 32];
+    k[24..].copy_from_slice(&(i as u64 + 1).to_be_bytes());
+    k[0] = 0x42;
+    EthSecretKey::from_bytes(&k).unwrap_or_else(|_| unreachable!("fixed test keys are valid"))
+}
+
 fn secret_for(i: usize) -> Fr {
     Fr::from(1_000_003u64 * (i as u64 + 1))
 }
@@ -101,11 +110,7 @@ impl Scenario {
         let mut accounts = Vec::with_capacity(n);
         let mut notes = Vec::with_capacity(n);
         for i in 0..n {
-            let mut k = [0u8; 32];
-            k[24..].copy_from_slice(&(i as u64 + 1).to_be_bytes());
-            k[0] = 0x42;
-            let key = EthSecretKey::from_bytes(&k)
-                .unwrap_or_else(|_| unreachable!("fixed test keys are valid"));
+            let key = account_key(i);
             let address = key.address().0;
             let secret = secret_for(i);
             let note = Note {

@@ -11,3 +11,4 @@ pub mod node;
 pub mod pipeline;
 pub mod provider;
 pub mod staking;
+pub mod wallet;

@@ -1,0 +1,458 @@
+//! The node end to end on the devnet with the real Aztec contracts: four validators registered
+//! through `add-l1-validator` (the GSE checks every proof of possession), one `cairn start`
+//! holding them, blocks proposed to the Rollup with committee attestations in blobs, the mock
+//! verifier advancing the proven tip, txs reaching receipts with their effects, typed errors for
+//! bad input, kill -9 and restart without double-signing, a fresh archiver rebuilding the same
+//! state from L1 alone, and a stage hot-swapped through the admin API while blocks continue.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy_primitives::{Address, U256};
+use alloy_sol_types::SolCall;
+use cairn_consensus::abi::IRollupConsensus as R;
+use cairn_consensus::attest;
+use cairn_l1::{RpcClient, L1};
+use cairn_tests::{cairn_bin, components, free_port, run_cairn, Devnet};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+const M: &str = "test test test test test test test test test test test junk";
+const FEE: &str = "0x0000000000000000000000000000000000000000000000000000000000000001";
+const ADMIN_KEY: &str = "e2e-admin-key";
+
+struct NodeProc {
+    child: Child,
+    rpc: String,
+    admin: String,
+    log: PathBuf,
+}
+
+impl NodeProc {
+    fn start(
+        net: &Devnet,
+        data: &Path,
+        ks: Option<&Path>,
+        modules: Option<&Path>,
+        log: PathBuf,
+    ) -> NodeProc {
+        let port = free_port();
+        let admin_port = free_port();
+        let mut cmd = Command::new(cairn_bin());
+        cmd.args(["start", "--node"])
+            .arg("--data-directory")
+            .arg(data)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--admin-port",
+                &admin_port.to_string(),
+            ])
+            .args(["--poll-ms", "250"])
+            .arg("--admin-api-key-hash")
+            .arg(hex::encode(Sha256::digest(ADMIN_KEY.as_bytes())))
+            .env("LOG_LEVEL", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"));
+        for (k, v) in net.env() {
+            cmd.env(k, v);
+        }
+        if let Some(ks) = ks {
+            let (_, prover_key) = net.account(5);
+            cmd.args(["--sequencer", "--prover-node"])
+                .arg("--key-store-directory")
+                .arg(ks)
+                .args(["--prover-private-key", &prover_key]);
+        }
+        if let Some(m) = modules {
+            cmd.arg("--modules").arg(m);
+        }
+        NodeProc {
+            child: cmd.spawn().expect("spawn cairn start"),
+            rpc: format!("http://127.0.0.1:{port}"),
+            admin: format!("http://127.0.0.1:{admin_port}"),
+            log,
+        }
+    }
+
+    fn call(&self, method: &str, params: Value) -> Result<Value, String> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let v: Value = ureq::post(&self.rpc)
+            .timeout(Duration::from_secs(20))
+            .send_json(body)
+            .map_err(|e| e.to_string())?
+            .into_json()
+            .map_err(|e| e.to_string())?;
+        match v.get("error") {
+            Some(e) => Err(e.to_string()),
+            None => Ok(v["result"].clone()),
+        }
+    }
+
+    fn tips(&self) -> Option<(u64, u64)> {
+        let t = self.call("node_getL2Tips", json!([])).ok()?;
+        Some((
+            t["latest"]["number"].as_u64()?,
+            t["proven"]["number"].as_u64()?,
+        ))
+    }
+
+    fn wait_for(&self, what: &str, secs: u64, mut ok: impl FnMut(&NodeProc) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if ok(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        panic!(
+            "timed out waiting for {what}; node log (newest first):\n{}",
+            tail.join("\n")
+        );
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill(); // SIGKILL
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn cli(net: &Devnet, dir: &Path, args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let out = run_cairn(dir, &args, &net.env());
+    assert!(
+        out.status.success(),
+        "cairn {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Registers 4 validators and warps L1 to the first epoch whose committee includes them.
+fn validators(net: &Devnet, tmp: &Path) -> PathBuf {
+    let keys = tmp.join("keys");
+    let ks = tmp.join("keystore");
+    std::fs::create_dir_all(&ks).unwrap();
+    cli(
+        net,
+        tmp,
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M,
+            "--count",
+            "4",
+            "--staker-output",
+            "--data-dir",
+            &keys.to_string_lossy(),
+        ],
+    );
+    let reg = net.register(&keys.join("key1_staker_output.json"));
+    let text = String::from_utf8_lossy(&reg.stdout);
+    assert_eq!(
+        text.matches("VALIDATING").count(),
+        4,
+        "{text}\n{}",
+        String::from_utf8_lossy(&reg.stderr)
+    );
+    std::fs::rename(keys.join("key1.json"), ks.join("key1.json")).unwrap();
+    // A validator flushed at t is sampled for epochs ≥ 2 + ceil((t − genesis) / epoch): jump
+    // straight to the start of epoch 3 (devnet only: anvil's clock).
+    let rpc = RpcClient::new(&[net.rpc()]).unwrap();
+    let l1 = L1::connect(rpc.clone(), Some(31337)).unwrap();
+    let rollup: Address = net.address("rollup").parse().unwrap();
+    let genesis: u64 = l1.call(rollup, &R::getGenesisTimeCall {}).unwrap().to();
+    let epoch: u64 = l1.call(rollup, &R::getEpochDurationCall {}).unwrap().to();
+    let slot: u64 = l1.call(rollup, &R::getSlotDurationCall {}).unwrap().to();
+    rpc.call(
+        "evm_setNextBlockTimestamp",
+        json!([genesis + 3 * epoch * slot]),
+    )
+    .unwrap();
+    rpc.call("evm_mine", json!([])).unwrap();
+    ks
+}
+
+fn balance(net: &Devnet, node: &NodeProc, account: usize) -> u128 {
+    let out = cli(
+        net,
+        Path::new("."),
+        &[
+            "tx",
+            "balance",
+            "--node-url",
+            &node.rpc,
+            "--account",
+            &account.to_string(),
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["token"].as_str().unwrap().parse().unwrap()
+}
+
+/// Checks on L1 that block `n` was proposed with valid attestations from the committee.
+fn attestations_valid(net: &Devnet, node: &NodeProc, n: u64) -> usize {
+    let block = node.call("node_getBlock", json!([n])).unwrap();
+    let l1 = L1::connect(RpcClient::new(&[net.rpc()]).unwrap(), Some(31337)).unwrap();
+    let rollup: Address = net.address("rollup").parse().unwrap();
+    let (_, input) = l1
+        .transaction_input(block["l1Tx"].as_str().unwrap().parse().unwrap())
+        .unwrap();
+    let call = R::proposeCall::abi_decode(&input).expect("a propose call");
+    let stored = l1
+        .call(
+            rollup,
+            &R::getCheckpointCall {
+                _checkpointNumber: U256::from(n),
+            },
+        )
+        .unwrap();
+    let header_hash = cairn_consensus::header::ProposedHeader::try_from(&call._args.header)
+        .unwrap()
+        .hash();
+    assert_eq!(stored.headerHash, header_hash, "L1 stored our header hash");
+    let digest = attest::payload_digest(
+        call._args.archive,
+        call._args.oracleInput.feeAssetPriceModifier,
+        header_hash,
+    );
+    assert_eq!(stored.payloadDigest, digest);
+    let epoch = l1
+        .call(
+            rollup,
+            &R::getEpochForCheckpointCall {
+                _checkpointNumber: U256::from(n),
+            },
+        )
+        .unwrap();
+    let committee = l1
+        .call(rollup, &R::getEpochCommitteeCall { _epoch: epoch })
+        .unwrap();
+    let att = attest::CommitteeAttestations {
+        signature_indices: call._attestations.signatureIndices.to_vec(),
+        signatures_or_addresses: call._attestations.signaturesOrAddresses.to_vec(),
+    };
+    let (members, sigs) = attest::unpack(&att, &call._signers, committee.len()).unwrap();
+    assert_eq!(members, committee, "packed in committee order");
+    let eth_hash = attest::eth_signed_message_hash(digest);
+    let mut valid = 0;
+    for (m, s) in members.iter().zip(&sigs) {
+        if let Some(s) = s {
+            let mut rsv = [0u8; 65];
+            rsv[..64].copy_from_slice(&s[1..]);
+            rsv[64] = s[0];
+            let who =
+                cairn_crypto::eth::recover_hash(&eth_hash.0, &cairn_crypto::EthSignature(rsv))
+                    .unwrap();
+            assert_eq!(
+                Address::from(who.0),
+                *m,
+                "signature recovers to its committee member"
+            );
+            valid += 1;
+        }
+    }
+    assert!(valid >= cairn_consensus::committee::attestation_threshold(committee.len()));
+    valid
+}
+
+#[test]
+fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
+    let net = Devnet::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let ks = validators(&net, tmp.path());
+    let data = tmp.path().join("data");
+    let mut node = NodeProc::start(&net, &data, Some(&ks), None, tmp.path().join("node1.log"));
+
+    // Blocks land on L1 and the proven tip follows.
+    node.wait_for("two blocks and a proof", 180, |n| {
+        n.tips().is_some_and(|(l, p)| l >= 2 && p >= 1)
+    });
+    assert_eq!(
+        attestations_valid(&net, &node, 1),
+        4,
+        "all four local members attested"
+    );
+    let status = ureq::get(&format!("{}/status", node.rpc)).call().unwrap();
+    assert_eq!(status.status(), 200);
+    let metrics = ureq::get(&format!("{}/metrics", node.rpc))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(
+        metrics.contains("cairn_sequencer_attestations_required 3"),
+        "{metrics}"
+    );
+
+    // A transfer reaches a checkpointed receipt with its effects.
+    let before = (balance(&net, &node, 2), balance(&net, &node, 3));
+    let out = cli(
+        &net,
+        tmp.path(),
+        &[
+            "tx",
+            "transfer",
+            "--node-url",
+            &node.rpc,
+            "--from",
+            "2",
+            "--to",
+            "3",
+            "--amount",
+            "25",
+            "--wait",
+            "90",
+        ],
+    );
+    assert!(out.contains("\"checkpointed\""), "{out}");
+    assert_eq!(balance(&net, &node, 2), before.0 - 25);
+    assert_eq!(balance(&net, &node, 3), before.1 + 25);
+
+    // Bad input gets typed JSON-RPC errors.
+    let e = node.call("node_sendTx", json!(["0x0102"])).unwrap_err();
+    assert!(e.contains("malformed"), "{e}");
+    let e = node.call("node_noSuchMethod", json!([])).unwrap_err();
+    assert!(e.contains("-32601"), "{e}");
+    let raw = ureq::post(&node.rpc)
+        .send_string("{not json")
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(raw.contains("-32700"), "{raw}");
+    let mut wrong = cairn_zk::scenario::Scenario::new(4).transfer(0, 1, 1, 1);
+    wrong.chain_id = 1;
+    let e = node
+        .call(
+            "node_sendTx",
+            json!([format!("0x{}", hex::encode(wrong.encode()))]),
+        )
+        .unwrap_err();
+    assert!(e.contains("wrong-chain-id"), "{e}");
+    // The admin API wants its key.
+    let denied = ureq::post(&node.admin)
+        .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "nodeAdmin_getConfig"}));
+    assert!(matches!(denied, Err(ureq::Error::Status(401, _))));
+    let cfg: Value = ureq::post(&node.admin)
+        .set("x-api-key", ADMIN_KEY)
+        .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "nodeAdmin_getConfig"}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(cfg["result"]["sequencer"], true);
+
+    // kill -9 mid-run, restart on the same data: the chain continues, nothing acknowledged is
+    // lost, and no slot is signed twice (L1 would revert a second checkpoint for a slot).
+    let pending_hash = cli(
+        &net,
+        tmp.path(),
+        &[
+            "tx",
+            "transfer",
+            "--node-url",
+            &node.rpc,
+            "--from",
+            "4",
+            "--to",
+            "5",
+            "--amount",
+            "3",
+        ],
+    )
+    .trim()
+    .to_string();
+    let (tip_before, _) = node.tips().unwrap();
+    node.kill9();
+    let node2 = NodeProc::start(&net, &data, Some(&ks), None, tmp.path().join("node2.log"));
+    node2.wait_for("blocks after restart", 120, |n| {
+        n.tips().is_some_and(|(l, _)| l >= tip_before + 2)
+    });
+    node2.wait_for("the acknowledged tx", 90, |n| {
+        n.call("node_getTxReceipt", json!([pending_hash]))
+            .is_ok_and(|r| r["status"] == "checkpointed")
+    });
+    let log2 = std::fs::read_to_string(&node2.log).unwrap();
+    assert!(
+        !log2.contains("SlotAlreadyInChain"),
+        "a slot was proposed twice:\n{log2}"
+    );
+
+    // A fresh node with no keys rebuilds the same state from L1 (events, calldata, blobs).
+    let fresh = NodeProc::start(
+        &net,
+        &tmp.path().join("fresh"),
+        None,
+        None,
+        tmp.path().join("fresh.log"),
+    );
+    let (latest, _) = node2.tips().unwrap();
+    fresh.wait_for("fresh node sync", 120, |n| {
+        n.tips().is_some_and(|(l, _)| l >= latest)
+    });
+    for n in [1, latest / 2, latest] {
+        let a = node2.call("node_getBlock", json!([n])).unwrap();
+        let b = fresh.call("node_getBlock", json!([n])).unwrap();
+        for k in [
+            "archive",
+            "noteRoot",
+            "nullifierRoot",
+            "publicDataRoot",
+            "txHashes",
+        ] {
+            assert_eq!(a[k], b[k], "block {n} {k}");
+        }
+    }
+    assert_eq!(balance(&net, &fresh, 3), balance(&net, &node2, 3));
+    drop(fresh);
+
+    // Hot swap on the live node through the admin API: public-execution 1.1.0 while txs flow.
+    let comps = components();
+    let v2 = tmp.path().join("public-execution-v1.1.0.wasm");
+    std::fs::write(&v2, &comps["public-execution-v2"]).unwrap();
+    let load: Value = ureq::post(&node2.admin)
+        .set("Authorization", &format!("Bearer {ADMIN_KEY}"))
+        .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "nodeAdmin_loadModule", "params": ["public-execution", v2.to_string_lossy()]}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert!(load.get("error").is_none(), "{load}");
+    let out = cli(
+        &net,
+        tmp.path(),
+        &[
+            "tx",
+            "transfer",
+            "--node-url",
+            &node2.rpc,
+            "--from",
+            "6",
+            "--to",
+            "7",
+            "--amount",
+            "1",
+            "--wait",
+            "90",
+        ],
+    );
+    assert!(out.contains("\"checkpointed\""), "{out}");
+    let info = node2.call("node_getNodeInfo", json!([])).unwrap();
+    let stages = info["stages"].to_string();
+    assert!(
+        stages.contains("1.1.0"),
+        "public-execution not swapped: {stages}"
+    );
+}
