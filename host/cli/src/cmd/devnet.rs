@@ -19,6 +19,40 @@ pub enum DevnetCommand {
     /// with their own forge script) plus cairn's StakingRegistry and split factory, fund test
     /// accounts and write DIR/manifest.json. Stays in the foreground until Ctrl-C unless --detach.
     L1(L1Args),
+    /// Everything in one command: the L1 devnet, N validators generated with
+    /// `cairn validator-keys` and registered through `add-l1-validator` and the entry queue, one
+    /// node holding them (`cairn start`), and a tx generator (`cairn bot`). Foreground until
+    /// Ctrl-C; the summary says where everything is.
+    Up(UpArgs),
+}
+
+/// Flags of `cairn devnet up`.
+#[derive(Args)]
+pub struct UpArgs {
+    /// State directory (default: ~/.cairn/devnet, or $CAIRN_HOME/devnet); replaced on start.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// L1 JSON-RPC port.
+    #[arg(long, default_value_t = 8545)]
+    port: u16,
+    /// Validators to generate and register (all held by the one node).
+    #[arg(long, default_value_t = 4)]
+    validators: u32,
+    /// Node JSON-RPC port (AZTEC_PORT).
+    #[arg(long = "rpc-port", default_value_t = 8080)]
+    rpc_port: u16,
+    /// Node admin port (AZTEC_ADMIN_PORT).
+    #[arg(long = "admin-port", default_value_t = 8880)]
+    admin_port: u16,
+    /// Bot txs per second (0: no bot).
+    #[arg(long = "bot-rate", default_value_t = 0.5)]
+    bot_rate: f64,
+    /// Stage components to run in the node instead of the native stages.
+    #[arg(long)]
+    modules: Option<PathBuf>,
+    /// Directory holding the L1 tools (default: tools/node_modules above the current directory).
+    #[arg(long = "tools-dir", env = "CAIRN_TOOLS_DIR")]
+    tools_dir: Option<PathBuf>,
 }
 
 fn parse_tokens(s: &str) -> Result<U256, String> {
@@ -105,6 +139,7 @@ pub fn default_dir() -> PathBuf {
 pub fn run(cmd: DevnetCommand) -> Result<()> {
     match cmd {
         DevnetCommand::L1(a) => l1(a),
+        DevnetCommand::Up(a) => up(a),
     }
 }
 
@@ -185,6 +220,234 @@ fn l1(a: L1Args) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    devnet.shutdown();
+    println!("devnet: stopped");
+    Ok(())
+}
+
+/// A child process killed when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn up(a: UpArgs) -> Result<()> {
+    use std::process::{Command, Stdio};
+    if a.validators == 0 {
+        return Err(anyhow!("--validators must be at least 1"));
+    }
+    let dir = a.dir.clone().unwrap_or_else(default_dir);
+    let _ = cairn_devnet::stop(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
+            .map_err(|e| anyhow!("cannot install the Ctrl-C handler: {e}"))?;
+    }
+    let cfg = DevnetConfig {
+        dir: dir.clone(),
+        port: a.port,
+        tools_dir: a.tools_dir.clone(),
+        committee_size: u64::from(a.validators.min(48)),
+        ..DevnetConfig::default()
+    };
+    let t0 = std::time::Instant::now();
+    let mut devnet = cairn_devnet::start(&cfg)?;
+    let manifest_path = devnet.manifest_path();
+    let m = devnet.manifest.clone();
+    println!(
+        "devnet: L1 ready in {:.1} s on {}",
+        m.startup_seconds, m.rpc_url
+    );
+    let exe = std::env::current_exe().map_err(|e| anyhow!("cannot find the cairn binary: {e}"))?;
+    let env = [
+        ("NETWORK", "devnet".to_string()),
+        ("CAIRN_DEVNET_MANIFEST", manifest_path.display().to_string()),
+    ];
+    let run = |args: &[String]| -> Result<String> {
+        let out = Command::new(&exe)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .output()?;
+        if !out.status.success() {
+            return Err(anyhow!(
+                "cairn {} failed:\n{}{}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    let keys = dir.join("keys");
+    let keystore = dir.join("keystore");
+    std::fs::create_dir_all(&keystore)?;
+    let fee = format!("0x{}1", "0".repeat(63));
+    let s = |x: &str| x.to_string();
+    // Fresh random mnemonic (printed to keys/new.txt by validator-keys; devnet only).
+    let new_out = run(&[
+        s("validator-keys"),
+        s("new"),
+        s("--count"),
+        a.validators.to_string(),
+        s("--fee-recipient"),
+        fee,
+        s("--staker-output"),
+        s("--data-dir"),
+        keys.display().to_string(),
+    ])?;
+    std::fs::write(dir.join("new.txt"), new_out)?;
+    run(&[
+        s("add-l1-validator"),
+        s("--registration"),
+        keys.join("key1_staker_output.json").display().to_string(),
+        s("--wait"),
+        s("--force"),
+    ])?;
+    std::fs::rename(keys.join("key1.json"), keystore.join("key1.json"))?;
+    println!(
+        "devnet: {} validators registered (GSE-checked proofs of possession)",
+        a.validators
+    );
+    // Committees are sampled from the validator set two epochs back: move L1 time to the
+    // first epoch that includes the new validators instead of waiting for it.
+    let l1 = cairn_l1::L1::connect(
+        cairn_l1::RpcClient::new(&[m.rpc_url.clone()])?,
+        Some(m.chain_id),
+    )?;
+    let rollup = m
+        .addresses
+        .get("rollup")
+        .copied()
+        .ok_or_else(|| anyhow!("manifest without a rollup"))?;
+    let genesis: u64 = l1
+        .call(
+            rollup,
+            &cairn_consensus::abi::IRollupConsensus::getGenesisTimeCall {},
+        )?
+        .try_into()
+        .unwrap_or(0);
+    let epoch_secs = cfg.slot_duration * cfg.epoch_duration;
+    let now = l1.latest_timestamp()?;
+    let usable = 2 + (now.saturating_sub(genesis)).div_ceil(epoch_secs);
+    l1.rpc().call(
+        "evm_setNextBlockTimestamp",
+        serde_json::json!([genesis + usable * epoch_secs]),
+    )?;
+    l1.rpc().call("evm_mine", serde_json::json!([]))?;
+    let prover_key = m
+        .accounts
+        .get(5)
+        .map(|a| a.private_key.clone())
+        .ok_or_else(|| anyhow!("manifest without test accounts"))?;
+    let publisher_key = m
+        .accounts
+        .get(6)
+        .map(|a| a.private_key.clone())
+        .ok_or_else(|| anyhow!("manifest without test accounts"))?;
+    let data = dir.join("node");
+    let log = std::fs::File::create(dir.join("node.log"))?;
+    let mut cmd = Command::new(&exe);
+    cmd.args(["start", "--node", "--sequencer", "--prover-node"])
+        .arg("--data-directory")
+        .arg(&data)
+        .arg("--key-store-directory")
+        .arg(&keystore)
+        .args([
+            "--port",
+            &a.rpc_port.to_string(),
+            "--admin-port",
+            &a.admin_port.to_string(),
+        ])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("SEQ_PUBLISHER_PRIVATE_KEYS", &publisher_key)
+        .env("PROVER_PUBLISHER_PRIVATE_KEY", &prover_key)
+        .env("LOG_LEVEL", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    if let Some(mods) = &a.modules {
+        cmd.arg("--modules").arg(mods);
+    }
+    let mut node = Child(cmd.spawn()?);
+    let url = format!("http://127.0.0.1:{}", a.rpc_port);
+    // Ready when the JSON-RPC answers.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let ok = ureq::post(&url)
+            .timeout(Duration::from_secs(2))
+            .send_json(
+                serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "node_getBlockNumber"}),
+            )
+            .is_ok();
+        if ok {
+            break;
+        }
+        if let Ok(Some(st)) = node.0.try_wait() {
+            return Err(anyhow!(
+                "the node exited ({st}); see {}",
+                dir.join("node.log").display()
+            ));
+        }
+        if std::time::Instant::now() > deadline || stop.load(Ordering::SeqCst) {
+            return Err(anyhow!(
+                "the node did not answer on {url}; see {}",
+                dir.join("node.log").display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let _bot = if a.bot_rate > 0.0 {
+        let log = std::fs::File::create(dir.join("bot.log"))?;
+        Some(Child(
+            Command::new(&exe)
+                .args(["bot", "--node-url", &url, "--rate", &a.bot_rate.to_string()])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()?,
+        ))
+    } else {
+        None
+    };
+    let key_line = std::fs::read_to_string(dir.join("node.log"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.split("store it now): ").nth(1).map(str::to_string))
+        .unwrap_or_else(|| "(see node.log)".into());
+    println!(
+        "\ncairn devnet is up ({:.0} s).\n  node JSON-RPC   {url}\n  node admin      http://127.0.0.1:{} (x-api-key: {key_line})\n  L1 RPC          {}\n  manifest        {}\n  keystore        {}\n  logs            {}/node.log, bot.log\n\nTry:\n  curl -s -X POST -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node_getL2Tips\"}}' {url}\n  cairn tx transfer --node-url {url} --from 0 --to 1 --amount 5 --wait 60\n  cairn tx balance --node-url {url} --account 1\n  NETWORK=devnet CAIRN_DEVNET_MANIFEST={} cairn rollup info\n  cairn dashboard     # staking-registration page\nCtrl-C stops everything.",
+        t0.elapsed().as_secs_f64(),
+        a.admin_port,
+        m.rpc_url,
+        manifest_path.display(),
+        keystore.display(),
+        dir.display(),
+        manifest_path.display(),
+    );
+    while !stop.load(Ordering::SeqCst) {
+        if let Ok(Some(st)) = node.0.try_wait() {
+            devnet.shutdown();
+            return Err(anyhow!(
+                "the node exited ({st}); see {}",
+                dir.join("node.log").display()
+            ));
+        }
+        if !devnet.is_running() {
+            return Err(anyhow!(
+                "anvil exited on its own (log in {})",
+                dir.display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    drop(node);
     devnet.shutdown();
     println!("devnet: stopped");
     Ok(())
