@@ -318,7 +318,7 @@ fn up(a: UpArgs) -> Result<()> {
     // Committees are sampled from the validator set two epochs back: move L1 time to the
     // first epoch that includes the new validators instead of waiting for it.
     let l1 = cairn_l1::L1::connect(
-        cairn_l1::RpcClient::new(&[m.rpc_url.clone()])?,
+        cairn_l1::RpcClient::new(std::slice::from_ref(&m.rpc_url))?,
         Some(m.chain_id),
     )?;
     let rollup = m
