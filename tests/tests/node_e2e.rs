@@ -34,7 +34,7 @@ impl NodeProc {
         net: &Devnet,
         data: &Path,
         ks: Option<&Path>,
-        modules: Option<&Path>,
+        l1_url: Option<&str>,
         log: PathBuf,
     ) -> NodeProc {
         let port = free_port();
@@ -66,8 +66,8 @@ impl NodeProc {
                 .arg(ks)
                 .args(["--prover-private-key", &prover_key]);
         }
-        if let Some(m) = modules {
-            cmd.arg("--modules").arg(m);
+        if let Some(u) = l1_url {
+            cmd.env("ETHEREUM_HOSTS", u);
         }
         NodeProc {
             child: cmd.spawn().expect("spawn cairn start"),
@@ -377,7 +377,15 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
     .to_string();
     let (tip_before, _) = node.tips().unwrap();
     node.kill9();
-    let node2 = NodeProc::start(&net, &data, Some(&ks), None, tmp.path().join("node2.log"));
+    // From here the node reaches L1 through a proxy that can cut the line.
+    let proxy = cairn_tests::Proxy::start(net.rpc().trim_start_matches("http://"));
+    let node2 = NodeProc::start(
+        &net,
+        &data,
+        Some(&ks),
+        Some(proxy.url.as_str()),
+        tmp.path().join("node2.log"),
+    );
     node2.wait_for("blocks after restart", 120, |n| {
         n.tips().is_some_and(|(l, _)| l >= tip_before + 2)
     });
@@ -418,6 +426,25 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
     }
     assert_eq!(balance(&net, &fresh, 3), balance(&net, &node2, 3));
     drop(fresh);
+
+    // An L1 outage: /status turns 500 with the reason, and the node recovers when L1 returns.
+    let status = |n: &NodeProc| -> (u16, String) {
+        match ureq::get(&format!("{}/status", n.rpc)).call() {
+            Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+            Err(ureq::Error::Status(c, r)) => (c, r.into_string().unwrap_or_default()),
+            Err(e) => (0, e.to_string()),
+        }
+    };
+    proxy.set_up(false);
+    node2.wait_for("/status 500 during the outage", 60, |n| {
+        let (c, body) = status(n);
+        c == 500 && body.contains("L1")
+    });
+    proxy.set_up(true);
+    let (at_recovery, _) = node2.tips().unwrap();
+    node2.wait_for("recovery after the outage", 120, |n| {
+        status(n).0 == 200 && n.tips().is_some_and(|(l, _)| l > at_recovery)
+    });
 
     // Hot swap on the live node through the admin API: public-execution 1.1.0 while txs flow.
     let comps = components();
