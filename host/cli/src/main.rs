@@ -98,6 +98,9 @@ enum Command {
 enum BenchCommand {
     /// wasm boundary overhead per stage, Groth16 single and batched, instantiation, hot swap (JSON).
     Pipeline(cmd::pipeline::BenchArgs),
+    /// Throughput and submit-to-receipt latency through a running node, and a full block's
+    /// build time natively and through the components against the slot (JSON).
+    Node(cmd::benchnode::BenchNodeArgs),
 }
 
 fn main() -> ExitCode {
@@ -142,6 +145,9 @@ fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Pipeline(args),
         } => cmd::pipeline::bench(args),
+        Command::Bench {
+            command: BenchCommand::Node(args),
+        } => cmd::benchnode::bench_node(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! One module per command family.
 
+pub mod benchnode;
 pub mod bls;
 pub mod coinbase;
 pub mod common;

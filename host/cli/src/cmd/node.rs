@@ -86,7 +86,7 @@ pub struct StartArgs {
     #[arg(
         long = "max-txs-per-block",
         env = "SEQ_MAX_TX_PER_BLOCK",
-        default_value_t = 64
+        default_value_t = 512
     )]
     pub max_txs: usize,
     /// L1 polling interval (ms).

@@ -81,7 +81,8 @@ pub struct BotArgs {
     accounts: usize,
 }
 
-fn rpc(url: &str, method: &str, params: Value) -> Result<Value> {
+/// One JSON-RPC call to a node; errors carry the node's message and reason.
+pub fn rpc(url: &str, method: &str, params: Value) -> Result<Value> {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
     let resp: Value = ureq::post(url)
         .timeout(Duration::from_secs(30))
@@ -110,8 +111,26 @@ fn addr(i: usize) -> [u8; 20] {
 
 /// Builds and signs a public call from account `from` against the node's current head.
 fn build(url: &str, from: usize, call: PublicCall, salt: u64) -> Result<Tx> {
-    let head = rpc(url, "node_getBlockHeader", json!([]))?;
-    let fees = rpc(url, "node_getCurrentMinFees", json!([]))?;
+    let (head, fees) = head_and_fees(url)?;
+    build_with(&head, &fees, from, call, salt)
+}
+
+/// The node's head (`node_getBlockHeader`) and fees (`node_getCurrentMinFees`).
+pub fn head_and_fees(url: &str) -> Result<(Value, Value)> {
+    Ok((
+        rpc(url, "node_getBlockHeader", json!([]))?,
+        rpc(url, "node_getCurrentMinFees", json!([]))?,
+    ))
+}
+
+/// Builds and signs a public call against a head and fees read before.
+pub fn build_with(
+    head: &Value,
+    fees: &Value,
+    from: usize,
+    call: PublicCall,
+    salt: u64,
+) -> Result<Tx> {
     let fee: u128 = fees["feePerL2Gas"]
         .as_str()
         .and_then(|s| s.parse().ok())
@@ -152,7 +171,8 @@ fn build(url: &str, from: usize, call: PublicCall, salt: u64) -> Result<Tx> {
     Ok(tx)
 }
 
-fn transfer_call(to: usize, amount: u64) -> PublicCall {
+/// A token transfer call to account `to`.
+pub fn transfer_call(to: usize, amount: u64) -> PublicCall {
     PublicCall {
         contract: cairn_zk::scenario::addr(TOKEN_ADDRESS),
         selector: sel::TRANSFER,
@@ -160,7 +180,8 @@ fn transfer_call(to: usize, amount: u64) -> PublicCall {
     }
 }
 
-fn send(url: &str, tx: &Tx) -> Result<String> {
+/// `node_sendTx`.
+pub fn send(url: &str, tx: &Tx) -> Result<String> {
     let hash = rpc(
         url,
         "node_sendTx",
