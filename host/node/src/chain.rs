@@ -245,6 +245,20 @@ mod tests {
         assert_eq!(decode_body(&long), None);
     }
 
+    proptest::proptest! {
+        // Stored blocks and blob bodies may be damaged: decoding never panics, and whatever
+        // decodes re-encodes to the same bytes.
+        #[test]
+        fn decoders_never_panic_and_are_canonical(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            if let Some(b) = Block::decode(&bytes) {
+                proptest::prop_assert_eq!(b.encode(), bytes.clone());
+            }
+            if let Some((h, txs)) = decode_body(&bytes) {
+                proptest::prop_assert_eq!(encode_body(&h, &txs), bytes);
+            }
+        }
+    }
+
     #[test]
     fn empty_blocks_chain_and_truncate() {
         let mut c = Chain::new(WorldState::new());
