@@ -812,3 +812,58 @@ fn exported_password_never_conflicts_with_flags() {
         "from-file"
     );
 }
+
+#[test]
+fn start_refuses_bad_keystores_before_touching_l1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ks = tmp.path().join("ks");
+    fs::create_dir_all(&ks).unwrap();
+    let d = tmp.path().join("data");
+    let (ks_s, d_s) = (
+        ks.to_string_lossy().to_string(),
+        d.to_string_lossy().to_string(),
+    );
+    let start = |extra: &[&str]| {
+        let mut a = vec![
+            "start",
+            "--node",
+            "--sequencer",
+            "--data-directory",
+            &d_s,
+            "--key-store-directory",
+            &ks_s,
+        ];
+        a.extend_from_slice(extra);
+        // No L1 anywhere: the keystore must be rejected first.
+        cairn_env(
+            tmp.path(),
+            &a,
+            &[
+                ("ETHEREUM_HOSTS", "http://127.0.0.1:9"),
+                ("NETWORK", "devnet"),
+                ("CAIRN_DEVNET_MANIFEST", "/nonexistent"),
+            ],
+        )
+    };
+    assert_fails(&start(&[]), &["no keystore"]);
+    fs::write(ks.join("broken.json"), "{ not json").unwrap();
+    assert_fails(&start(&[]), &["broken.json"]);
+    fs::write(
+        ks.join("broken.json"),
+        r#"{"schemaVersion": 1, "validators": [{"attester": "0x12"}]}"#,
+    )
+    .unwrap();
+    assert_fails(&start(&[]), &["broken.json"]);
+    fs::remove_file(ks.join("broken.json")).unwrap();
+    assert_fails(
+        &cairn(tmp.path(), &["start", "--data-directory", &d_s]),
+        &["nothing to run"],
+    );
+    assert_fails(
+        &cairn(
+            tmp.path(),
+            &["start", "--node", "--sequencer", "--data-directory", &d_s],
+        ),
+        &["KEY_STORE_DIRECTORY"],
+    );
+}

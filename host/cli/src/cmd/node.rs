@@ -194,7 +194,7 @@ pub fn start(args: StartArgs) -> Result<()> {
     if !args.l1_consensus_host_urls.is_empty() {
         tracing::info!(urls = ?args.l1_consensus_host_urls, "beacon URLs configured (devnet blobs come from the L1 node)");
     }
-    let resolved = args.net.resolve(false)?;
+    // Local configuration first: a bad keystore stops the start before anything touches L1.
     let attesters = match &args.key_store_directory {
         Some(d) => load_attesters(d)?,
         None if args.sequencer => {
@@ -202,6 +202,7 @@ pub fn start(args: StartArgs) -> Result<()> {
         }
         None => Vec::new(),
     };
+    let resolved = args.net.resolve(false)?;
     let signer = |k: &str| cairn_l1::signer_from_hex(k).map_err(|e| anyhow!("{e}"));
     let mut publishers = args
         .publishers
