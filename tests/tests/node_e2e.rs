@@ -323,6 +323,37 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
     assert_eq!(balance(&net, &node, 2), before.0 - 25);
     assert_eq!(balance(&net, &node, 3), before.1 + 25);
 
+    // A private transfer: the wallet proves the note spend against the node's witness; the
+    // nullifier lands, so spending the same note again is a typed double spend.
+    let args = [
+        "tx",
+        "transfer",
+        "--node-url",
+        &node.rpc,
+        "--private",
+        "--from",
+        "8",
+        "--to",
+        "9",
+        "--amount",
+        "300",
+        "--wait",
+        "90",
+    ];
+    let out = cli(&net, tmp.path(), &args);
+    assert!(out.contains("\"checkpointed\""), "{out}");
+    let again = run_cairn(
+        tmp.path(),
+        &args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        &net.env(),
+    );
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("double-spend"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
     // Bad input gets typed JSON-RPC errors.
     let e = node.call("node_sendTx", json!(["0x0102"])).unwrap_err();
     assert!(e.contains("malformed"), "{e}");

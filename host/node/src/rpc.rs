@@ -178,6 +178,34 @@ pub fn handle(node: &Node, req: &Value) -> Value {
                 }),
             )
         }
+        "node_getNoteHashMembershipWitness" => match p0.as_u64() {
+            Some(index) => {
+                let chain = match node.chain.read() {
+                    Ok(c) => c,
+                    Err(p) => p.into_inner(),
+                };
+                if index >= chain.state.notes.len() {
+                    return err(
+                        &id,
+                        -32602,
+                        &format!("invalid params: no note at index {index}"),
+                        None,
+                    );
+                }
+                // Against the newest anchor, whose note root is the tree's current root.
+                let path = chain.state.notes.path(index);
+                ok(
+                    &id,
+                    json!({
+                        "index": index,
+                        "anchor": fr_to_hex(&chain.state.latest_anchor()),
+                        "noteRoot": fr_to_hex(&chain.state.notes.root()),
+                        "siblings": path.siblings.iter().map(fr_to_hex).collect::<Vec<_>>(),
+                    }),
+                )
+            }
+            None => err(&id, -32602, "invalid params: a leaf index expected", None),
+        },
         "node_getCurrentMinFees" => match node.current_min_fee() {
             Ok(f) => ok(
                 &id,

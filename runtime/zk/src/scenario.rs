@@ -352,6 +352,74 @@ impl Scenario {
     }
 }
 
+/// Account `i`'s genesis note (value 1000, at leaf `i` of the genesis note tree) and its
+/// owner secret: what a devnet wallet spends privately.
+pub fn genesis_note(i: usize) -> (Note, u64, Fr) {
+    let secret = secret_for(i);
+    (
+        Note {
+            owner: Note::owner_of(&secret),
+            token: Fr::from(NOTE_TOKEN),
+            value: 1000,
+            randomness: Fr::from(i as u64 + 7),
+        },
+        i as u64,
+        secret,
+    )
+}
+
+/// Adds to `tx` the private spend of account `from`'s genesis note (`pay` to account `to`, the
+/// rest back), proves it against a membership witness (`siblings` under `note_root`, the note
+/// root of `tx.anchor`, as a node reports them), and signs as `from`.
+pub fn spend_genesis_note<R: ark_std::rand::RngCore + ark_std::rand::CryptoRng>(
+    mut tx: Tx,
+    from: usize,
+    to: usize,
+    pay: u64,
+    siblings: Vec<Fr>,
+    note_root: Fr,
+    rng: &mut R,
+) -> Result<Tx, crate::ZkError> {
+    let (note, index, secret) = genesis_note(from);
+    if pay > note.value {
+        return Err(crate::ZkError::Unsatisfied(format!(
+            "cannot pay {pay} from a note of {}",
+            note.value
+        )));
+    }
+    let outputs = [
+        Note {
+            owner: Note::owner_of(&secret_for(to)),
+            token: note.token,
+            value: pay,
+            randomness: Fr::from(rng.next_u64()),
+        },
+        Note {
+            owner: note.owner,
+            token: note.token,
+            value: note.value - pay,
+            randomness: Fr::from(rng.next_u64()),
+        },
+    ];
+    tx.spends = vec![Spend {
+        statement: STATEMENT_NOTE_SPEND,
+        nullifier: note.nullifier(&secret),
+        note_hashes: [outputs[0].hash(), outputs[1].hash()],
+        proof: [0; PROOF_BYTES],
+    }];
+    let req = SpendRequest {
+        secret,
+        note,
+        index,
+        siblings,
+        note_root,
+        outputs,
+    };
+    tx.spends[0].proof = prove_spend(&req, tx.binding(), rng)?;
+    tx.signature = account_key(from).sign_hash(&tx.signing_hash()).0;
+    Ok(tx)
+}
+
 /// A contract word as a 20-byte address.
 pub fn addr(w: Word) -> [u8; 20] {
     let b = w.to_be_bytes();

@@ -112,7 +112,7 @@ pub fn bench_node(a: BenchNodeArgs) -> Result<()> {
                     args: vec![],
                 }
             };
-            build_with(&head, &fees, from, call, salt0 + i as u64)
+            build_with(&head, &fees, from, vec![call], salt0 + i as u64)
         })
         .collect::<Result<Vec<_>>>()?;
     eprintln!("bench node: sending …");

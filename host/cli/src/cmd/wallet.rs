@@ -47,6 +47,10 @@ pub enum TxCommand {
         /// Wait for the receipt (seconds; 0 = do not wait).
         #[arg(long, default_value_t = 0)]
         wait: u64,
+        /// Private: spend the sender's genesis note with a Groth16 proof made here (the
+        /// amount goes to the receiver as a new note, the change back to the sender).
+        #[arg(long)]
+        private: bool,
     },
     /// A tx's receipt.
     Receipt {
@@ -112,7 +116,42 @@ fn addr(i: usize) -> [u8; 20] {
 /// Builds and signs a public call from account `from` against the node's current head.
 fn build(url: &str, from: usize, call: PublicCall, salt: u64) -> Result<Tx> {
     let (head, fees) = head_and_fees(url)?;
-    build_with(&head, &fees, from, call, salt)
+    build_with(&head, &fees, from, vec![call], salt)
+}
+
+/// A private transfer: spends account `from`'s genesis note (proved here, in the wallet,
+/// against the node's membership witness), `amount` to account `to`, the change back.
+fn build_private(url: &str, from: usize, to: usize, amount: u64, salt: u64) -> Result<Tx> {
+    use ark_std::rand::SeedableRng;
+    let (head, fees) = head_and_fees(url)?;
+    let w = rpc(url, "node_getNoteHashMembershipWitness", json!([from]))?;
+    let fr = |v: &Value| -> Result<Fr> {
+        v.as_str()
+            .and_then(cairn_protocol::field::fr_from_hex)
+            .ok_or_else(|| anyhow!("node_getNoteHashMembershipWitness: not a field element: {v}"))
+    };
+    let siblings = w["siblings"]
+        .as_array()
+        .ok_or_else(|| anyhow!("node_getNoteHashMembershipWitness: no siblings"))?
+        .iter()
+        .map(fr)
+        .collect::<Result<Vec<_>>>()?;
+    let mut tx = build_with(&head, &fees, from, vec![], salt)?;
+    tx.anchor = fr(&w["anchor"])?;
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).map_err(|e| anyhow!("no randomness: {e}"))?;
+    let mut rng = ark_std::rand::rngs::StdRng::from_seed(seed);
+    eprintln!("proving the note spend …");
+    cairn_zk::scenario::spend_genesis_note(
+        tx,
+        from,
+        to,
+        amount,
+        siblings,
+        fr(&w["noteRoot"])?,
+        &mut rng,
+    )
+    .map_err(|e| anyhow!("{e}"))
 }
 
 /// The node's head (`node_getBlockHeader`) and fees (`node_getCurrentMinFees`).
@@ -128,7 +167,7 @@ pub fn build_with(
     head: &Value,
     fees: &Value,
     from: usize,
-    call: PublicCall,
+    app: Vec<PublicCall>,
     salt: u64,
 ) -> Result<Tx> {
     let fee: u128 = fees["feePerL2Gas"]
@@ -162,7 +201,7 @@ pub fn build_with(
         spends: vec![],
         calls: PublicCalls {
             setup: vec![],
-            app: vec![call],
+            app,
             teardown: vec![],
         },
         signature: [0; 65],
@@ -220,12 +259,17 @@ pub fn tx(cmd: TxCommand) -> Result<()> {
             to,
             amount,
             wait,
+            private,
         } => {
             let salt = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_micros() as u64)
                 .unwrap_or(0);
-            let tx = build(&r.url, from, transfer_call(to, amount), salt)?;
+            let tx = if private {
+                build_private(&r.url, from, to, amount, salt)?
+            } else {
+                build(&r.url, from, transfer_call(to, amount), salt)?
+            };
             let hash = send(&r.url, &tx)?;
             println!("{hash}");
             if wait > 0 {
