@@ -513,4 +513,20 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
         stages.contains("1.1.0"),
         "public-execution not swapped: {stages}"
     );
+
+    // The module registry survives a restart; a rollback through the admin API returns to 1.0.0.
+    drop(node2);
+    let node3 = NodeProc::start(&net, &data, Some(&ks), None, tmp.path().join("node3.log"));
+    node3.wait_for("the restarted node", 60, |n| n.tips().is_some());
+    let stages = node3.call("node_getNodeInfo", json!([])).unwrap()["stages"].to_string();
+    assert!(stages.contains("1.1.0"), "registry not restored: {stages}");
+    let rb: Value = ureq::post(&node3.admin)
+        .set("x-api-key", ADMIN_KEY)
+        .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "nodeAdmin_rollbackModule", "params": ["public-execution"]}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert!(rb.get("error").is_none(), "{rb}");
+    let stages = node3.call("node_getNodeInfo", json!([])).unwrap()["stages"].to_string();
+    assert!(!stages.contains("1.1.0"), "rollback did not take: {stages}");
 }

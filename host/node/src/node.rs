@@ -204,7 +204,7 @@ impl Node {
             chain.push(b, &e).map_err(StartError::Other)?;
         }
         tracing::info!(tip = chain.tip(), "chain replayed from storage");
-        Ok(Arc::new(Node {
+        let node = Arc::new(Node {
             cfg: RwLock::new(cfg),
             store,
             chain: RwLock::new(chain),
@@ -219,7 +219,83 @@ impl Node {
             bound: Mutex::new((String::new(), String::new())),
             committees: Mutex::new(BTreeMap::new()),
             last_slot: AtomicU64::new(0),
-        }))
+        });
+        node.restore_modules()?;
+        Ok(node)
+    }
+
+    /// Loads a stage module (link, identity, self-check; active from the next block) and
+    /// records it in the module registry under `DATA_DIRECTORY/modules`, so a restart runs it
+    /// again.
+    pub fn load_module(
+        &self,
+        stage: cairn_engine::Stage,
+        bytes: &[u8],
+    ) -> Result<cairn_engine::SwapReport, String> {
+        let report = self
+            .pipeline
+            .load(stage, bytes)
+            .map_err(|e| e.to_string())?;
+        let dir = self.config().data_dir.join("modules");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let name = format!(
+            "{}-{}.wasm",
+            stage.name(),
+            hex::encode(&cairn_engine::content_hash(bytes)[..8])
+        );
+        let tmp = dir.join(format!("{name}.tmp"));
+        std::fs::write(&tmp, bytes).map_err(|e| e.to_string())?;
+        std::fs::rename(&tmp, dir.join(&name)).map_err(|e| e.to_string())?;
+        let mut list = self.module_history(stage);
+        list.push(name);
+        self.store
+            .set_meta(
+                &format!("modules.{}", stage.name()),
+                &serde_json::to_vec(&list).unwrap_or_default(),
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(report)
+    }
+
+    /// Rolls a stage back to its previous module and updates the registry.
+    pub fn rollback_module(&self, stage: cairn_engine::Stage) -> Result<String, String> {
+        let label = self.pipeline.rollback(stage).map_err(|e| e.to_string())?;
+        let mut list = self.module_history(stage);
+        list.pop();
+        self.store
+            .set_meta(
+                &format!("modules.{}", stage.name()),
+                &serde_json::to_vec(&list).unwrap_or_default(),
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(label)
+    }
+
+    fn module_history(&self, stage: cairn_engine::Stage) -> Vec<String> {
+        self.store
+            .meta(&format!("modules.{}", stage.name()))
+            .ok()
+            .flatten()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Re-loads the modules the registry records (the newest per stage) and activates them.
+    fn restore_modules(&self) -> Result<(), StartError> {
+        let dir = self.config().data_dir.join("modules");
+        for stage in cairn_engine::Stage::ALL {
+            if let Some(name) = self.module_history(stage).last() {
+                let bytes = std::fs::read(dir.join(name)).map_err(|e| {
+                    StartError::Other(format!("module registry: cannot read {name}: {e}; roll it back or restore the file"))
+                })?;
+                let r = self.pipeline.load(stage, &bytes).map_err(|e| {
+                    StartError::Other(format!("module registry: {name} no longer loads: {e}"))
+                })?;
+                tracing::info!(stage = %stage, module = %r.module, "restored module from the registry");
+            }
+        }
+        self.pipeline.block_boundary();
+        Ok(())
     }
 
     /// A snapshot of the configuration.

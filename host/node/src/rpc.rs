@@ -325,7 +325,7 @@ pub fn handle_admin(node: &Node, req: &Value) -> Value {
                 Ok(b) => b,
                 Err(e) => return err(&id, -32000, &format!("cannot read {path}: {e}"), None),
             };
-            match node.pipeline.load(stage, &bytes) {
+            match node.load_module(stage, &bytes) {
                 Ok(r) => ok(
                     &id,
                     json!({"stage": stage.name(), "module": r.module, "loadMs": r.load.as_secs_f64() * 1e3, "selfCheckMs": r.self_check.as_secs_f64() * 1e3, "activates": "at the next block boundary"}),
@@ -350,9 +350,9 @@ pub fn handle_admin(node: &Node, req: &Value) -> Value {
             else {
                 return err(&id, -32602, "invalid params: [stage] expected", None);
             };
-            match node.pipeline.rollback(stage) {
+            match node.rollback_module(stage) {
                 Ok(m) => ok(&id, json!(m)),
-                Err(e) => err(&id, -32000, &e.to_string(), None),
+                Err(e) => err(&id, -32000, &e, None),
             }
         }
         m => err(&id, -32601, &format!("method not found: {m}"), None),
