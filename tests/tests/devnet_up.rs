@@ -1,0 +1,92 @@
+//! `cairn devnet up` (the README's run command, via scripts/run.sh): L1, validators, node and
+//! bot come up from nothing, the bot's txs land in blocks on L1, and Ctrl-C stops everything.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cairn_tests::{cairn_bin, free_port, repo_root};
+use serde_json::{json, Value};
+
+fn call(url: &str, method: &str, params: Value) -> Option<Value> {
+    let v: Value = ureq::post(url)
+        .timeout(Duration::from_secs(10))
+        .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+        .ok()?
+        .into_json()
+        .ok()?;
+    Some(v["result"].clone())
+}
+
+#[test]
+fn devnet_up_runs_l1_validators_node_and_bot_and_stops_on_ctrl_c() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (l1, rpc, admin) = (free_port(), free_port(), free_port());
+    let mut child = Command::new(cairn_bin())
+        .args(["devnet", "up", "--dir"])
+        .arg(tmp.path().join("devnet"))
+        .args(["--port", &l1.to_string(), "--rpc-port", &rpc.to_string()])
+        .args(["--admin-port", &admin.to_string(), "--bot-rate", "2"])
+        .env("CAIRN_TOOLS_DIR", repo_root().join("tools/node_modules"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(tmp.path().join("up.err")).unwrap())
+        .spawn()
+        .expect("spawn cairn devnet up");
+    // The summary names the node's URL once everything answers.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut summary = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        summary.push_str(&line);
+        summary.push('\n');
+        if line.starts_with("Ctrl-C stops everything") {
+            break;
+        }
+    }
+    // Keep draining, as a terminal would.
+    let rest =
+        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    let url = format!("http://127.0.0.1:{rpc}");
+    assert!(summary.contains(&url), "{summary}");
+    assert!(summary.contains("4 validators registered"), "{summary}");
+    // Bot txs in a block on L1.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let mut with_txs = None;
+    while Instant::now() < deadline && with_txs.is_none() {
+        let latest = call(&url, "node_getBlockNumber", json!([]))
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        for n in 1..=latest {
+            let b = call(&url, "node_getBlock", json!([n])).unwrap_or(Value::Null);
+            if b["txCount"].as_u64().unwrap_or(0) > 0 {
+                with_txs = Some(b);
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let b = with_txs.unwrap_or_else(|| panic!("no block with bot txs; summary:\n{summary}"));
+    assert!(b["l1Tx"].as_str().is_some_and(|h| h.len() == 66), "{b}");
+    // Ctrl-C: everything stops (the L1 port is released).
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(30) && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let status = child
+        .try_wait()
+        .unwrap()
+        .expect("devnet up exits on Ctrl-C");
+    assert!(status.success(), "exit status {status}");
+    assert!(rest.join().unwrap().contains("devnet: stopped"));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", l1)).is_err(),
+        "anvil still running"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", rpc)).is_err(),
+        "node still running"
+    );
+}
