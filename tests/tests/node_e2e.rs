@@ -52,7 +52,7 @@ impl NodeProc {
             .args(["--poll-ms", "250"])
             .arg("--admin-api-key-hash")
             .arg(hex::encode(Sha256::digest(ADMIN_KEY.as_bytes())))
-            .env("LOG_LEVEL", "info")
+            .env("LOG_LEVEL", "info,cairn_node=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"));
@@ -60,11 +60,16 @@ impl NodeProc {
             cmd.env(k, v);
         }
         if let Some(ks) = ks {
-            let (_, prover_key) = net.account(5);
-            cmd.args(["--sequencer", "--prover-node"])
+            cmd.args(["--sequencer"])
                 .arg("--key-store-directory")
-                .arg(ks)
-                .args(["--prover-private-key", &prover_key]);
+                .arg(ks);
+            // A test may run without a prover to let the proof window lapse.
+            if std::env::var_os("NO_PROVER_FOR_THIS_NODE").is_none()
+                && !log.to_string_lossy().contains("noprover")
+            {
+                let (_, prover_key) = net.account(5);
+                cmd.args(["--prover-node", "--prover-private-key", &prover_key]);
+            }
         }
         if let Some(u) = l1_url {
             cmd.env("ETHEREUM_HOSTS", u);
@@ -529,4 +534,109 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
     assert!(rb.get("error").is_none(), "{rb}");
     let stages = node3.call("node_getNodeInfo", json!([])).unwrap()["stages"].to_string();
     assert!(!stages.contains("1.1.0"), "rollback did not take: {stages}");
+}
+
+#[test]
+fn an_expired_proof_window_prunes_and_the_node_rebuilds_from_the_proven_tip() {
+    let net = Devnet::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let ks = validators(&net, tmp.path());
+    let node = NodeProc::start(
+        &net,
+        &tmp.path().join("data"),
+        Some(&ks),
+        None,
+        tmp.path().join("noprover.log"),
+    );
+    node.wait_for("two unproven blocks", 120, |n| {
+        n.tips().is_some_and(|(l, p)| l >= 2 && p == 0)
+    });
+    let before = balance(&net, &node, 10);
+    let out = cli(
+        &net,
+        tmp.path(),
+        &[
+            "tx",
+            "transfer",
+            "--node-url",
+            &node.rpc,
+            "--from",
+            "11",
+            "--to",
+            "10",
+            "--amount",
+            "9",
+            "--wait",
+            "90",
+        ],
+    );
+    assert!(out.contains("\"checkpointed\""), "{out}");
+    let hash = out.lines().next().unwrap().trim().to_string();
+    assert_eq!(balance(&net, &node, 10), before + 9);
+    // Nobody proves: move L1 past the proof window. Every pending checkpoint is now prunable.
+    let rpc = RpcClient::new(&[net.rpc()]).unwrap();
+    let l1 = L1::connect(rpc.clone(), Some(31337)).unwrap();
+    let rollup: Address = net.address("rollup").parse().unwrap();
+    let epoch: u64 = l1.call(rollup, &R::getEpochDurationCall {}).unwrap().to();
+    let slot: u64 = l1.call(rollup, &R::getSlotDurationCall {}).unwrap().to();
+    let now = l1.latest_timestamp().unwrap();
+    rpc.call("evm_setNextBlockTimestamp", json!([now + 3 * epoch * slot]))
+        .unwrap();
+    rpc.call("evm_mine", json!([])).unwrap();
+    assert!(l1
+        .call(
+            rollup,
+            &R::canPruneAtTimeCall {
+                _ts: U256::from(now + 3 * epoch * slot)
+            }
+        )
+        .unwrap());
+    // The node rolls back to the proven tip (0) and builds a new chain on the proven archive
+    // (the first proposal prunes on L1 and reuses the numbers). The transfer's anchor was on
+    // the pruned chain: it is not lost silently, its receipt says why, and a resubmission lands.
+    node.wait_for("the transfer dropped with its reason", 120, |n| {
+        n.call("node_getTxReceipt", json!([hash]))
+            .is_ok_and(|r| r["status"] == "dropped" && r["code"] == "unknown-anchor")
+    });
+    let log = std::fs::read_to_string(&node.log).unwrap();
+    assert!(log.contains("rolled back to L1"), "no rollback logged");
+    assert_eq!(balance(&net, &node, 10), before);
+    let out = cli(
+        &net,
+        tmp.path(),
+        &[
+            "tx",
+            "transfer",
+            "--node-url",
+            &node.rpc,
+            "--from",
+            "11",
+            "--to",
+            "10",
+            "--amount",
+            "9",
+            "--wait",
+            "90",
+        ],
+    );
+    assert!(out.contains("\"checkpointed\""), "{out}");
+    let (latest, _) = node.tips().unwrap();
+    let tips = l1.call(rollup, &R::getTipsCall {}).unwrap();
+    assert!(
+        tips.pending >= U256::from(latest),
+        "L1 pending {} < node {latest}",
+        tips.pending
+    );
+    let ours = node.call("node_getBlock", json!([latest])).unwrap();
+    let theirs = l1
+        .call(
+            rollup,
+            &R::archiveAtCall {
+                _checkpointNumber: U256::from(latest),
+            },
+        )
+        .unwrap();
+    assert_eq!(ours["archive"].as_str().unwrap(), format!("{theirs:#x}"));
+    // The transfer counts exactly once.
+    assert_eq!(balance(&net, &node, 10), before + 9);
 }

@@ -676,7 +676,11 @@ impl Node {
         let t0 = Instant::now();
         let slot_start = self.timing.slot_start(slot).unwrap_or(0);
         // Views at `latest` must see a block inside the slot.
+        let waited = Instant::now();
         while self.l1.latest_timestamp().map_err(|e| e.to_string())? < slot_start {
+            if waited.elapsed() > Duration::from_secs(self.timing.slot_duration()) {
+                return Err("L1 time is not advancing (no new L1 block for a whole slot)".into());
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
         let ts = self.l1.latest_timestamp().map_err(|e| e.to_string())?;
@@ -865,6 +869,7 @@ impl Node {
                 &bundle.versioned_hashes,
             )
             .map_err(|e| e.to_string())?;
+        tracing::debug!(slot, checkpoint = n, publisher = %publisher.address(), "sending propose");
         let receipt = self
             .l1
             .send_blob_tx(&publisher, "propose", rollup, data, 3_000_000, &bundle)
