@@ -37,6 +37,18 @@ impl NodeProc {
         l1_url: Option<&str>,
         log: PathBuf,
     ) -> NodeProc {
+        Self::start_with(net, data, ks, l1_url, log, true, &[])
+    }
+
+    fn start_with(
+        net: &Devnet,
+        data: &Path,
+        ks: Option<&Path>,
+        l1_url: Option<&str>,
+        log: PathBuf,
+        prover: bool,
+        env: &[(&str, String)],
+    ) -> NodeProc {
         let port = free_port();
         let admin_port = free_port();
         let mut cmd = Command::new(cairn_bin());
@@ -63,16 +75,16 @@ impl NodeProc {
             cmd.args(["--sequencer"])
                 .arg("--key-store-directory")
                 .arg(ks);
-            // A test may run without a prover to let the proof window lapse.
-            if std::env::var_os("NO_PROVER_FOR_THIS_NODE").is_none()
-                && !log.to_string_lossy().contains("noprover")
-            {
+            if prover {
                 let (_, prover_key) = net.account(5);
                 cmd.args(["--prover-node", "--prover-private-key", &prover_key]);
             }
         }
         if let Some(u) = l1_url {
             cmd.env("ETHEREUM_HOSTS", u);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
         }
         NodeProc {
             child: cmd.spawn().expect("spawn cairn start"),
@@ -541,16 +553,36 @@ fn an_expired_proof_window_prunes_and_the_node_rebuilds_from_the_proven_tip() {
     let net = Devnet::start();
     let tmp = tempfile::tempdir().unwrap();
     let ks = validators(&net, tmp.path());
-    let node = NodeProc::start(
+    // No prover, and publishers in order: an empty account (skipped: balance watched), then a
+    // funded one.
+    let (_, funded) = net.account(6);
+    let empty = "0x00000000000000000000000000000000000000000000000000000000000000aa".to_string();
+    let node = NodeProc::start_with(
         &net,
         &tmp.path().join("data"),
         Some(&ks),
         None,
         tmp.path().join("noprover.log"),
+        false,
+        &[("SEQ_PUBLISHER_PRIVATE_KEYS", format!("{empty},{funded}"))],
     );
     node.wait_for("two unproven blocks", 120, |n| {
         n.tips().is_some_and(|(l, p)| l >= 2 && p == 0)
     });
+    let log = std::fs::read_to_string(&node.log).unwrap();
+    assert!(
+        log.contains("publisher balance low"),
+        "the empty publisher was not skipped"
+    );
+    let metrics = ureq::get(&format!("{}/metrics", node.rpc))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(
+        metrics.contains("cairn_l1_publisher_balance_wei 0\n"),
+        "{metrics}"
+    );
     let before = balance(&net, &node, 10);
     let out = cli(
         &net,

@@ -859,9 +859,15 @@ impl Node {
             ),
         };
         let data = call.abi_encode();
-        let publisher = self.pick_publisher(cfg)?;
-        self.l1
-            .dry_run_blob(
+        // A propose that is not mined within the slot is worth nothing: wait at most that long.
+        let l1 = self
+            .l1
+            .clone()
+            .with_receipt_timeout(Duration::from_secs(self.timing.slot_duration()));
+        let mut receipt = None;
+        let mut last_err = String::new();
+        for publisher in self.publishers_by_preference(cfg)? {
+            l1.dry_run_blob(
                 "propose (dry run)",
                 publisher.address(),
                 rollup,
@@ -869,11 +875,28 @@ impl Node {
                 &bundle.versioned_hashes,
             )
             .map_err(|e| e.to_string())?;
-        tracing::debug!(slot, checkpoint = n, publisher = %publisher.address(), "sending propose");
-        let receipt = self
-            .l1
-            .send_blob_tx(&publisher, "propose", rollup, data, 3_000_000, &bundle)
-            .map_err(|e| e.to_string())?;
+            tracing::debug!(slot, checkpoint = n, publisher = %publisher.address(), "sending propose");
+            match l1.send_blob_tx(
+                &publisher,
+                "propose",
+                rollup,
+                data.clone(),
+                3_000_000,
+                &bundle,
+            ) {
+                Ok(r) => {
+                    receipt = Some(r);
+                    break;
+                }
+                // Mined and reverted: another publisher would revert the same way.
+                Err(e @ L1Error::TxFailed { .. }) => return Err(e.to_string()),
+                Err(e) => {
+                    tracing::warn!(publisher = %publisher.address(), error = %e, "publisher failed; rotating to the next one");
+                    last_err = e.to_string();
+                }
+            }
+        }
+        let receipt = receipt.ok_or(last_err)?;
         let block = Block {
             header,
             txs,
@@ -925,8 +948,10 @@ impl Node {
         })
     }
 
-    fn pick_publisher(&self, cfg: &NodeConfig) -> Result<PrivateKeySigner, String> {
+    /// Publishers with enough balance, in configured order (the first is the preferred one).
+    fn publishers_by_preference(&self, cfg: &NodeConfig) -> Result<Vec<PrivateKeySigner>, String> {
         let mut last = String::from("no publisher key configured");
+        let mut out = Vec::new();
         for (i, p) in cfg.publishers.iter().enumerate() {
             match self.l1.balance(p.address()) {
                 Ok(b) => {
@@ -936,7 +961,8 @@ impl Node {
                         }
                     }
                     if b >= cfg.min_publisher_balance {
-                        return Ok(p.clone());
+                        out.push(p.clone());
+                        continue;
                     }
                     tracing::warn!(publisher = %p.address(), balance = %b, "publisher balance low; trying the next one");
                     last = format!(
@@ -947,7 +973,11 @@ impl Node {
                 Err(e) => last = e.to_string(),
             }
         }
-        Err(last)
+        if out.is_empty() {
+            Err(last)
+        } else {
+            Ok(out)
+        }
     }
 
     // ----- prover -----
