@@ -391,6 +391,15 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
         )
         .unwrap_err();
     assert!(e.contains("wrong-chain-id"), "{e}");
+    // Bound to the right chain but another rollup version (the scenario's 1, not the Rollup's).
+    let other = cairn_zk::scenario::Scenario::new(4).transfer(0, 1, 1, 2);
+    let e = node
+        .call(
+            "node_sendTx",
+            json!([format!("0x{}", hex::encode(other.encode()))]),
+        )
+        .unwrap_err();
+    assert!(e.contains("wrong-rollup-version"), "{e}");
     // The admin API wants its key.
     let denied = ureq::post(&node.admin)
         .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "nodeAdmin_getConfig"}));

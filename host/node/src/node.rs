@@ -169,11 +169,17 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// The L2 chain id the protocol binds txs to (the L1 chain id).
-fn context(chain: &Chain, chain_id: u64, fee: u128, coinbase: [u8; 20]) -> BlockContext {
+/// The next block's context: txs bind the L1 chain id and the Rollup's version.
+fn context(
+    chain: &Chain,
+    chain_id: u64,
+    rollup_version: u64,
+    fee: u128,
+    coinbase: [u8; 20],
+) -> BlockContext {
     BlockContext {
         chain_id,
-        rollup_version: cairn_zk::scenario::ROLLUP_VERSION,
+        rollup_version,
         block_number: chain.tip() + 1,
         fee_per_mana: fee,
         coinbase,
@@ -704,7 +710,13 @@ impl Node {
         let chain = self.chain.read().map_err(|_| "lock")?.clone();
         let n = chain.tip() + 1;
         let coinbase: [u8; 20] = me.coinbase.0 .0;
-        let ctx = context(&chain, self.l1.chain_id(), fee, coinbase);
+        let ctx = context(
+            &chain,
+            self.l1.chain_id(),
+            cfg.rollup_version,
+            fee,
+            coinbase,
+        );
         // Build from the pool, oldest hash order (deterministic), through the pipeline.
         let pool = self.store.pool().map_err(|e| e.to_string())?;
         let candidates: Vec<Vec<u8>> = pool
@@ -1110,7 +1122,13 @@ impl Node {
             .chain
             .read()
             .map_err(|_| ("internal".to_string(), "lock".to_string()))?;
-        let ctx = context(&chain, self.l1.chain_id(), 0, [0; 20]);
+        let ctx = context(
+            &chain,
+            self.l1.chain_id(),
+            self.config().rollup_version,
+            0,
+            [0; 20],
+        );
         let st: Arc<dyn StateView + Send + Sync> = Arc::new(chain.state.clone());
         drop(chain);
         let v = cairn_engine::native::validate(&*st, &ctx, &[bytes.to_vec()]);

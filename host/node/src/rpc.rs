@@ -174,7 +174,7 @@ pub fn handle(node: &Node, req: &Value) -> Value {
                     "number": chain.tip(),
                     "anchor": fr_to_hex(&chain.state.latest_anchor()),
                     "chainId": node.l1.chain_id(),
-                    "rollupVersion": cairn_zk::scenario::ROLLUP_VERSION,
+                    "rollupVersion": node.config().rollup_version,
                 }),
             )
         }

@@ -222,6 +222,13 @@ pub fn start(args: StartArgs) -> Result<()> {
     if args.prover && prover.is_none() {
         bail!("--prover-node needs PROVER_PUBLISHER_PRIVATE_KEY or a publisher key");
     }
+    // L2 txs bind the Rollup's own version number.
+    let rollup_version: u64 = resolved
+        .l1
+        .call(resolved.rollup, &cairn_l1::abi::IRollup::getVersionCall {})
+        .map_err(|e| anyhow!("reading the Rollup's version: {e}"))?
+        .try_into()
+        .map_err(|_| anyhow!("the Rollup's version does not fit 64 bits"))?;
     let engine = Arc::new(Engine::new(EngineConfig::default())?);
     let scenario = cairn_zk::scenario::Scenario::new(args.genesis_accounts.max(1));
     let genesis = scenario.state.clone();
@@ -270,11 +277,7 @@ pub fn start(args: StartArgs) -> Result<()> {
         publishers,
         prover,
         rollup: resolved.rollup,
-        rollup_version: resolved
-            .manifest
-            .as_ref()
-            .map(|m| m.rollup_version)
-            .unwrap_or(0),
+        rollup_version,
         port: args.port,
         admin_port: args.admin_port,
         bind: args.bind.clone(),
