@@ -19,5 +19,10 @@ scripts/setup.sh
 echo "run: building cairn (release)"
 cargo build --quiet --release -p cairn
 CAIRN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/cairn"
+# The staking page the devnet serves (built once; scripts/test.sh builds it too).
+if [ ! -f dashboard/dist/index.html ]; then
+  echo "run: building the staking page (trunk)"
+  (cd dashboard && trunk build --release --offline --quiet)
+fi
 export CAIRN_TOOLS_DIR="$REPO_ROOT/tools/node_modules"
 exec "$CAIRN" devnet up --dir "$REPO_ROOT/.devnet" "$@"

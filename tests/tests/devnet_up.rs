@@ -21,12 +21,18 @@ fn call(url: &str, method: &str, params: Value) -> Option<Value> {
 #[test]
 fn devnet_up_runs_l1_validators_node_and_bot_and_stops_on_ctrl_c() {
     let tmp = tempfile::tempdir().unwrap();
-    let (l1, rpc, admin) = (free_port(), free_port(), free_port());
+    let (l1, rpc, admin, page) = (free_port(), free_port(), free_port(), free_port());
+    // A stand-in for the built staking page (the real one is tested in Chromium elsewhere).
+    let dist = tmp.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), "<html>cairn staking page</html>").unwrap();
     let mut child = Command::new(cairn_bin())
         .args(["devnet", "up", "--dir"])
         .arg(tmp.path().join("devnet"))
         .args(["--port", &l1.to_string(), "--rpc-port", &rpc.to_string()])
         .args(["--admin-port", &admin.to_string(), "--bot-rate", "2"])
+        .args(["--dashboard-port", &page.to_string()])
+        .env("CAIRN_DASHBOARD_DIR", &dist)
         .env("CAIRN_TOOLS_DIR", repo_root().join("tools/node_modules"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -50,6 +56,13 @@ fn devnet_up_runs_l1_validators_node_and_bot_and_stops_on_ctrl_c() {
     let url = format!("http://127.0.0.1:{rpc}");
     assert!(summary.contains(&url), "{summary}");
     assert!(summary.contains("4 validators registered"), "{summary}");
+    let page_url = format!("http://127.0.0.1:{page}");
+    assert!(
+        summary.contains(&format!("staking page    {page_url}")),
+        "{summary}"
+    );
+    let body = ureq::get(&page_url).call().unwrap().into_string().unwrap();
+    assert!(body.contains("cairn staking page"));
     // Bot txs in a block on L1.
     let deadline = Instant::now() + Duration::from_secs(150);
     let mut with_txs = None;
@@ -68,6 +81,19 @@ fn devnet_up_runs_l1_validators_node_and_bot_and_stops_on_ctrl_c() {
     }
     let b = with_txs.unwrap_or_else(|| panic!("no block with bot txs; summary:\n{summary}"));
     assert!(b["l1Tx"].as_str().is_some_and(|h| h.len() == 66), "{b}");
+    // A tx the bot reported as sent has a checkpointed receipt with its gas and fee.
+    let bot_log = std::fs::read_to_string(tmp.path().join("devnet/bot.log")).unwrap();
+    let first = bot_log
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("sent ")
+                .and_then(|r| r.split_whitespace().next())
+        })
+        .expect("the bot sent txs")
+        .to_string();
+    let receipt = call(&url, "node_getTxReceipt", json!([first])).unwrap();
+    assert_eq!(receipt["status"], "checkpointed", "{receipt}");
+    assert!(receipt["gasUsed"].as_u64().unwrap() > 0);
     // Ctrl-C: everything stops (the L1 port is released).
     let pid = child.id().to_string();
     Command::new("kill").args(["-INT", &pid]).status().unwrap();

@@ -44,6 +44,9 @@ pub struct UpArgs {
     /// Node admin port (AZTEC_ADMIN_PORT).
     #[arg(long = "admin-port", default_value_t = 8880)]
     admin_port: u16,
+    /// Port of the staking-registration page (`cairn dashboard`); 0: do not serve it.
+    #[arg(long = "dashboard-port", default_value_t = 8090)]
+    dashboard_port: u16,
     /// Bot txs per second (0: no bot).
     #[arg(long = "bot-rate", default_value_t = 0.5)]
     bot_rate: f64,
@@ -416,13 +419,44 @@ fn up(a: UpArgs) -> Result<()> {
     } else {
         None
     };
+    // The staking page, when it has been built (scripts/run.sh and scripts/test.sh build it).
+    let mut dashboard_line = "not served (--dashboard-port 0)".to_string();
+    let _dashboard = if a.dashboard_port > 0 {
+        let log = std::fs::File::create(dir.join("dashboard.log"))?;
+        let mut d = Child(
+            Command::new(&exe)
+                .args(["dashboard", "--port", &a.dashboard_port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()?,
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        match d.0.try_wait() {
+            Ok(None) => {
+                dashboard_line = format!("http://127.0.0.1:{}", a.dashboard_port);
+                Some(d)
+            }
+            _ => {
+                dashboard_line = format!(
+                    "not started: {}",
+                    std::fs::read_to_string(dir.join("dashboard.log"))
+                        .unwrap_or_default()
+                        .trim()
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
     let key_line = std::fs::read_to_string(dir.join("node.log"))
         .unwrap_or_default()
         .lines()
         .find_map(|l| l.split("store it now): ").nth(1).map(str::to_string))
         .unwrap_or_else(|| "(see node.log)".into());
     println!(
-        "\ncairn devnet is up ({:.0} s).\n  node JSON-RPC   {url}\n  node admin      http://127.0.0.1:{} (x-api-key: {key_line})\n  L1 RPC          {}\n  manifest        {}\n  keystore        {}\n  logs            {}/node.log, bot.log\n\nTry:\n  curl -s -X POST -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node_getL2Tips\"}}' {url}\n  cairn tx transfer --node-url {url} --from 0 --to 1 --amount 5 --wait 60\n  cairn tx balance --node-url {url} --account 1\n  NETWORK=devnet CAIRN_DEVNET_MANIFEST={} cairn rollup info\n  cairn dashboard     # staking-registration page\nCtrl-C stops everything.",
+        "\ncairn devnet is up ({:.0} s).\n  node JSON-RPC   {url}\n  node admin      http://127.0.0.1:{} (x-api-key: {key_line})\n  staking page    {dashboard_line}\n  L1 RPC          {}\n  manifest        {}\n  keystore        {}\n  logs            {}/node.log, bot.log\n\nTry:\n  curl -s -X POST -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node_getL2Tips\"}}' {url}\n  cairn tx transfer --node-url {url} --from 0 --to 1 --amount 5 --wait 60\n  cairn tx balance --node-url {url} --account 1\n  NETWORK=devnet CAIRN_DEVNET_MANIFEST={} cairn rollup info\nCtrl-C stops everything.",
         t0.elapsed().as_secs_f64(),
         a.admin_port,
         m.rpc_url,
