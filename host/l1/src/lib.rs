@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod beacon;
 pub mod blob;
 pub mod client;
 pub mod gse;

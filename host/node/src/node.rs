@@ -79,6 +79,9 @@ pub struct NodeConfig {
     pub min_publisher_balance: U256,
     /// The genesis L2 state.
     pub genesis: WorldState,
+    /// Beacon API URLs for blob sidecars (`L1_CONSENSUS_HOST_URLS`); empty: the L1 node serves
+    /// blobs itself (anvil).
+    pub beacon_urls: Vec<String>,
     /// Directory of stage components loaded at start (`tx-validation.wasm`, …); `None` runs
     /// the native twins.
     pub modules_dir: Option<PathBuf>,
@@ -487,10 +490,20 @@ impl Node {
             .map_err(|e| e.to_string())?;
         let call = R::proposeCall::abi_decode(&input)
             .map_err(|e| format!("checkpoint {n}: propose calldata does not decode: {e}"))?;
-        let blobs = self
-            .l1
-            .blobs_of_tx(log.tx_hash)
-            .map_err(|e| e.to_string())?;
+        let beacon_urls = self.config().beacon_urls;
+        let blobs = if beacon_urls.is_empty() {
+            self.l1
+                .blobs_of_tx(log.tx_hash)
+                .map_err(|e| e.to_string())?
+        } else {
+            let (_, ts) = self
+                .l1
+                .block_at(log.block_number)
+                .map_err(|e| e.to_string())?;
+            cairn_l1::beacon::Beacon::new(&beacon_urls)
+                .blobs_at(ts, &ev.versionedBlobHashes)
+                .map_err(|e| format!("checkpoint {n}: {e}"))?
+        };
         if blobs.len() != ev.versionedBlobHashes.len() {
             return Err(format!(
                 "checkpoint {n}: {} blobs for {} hashes",

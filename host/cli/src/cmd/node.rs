@@ -191,9 +191,6 @@ pub fn start(args: StartArgs) -> Result<()> {
     if args.p2p_ip.is_some() || args.p2p_port != 40400 {
         tracing::warn!("P2P settings accepted but this version has no p2p: the node attests only with its own keystores' attesters");
     }
-    if !args.l1_consensus_host_urls.is_empty() {
-        tracing::info!(urls = ?args.l1_consensus_host_urls, "beacon URLs configured (devnet blobs come from the L1 node)");
-    }
     // Local configuration first: a bad keystore stops the start before anything touches L1.
     let attesters = match &args.key_store_directory {
         Some(d) => load_attesters(d)?,
@@ -287,6 +284,7 @@ pub fn start(args: StartArgs) -> Result<()> {
         min_publisher_balance: U256::from(10u64).pow(U256::from(16u64)),
         genesis,
         modules_dir: args.modules.clone(),
+        beacon_urls: args.l1_consensus_host_urls.clone(),
     };
     let node = Node::open(cfg, resolved.l1, pipeline).map_err(|e| anyhow!("{e}"))?;
     let threads = node.run().map_err(|e| anyhow!("{e}"))?;
