@@ -75,7 +75,7 @@ fn blobs_come_from_a_beacon_node_and_are_checked_against_their_hashes() {
         5,
         serde_json::json!({"data": [side(&b[..], &bb.commitments[0]), side(&a[..], &ba.commitments[0])]}),
     );
-    let beacon = Beacon::new(&[url.clone()]);
+    let beacon = Beacon::new(std::slice::from_ref(&url));
     let got = beacon
         .blobs_at(
             1000 + 5 * 12 + 7,
