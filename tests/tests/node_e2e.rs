@@ -681,3 +681,61 @@ fn an_expired_proof_window_prunes_and_the_node_rebuilds_from_the_proven_tip() {
     // The transfer counts exactly once.
     assert_eq!(balance(&net, &node, 10), before + 9);
 }
+
+#[test]
+fn an_l1_reorg_that_drops_checkpoints_rolls_the_node_back_and_it_proposes_again() {
+    let net = Devnet::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let ks = validators(&net, tmp.path());
+    let node = NodeProc::start_with(
+        &net,
+        &tmp.path().join("data"),
+        Some(&ks),
+        None,
+        tmp.path().join("reorg.log"),
+        false,
+        &[],
+    );
+    node.wait_for("three blocks", 120, |n| {
+        n.tips().is_some_and(|(l, _)| l >= 3)
+    });
+    let rpc = RpcClient::new(&[net.rpc()]).unwrap();
+    let l1 = L1::connect(rpc.clone(), Some(31337)).unwrap();
+    let rollup: Address = net.address("rollup").parse().unwrap();
+    let before = l1.call(rollup, &R::getTipsCall {}).unwrap().pending;
+    // Replace the last blocks (one slot's worth and more) with empty ones: the newest
+    // checkpoint's propose disappears from L1.
+    let depth = 14u64;
+    rpc.call("anvil_reorg", json!([depth, []])).unwrap();
+    let after = l1.call(rollup, &R::getTipsCall {}).unwrap().pending;
+    assert!(
+        after < before,
+        "the reorg did not remove a checkpoint ({before} → {after})"
+    );
+    let log_path = node.log.clone();
+    node.wait_for("the rollback", 60, |_| {
+        std::fs::read_to_string(&log_path).is_ok_and(|l| l.contains("rolled back to L1"))
+    });
+    // It proposes again on what L1 now holds, and agrees with L1 checkpoint by checkpoint.
+    let target: u64 = after.to::<u64>() + 2;
+    node.wait_for("new checkpoints after the reorg", 120, |n| {
+        n.tips().is_some_and(|(l, _)| l >= target)
+    });
+    let (latest, _) = node.tips().unwrap();
+    for n in 1..=latest {
+        let ours = node.call("node_getBlock", json!([n])).unwrap();
+        let theirs = l1
+            .call(
+                rollup,
+                &R::archiveAtCall {
+                    _checkpointNumber: U256::from(n),
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            ours["archive"].as_str().unwrap(),
+            format!("{theirs:#x}"),
+            "checkpoint {n}"
+        );
+    }
+}
