@@ -20,9 +20,12 @@ echo "run: building cairn (release)"
 cargo build --quiet --release -p cairn
 CAIRN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/cairn"
 # The staking page the devnet serves (built once; scripts/test.sh builds it too).
+# trunk builds offline, so the page's crates are fetched first. The devnet works without the page.
 if [ ! -f dashboard/dist/index.html ]; then
   echo "run: building the staking page (trunk)"
-  (cd dashboard && trunk build --release --offline --quiet)
+  cargo fetch --quiet
+  (cd dashboard && trunk build --release --offline --quiet) ||
+    echo "run: the staking page did not build; the devnet runs without it" >&2
 fi
 export CAIRN_TOOLS_DIR="$REPO_ROOT/tools/node_modules"
 exec "$CAIRN" devnet up --dir "$REPO_ROOT/.devnet" "$@"

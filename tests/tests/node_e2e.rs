@@ -156,6 +156,47 @@ fn cli(net: &Devnet, dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// The devnet's L1: the raw RPC (for anvil's clock and reorg calls), typed calls, the Rollup.
+struct Chain1 {
+    rpc: RpcClient,
+    l1: L1,
+    rollup: Address,
+}
+
+impl Chain1 {
+    fn of(net: &Devnet) -> Chain1 {
+        let rpc = RpcClient::new(&[net.rpc()]).unwrap();
+        Chain1 {
+            l1: L1::connect(rpc.clone(), Some(31337)).unwrap(),
+            rpc,
+            rollup: net.address("rollup").parse().unwrap(),
+        }
+    }
+
+    /// Seconds in an epoch.
+    fn epoch_seconds(&self) -> u64 {
+        let epoch: u64 = self
+            .l1
+            .call(self.rollup, &R::getEpochDurationCall {})
+            .unwrap()
+            .to();
+        let slot: u64 = self
+            .l1
+            .call(self.rollup, &R::getSlotDurationCall {})
+            .unwrap()
+            .to();
+        epoch * slot
+    }
+
+    /// Mines the next L1 block at `ts` (anvil's clock continues from there).
+    fn warp_to(&self, ts: u64) {
+        self.rpc
+            .call("evm_setNextBlockTimestamp", json!([ts]))
+            .unwrap();
+        self.rpc.call("evm_mine", json!([])).unwrap();
+    }
+}
+
 /// Registers 4 validators and warps L1 to the first epoch whose committee includes them.
 fn validators(net: &Devnet, tmp: &Path) -> PathBuf {
     let keys = tmp.join("keys");
@@ -189,18 +230,9 @@ fn validators(net: &Devnet, tmp: &Path) -> PathBuf {
     std::fs::rename(keys.join("key1.json"), ks.join("key1.json")).unwrap();
     // A validator flushed at t is sampled for epochs ≥ 2 + ceil((t − genesis) / epoch): jump
     // straight to the start of epoch 3 (devnet only: anvil's clock).
-    let rpc = RpcClient::new(&[net.rpc()]).unwrap();
-    let l1 = L1::connect(rpc.clone(), Some(31337)).unwrap();
-    let rollup: Address = net.address("rollup").parse().unwrap();
-    let genesis: u64 = l1.call(rollup, &R::getGenesisTimeCall {}).unwrap().to();
-    let epoch: u64 = l1.call(rollup, &R::getEpochDurationCall {}).unwrap().to();
-    let slot: u64 = l1.call(rollup, &R::getSlotDurationCall {}).unwrap().to();
-    rpc.call(
-        "evm_setNextBlockTimestamp",
-        json!([genesis + 3 * epoch * slot]),
-    )
-    .unwrap();
-    rpc.call("evm_mine", json!([])).unwrap();
+    let c = Chain1::of(net);
+    let genesis: u64 = c.l1.call(c.rollup, &R::getGenesisTimeCall {}).unwrap().to();
+    c.warp_to(genesis + 3 * c.epoch_seconds());
     ks
 }
 
@@ -224,8 +256,7 @@ fn balance(net: &Devnet, node: &NodeProc, account: usize) -> u128 {
 /// Checks on L1 that block `n` was proposed with valid attestations from the committee.
 fn attestations_valid(net: &Devnet, node: &NodeProc, n: u64) -> usize {
     let block = node.call("node_getBlock", json!([n])).unwrap();
-    let l1 = L1::connect(RpcClient::new(&[net.rpc()]).unwrap(), Some(31337)).unwrap();
-    let rollup: Address = net.address("rollup").parse().unwrap();
+    let Chain1 { l1, rollup, .. } = Chain1::of(net);
     let (_, input) = l1
         .transaction_input(block["l1Tx"].as_str().unwrap().parse().unwrap())
         .unwrap();
@@ -615,20 +646,16 @@ fn an_expired_proof_window_prunes_and_the_node_rebuilds_from_the_proven_tip() {
     let hash = out.lines().next().unwrap().trim().to_string();
     assert_eq!(balance(&net, &node, 10), before + 9);
     // Nobody proves: move L1 past the proof window. Every pending checkpoint is now prunable.
-    let rpc = RpcClient::new(&[net.rpc()]).unwrap();
-    let l1 = L1::connect(rpc.clone(), Some(31337)).unwrap();
-    let rollup: Address = net.address("rollup").parse().unwrap();
-    let epoch: u64 = l1.call(rollup, &R::getEpochDurationCall {}).unwrap().to();
-    let slot: u64 = l1.call(rollup, &R::getSlotDurationCall {}).unwrap().to();
+    let c = Chain1::of(&net);
+    let (l1, rollup) = (&c.l1, c.rollup);
     let now = l1.latest_timestamp().unwrap();
-    rpc.call("evm_setNextBlockTimestamp", json!([now + 3 * epoch * slot]))
-        .unwrap();
-    rpc.call("evm_mine", json!([])).unwrap();
+    let later = now + 3 * c.epoch_seconds();
+    c.warp_to(later);
     assert!(l1
         .call(
             rollup,
             &R::canPruneAtTimeCall {
-                _ts: U256::from(now + 3 * epoch * slot)
+                _ts: U256::from(later)
             }
         )
         .unwrap());
@@ -699,9 +726,7 @@ fn an_l1_reorg_that_drops_checkpoints_rolls_the_node_back_and_it_proposes_again(
     node.wait_for("three blocks", 120, |n| {
         n.tips().is_some_and(|(l, _)| l >= 3)
     });
-    let rpc = RpcClient::new(&[net.rpc()]).unwrap();
-    let l1 = L1::connect(rpc.clone(), Some(31337)).unwrap();
-    let rollup: Address = net.address("rollup").parse().unwrap();
+    let Chain1 { rpc, l1, rollup } = Chain1::of(&net);
     let before = l1.call(rollup, &R::getTipsCall {}).unwrap().pending;
     // Replace the last blocks (one slot's worth and more) with empty ones: the newest
     // checkpoint's propose disappears from L1.

@@ -5,6 +5,8 @@
 //! The Rollup checks `blobhash(i)` against the commitments in `propose`'s `_blobInput`, so a
 //! checkpoint cannot be proposed without a real blob transaction (notes/devnet-propose.md §3.3).
 
+use crate::client::{u256_of, L1Error, Receipt, L1};
+use crate::rpc::{parse_bytes, RpcError};
 use alloy_consensus::{SignableTransaction, TxEip4844, TxEip4844Variant, TxEip4844WithSidecar};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_eips::eip4844::BlobTransactionSidecar;
@@ -13,13 +15,9 @@ use alloy_primitives::{Address, Bytes, FixedBytes, B256, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
-use crate::client::{L1Error, Receipt, L1};
-use crate::rpc::{parse_bytes, RpcError};
-
-/// Bytes in one blob.
-pub const BYTES_PER_BLOB: usize = 131_072;
+// The blob layout and hashing rules are pure consensus facts; this module only adds KZG and I/O.
+pub use cairn_consensus::blob::{versioned_hash, BYTES_PER_BLOB};
 
 /// Blobs with their commitments, proofs and versioned hashes.
 #[derive(Clone)]
@@ -45,13 +43,6 @@ impl std::fmt::Debug for BlobBundle {
 
 fn kzg() -> &'static c_kzg::KzgSettings {
     c_kzg::ethereum_kzg_settings(0)
-}
-
-/// The versioned hash of a commitment.
-pub fn versioned_hash(commitment: &[u8; 48]) -> B256 {
-    let mut h: [u8; 32] = Sha256::digest(commitment).into();
-    h[0] = 0x01;
-    B256::from(h)
 }
 
 fn blob_of(b: &[u8; BYTES_PER_BLOB]) -> Result<c_kzg::Blob, L1Error> {
@@ -155,15 +146,6 @@ fn call_json(from: Address, to: Address, data: &[u8], hashes: &[B256]) -> Value 
     })
 }
 
-fn quantity(v: &Value) -> Option<u64> {
-    crate::rpc::parse_quantity(v)
-}
-
-fn u256_of(v: &Value) -> Option<U256> {
-    let s = v.as_str()?.strip_prefix("0x")?;
-    U256::from_str_radix(s, 16).ok()
-}
-
 impl L1 {
     /// `eth_call` of raw calldata as `from`, with blob versioned hashes visible to `blobhash`,
     /// at the latest block. Returns the raw output or the decoded revert.
@@ -203,32 +185,13 @@ impl L1 {
         bundle: &BlobBundle,
     ) -> Result<Receipt, L1Error> {
         let from = signer.address();
-        let rpc_q = |method: &str, params: Value| -> Result<Value, L1Error> {
-            Ok(self.rpc().call(method, params)?)
-        };
-        let nonce_v = rpc_q(
-            "eth_getTransactionCount",
-            json!([format!("{from:#x}"), "pending"]),
-        )?;
-        let nonce = quantity(&nonce_v).ok_or_else(|| RpcError::BadAnswer {
-            method: "eth_getTransactionCount".into(),
-            detail: format!("not a quantity: {nonce_v}"),
-        })?;
-        let block = rpc_q("eth_getBlockByNumber", json!(["latest", false]))?;
-        let base = u256_of(&block["baseFeePerGas"]).unwrap_or(U256::from(1_000_000_000u64));
-        let tip = self
-            .rpc()
-            .call("eth_maxPriorityFeePerGas", json!([]))
-            .ok()
-            .and_then(|v| u256_of(&v))
-            .unwrap_or(U256::from(1_000_000_000u64));
+        let (nonce, max_fee, tip) = self.nonce_and_fees(from)?;
         let blob_base = self
             .rpc()
             .call("eth_blobBaseFee", json!([]))
             .ok()
             .and_then(|v| u256_of(&v))
             .unwrap_or(U256::from(1u64));
-        let max_fee = base * U256::from(2) + tip;
         let max_blob_fee = (blob_base * U256::from(2)).max(U256::from(1_000_000_000u64));
         let needed = max_fee * U256::from(gas)
             + max_blob_fee * U256::from(131_072u64 * bundle.blobs.len() as u64);
@@ -267,7 +230,7 @@ impl L1 {
         let signed = with_sidecar.into_signed(sig);
         let envelope = alloy_consensus::TxEnvelope::Eip4844(signed);
         let raw = envelope.encoded_2718();
-        let v = rpc_q(
+        let v = self.rpc().call(
             "eth_sendRawTransaction",
             json!([format!("0x{}", hex::encode(raw))]),
         )?;

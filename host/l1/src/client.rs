@@ -172,7 +172,7 @@ fn quantity(v: &Value) -> Option<u64> {
     crate::rpc::parse_quantity(v)
 }
 
-fn u256_of(v: &Value) -> Option<U256> {
+pub(crate) fn u256_of(v: &Value) -> Option<U256> {
     let s = v.as_str()?.strip_prefix("0x")?;
     U256::from_str_radix(s, 16).ok()
 }
@@ -439,25 +439,7 @@ impl L1 {
                 g + g / 5
             }
         };
-        let nonce_v = self.rpc.call(
-            "eth_getTransactionCount",
-            json!([addr_json(from), "pending"]),
-        )?;
-        let nonce = quantity(&nonce_v).ok_or_else(|| RpcError::BadAnswer {
-            method: "eth_getTransactionCount".into(),
-            detail: format!("not a quantity: {nonce_v}"),
-        })?;
-        let block = self
-            .rpc
-            .call("eth_getBlockByNumber", json!(["latest", false]))?;
-        let base = u256_of(&block["baseFeePerGas"]).unwrap_or(U256::from(1_000_000_000u64));
-        let tip = self
-            .rpc
-            .call("eth_maxPriorityFeePerGas", json!([]))
-            .ok()
-            .and_then(|v| u256_of(&v))
-            .unwrap_or(U256::from(1_000_000_000u64));
-        let max_fee = base * U256::from(2) + tip;
+        let (nonce, max_fee, tip) = self.nonce_and_fees(from)?;
         let needed = max_fee * U256::from(gas) + req.value;
         let balance = self.balance(from)?;
         if balance < needed {
@@ -503,6 +485,30 @@ impl L1 {
                 })?;
         tracing::debug!(%hash, what, nonce, gas, "sent transaction");
         Ok(hash)
+    }
+
+    /// The sender's next nonce (pending), a max fee per gas (twice the base fee plus the tip)
+    /// and the priority fee, for a transaction sent now.
+    pub(crate) fn nonce_and_fees(&self, from: Address) -> Result<(u64, U256, U256), L1Error> {
+        let nonce_v = self.rpc.call(
+            "eth_getTransactionCount",
+            json!([addr_json(from), "pending"]),
+        )?;
+        let nonce = quantity(&nonce_v).ok_or_else(|| RpcError::BadAnswer {
+            method: "eth_getTransactionCount".into(),
+            detail: format!("not a quantity: {nonce_v}"),
+        })?;
+        let block = self
+            .rpc
+            .call("eth_getBlockByNumber", json!(["latest", false]))?;
+        let base = u256_of(&block["baseFeePerGas"]).unwrap_or(U256::from(1_000_000_000u64));
+        let tip = self
+            .rpc
+            .call("eth_maxPriorityFeePerGas", json!([]))
+            .ok()
+            .and_then(|v| u256_of(&v))
+            .unwrap_or(U256::from(1_000_000_000u64));
+        Ok((nonce, base * U256::from(2) + tip, tip))
     }
 
     /// Waits for `hash`; on failure replays `req` at its block to name the revert.

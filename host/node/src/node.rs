@@ -82,9 +82,6 @@ pub struct NodeConfig {
     /// Beacon API URLs for blob sidecars (`L1_CONSENSUS_HOST_URLS`); empty: the L1 node serves
     /// blobs itself (anvil).
     pub beacon_urls: Vec<String>,
-    /// Directory of stage components loaded at start (`tx-validation.wasm`, …); `None` runs
-    /// the native twins.
-    pub modules_dir: Option<PathBuf>,
 }
 
 /// Counters and gauges exported on `/metrics` (names documented in docs/node.md).
@@ -165,16 +162,9 @@ pub enum StartError {
     Other(String),
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// The next block's context: txs bind the L1 chain id and the Rollup's version.
 fn context(
-    chain: &Chain,
+    block_number: u64,
     chain_id: u64,
     rollup_version: u64,
     fee: u128,
@@ -183,13 +173,61 @@ fn context(
     BlockContext {
         chain_id,
         rollup_version,
-        block_number: chain.tip() + 1,
+        block_number,
         fee_per_mana: fee,
         coinbase,
     }
 }
 
+/// A block's txs after the pipeline: the included ones with their effects, and the rejected.
+struct Run {
+    txs: Vec<Vec<u8>>,
+    effects: Vec<TxEffects>,
+    effect_bytes: Vec<Vec<u8>>,
+    rejected: Vec<(Vec<u8>, cairn_engine::Stage, cairn_engine::Reject)>,
+}
+
+/// Applies a block's effects to a copy of `state`: the header with its effects hash and roots
+/// filled, and the archive root after it.
+fn seal(state: &WorldState, mut header: BlockHeader, effects: &[TxEffects]) -> (BlockHeader, B256) {
+    header.effects_hash = stages::effects_hash(&NativeCrypto, effects);
+    let mut fork = state.clone();
+    let h = fork.apply_block(header, effects);
+    (h, Chain::archive_root(&fork))
+}
+
 impl Node {
+    /// Runs `txs` through validation, proofs and execution on `state`.
+    fn run_block(
+        &self,
+        state: &WorldState,
+        ctx: &BlockContext,
+        txs: &[Vec<u8>],
+    ) -> Result<Run, String> {
+        let parent: Arc<dyn StateView + Send + Sync> = Arc::new(state.clone());
+        let out = self.pipeline.process_block(parent, ctx, txs);
+        let mut run = Run {
+            txs: Vec::new(),
+            effects: Vec::new(),
+            effect_bytes: Vec::new(),
+            rejected: Vec::new(),
+        };
+        for (bytes, o) in txs.iter().zip(out.txs) {
+            match o {
+                TxOutcome::Included(b) => {
+                    run.effects.push(
+                        TxEffects::decode(&b)
+                            .ok_or("a stage returned effects that do not decode")?,
+                    );
+                    run.effect_bytes.push(b);
+                    run.txs.push(bytes.clone());
+                }
+                TxOutcome::Rejected(stage, r) => run.rejected.push((bytes.clone(), stage, r)),
+            }
+        }
+        Ok(run)
+    }
+
     /// Opens storage, replays the stored chain, connects the pipeline and reads the Rollup's
     /// timing. Does not start threads (see [`run`](Self::run)).
     pub fn open(cfg: NodeConfig, l1: L1, pipeline: Pipeline) -> Result<Arc<Node>, StartError> {
@@ -531,37 +569,24 @@ impl Node {
             coinbase: header.coinbase,
         };
         self.pipeline.block_boundary();
-        let st: Arc<dyn StateView + Send + Sync> = Arc::new(chain.state.clone());
-        let out = self.pipeline.process_block(st, &ctx, &txs);
-        let mut effects = Vec::new();
-        let mut eff_bytes = Vec::new();
-        for o in out.txs {
-            match o {
-                TxOutcome::Included(b) => {
-                    effects.push(TxEffects::decode(&b).ok_or("effects do not decode")?);
-                    eff_bytes.push(b);
-                }
-                TxOutcome::Rejected(stage, r) => {
-                    return Err(format!(
-                        "checkpoint {n} holds a tx this node rejects at {stage}: {}",
-                        r.message
-                    ))
-                }
-            }
+        let run = self.run_block(&chain.state, &ctx, &txs)?;
+        if let Some((_, stage, r)) = run.rejected.first() {
+            return Err(format!(
+                "checkpoint {n} holds a tx this node rejects at {stage}: {}",
+                r.message
+            ));
         }
-        let mut probe = chain.state.clone();
-        let mut h = header.clone();
-        h.previous_archive = [0; 32];
-        let rebuilt = probe.apply_block(h, &effects);
-        if rebuilt != header || Chain::archive_root(&probe) != archive {
+        let (rebuilt, rebuilt_archive) = seal(&chain.state, header.clone(), &run.effects);
+        if rebuilt != header || rebuilt_archive != archive {
             return Err(format!(
                 "checkpoint {n}: re-execution does not reproduce the posted header/archive"
             ));
         }
+        let effects = run.effects;
         let block = Block {
             header,
             txs: txs.clone(),
-            effects: eff_bytes,
+            effects: run.effect_bytes,
             archive,
             l1_tx: log.tx_hash,
             status: Status::Checkpointed,
@@ -702,34 +727,19 @@ impl Node {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let ts = self.l1.latest_timestamp().map_err(|e| e.to_string())?;
-        let fee: u128 = self
-            .l1
-            .call(
-                rollup,
-                &R::getManaMinFeeAtCall {
-                    _timestamp: U256::from(ts),
-                    _inFeeAsset: true,
-                },
-            )
-            .map_err(|e| e.to_string())?
-            .try_into()
-            .map_err(|_| "mana min fee out of range")?;
+        let fee = self.current_min_fee()?;
         // Modules loaded through the admin API become active here, between blocks.
         let swapped = self.pipeline.block_boundary();
         if !swapped.is_empty() {
             tracing::info!(stages = ?swapped, "activated new stage modules at the block boundary");
         }
-        let chain = self.chain.read().map_err(|_| "lock")?.clone();
-        let n = chain.tip() + 1;
+        // Only the state and the parent's archive are needed, not a copy of every block.
+        let (state, n, last_archive) = {
+            let c = self.chain.read().map_err(|_| "lock")?;
+            (c.state.clone(), c.tip() + 1, c.archive_at(c.tip()))
+        };
         let coinbase: [u8; 20] = me.coinbase.0 .0;
-        let ctx = context(
-            &chain,
-            self.l1.chain_id(),
-            cfg.rollup_version,
-            fee,
-            coinbase,
-        );
+        let ctx = context(n, self.l1.chain_id(), cfg.rollup_version, fee, coinbase);
         // Build from the pool, oldest hash order (deterministic), through the pipeline.
         let pool = self.store.pool().map_err(|e| e.to_string())?;
         let candidates: Vec<Vec<u8>> = pool
@@ -737,30 +747,17 @@ impl Node {
             .take(cfg.max_txs_per_block)
             .map(|(_, t)| t.clone())
             .collect();
-        let parent: Arc<dyn StateView + Send + Sync> = Arc::new(chain.state.clone());
-        let out = self
-            .pipeline
-            .process_block(parent.clone(), &ctx, &candidates);
-        let mut txs = Vec::new();
-        let mut eff_bytes = Vec::new();
-        let mut effects = Vec::new();
-        let mut dropped = Vec::new();
-        for (bytes, o) in candidates.iter().zip(out.txs) {
-            let hash = Tx::decode(bytes).map(|t| t.hash()).unwrap_or([0; 32]);
-            match o {
-                TxOutcome::Included(b) => {
-                    let e = TxEffects::decode(&b).ok_or("effects do not decode")?;
-                    effects.push(e);
-                    eff_bytes.push(b);
-                    txs.push(bytes.clone());
-                }
-                TxOutcome::Rejected(stage, r) => dropped.push((
-                    hash,
-                    serde_json::to_vec(&json!({"status": "dropped", "stage": stage.name(), "code": r.code, "error": r.message}))
-                        .unwrap_or_default(),
-                )),
-            }
-        }
+        let run = self.run_block(&state, &ctx, &candidates)?;
+        let dropped: Vec<([u8; 32], Vec<u8>)> = run
+            .rejected
+            .iter()
+            .map(|(bytes, stage, r)| {
+                let hash = Tx::decode(bytes).map(|t| t.hash()).unwrap_or([0; 32]);
+                let receipt = json!({"status": "dropped", "stage": stage.name(), "code": r.code, "error": r.message});
+                (hash, serde_json::to_vec(&receipt).unwrap_or_default())
+            })
+            .collect();
+        let (txs, effects, eff_bytes) = (run.txs, run.effects, run.effect_bytes);
         let header0 = BlockHeader {
             chain_id: ctx.chain_id,
             rollup_version: ctx.rollup_version,
@@ -772,32 +769,19 @@ impl Node {
             note_root: [0; 32],
             nullifier_root: [0; 32],
             public_data_root: [0; 32],
-            effects_hash: stages::effects_hash(&NativeCrypto, &effects),
+            effects_hash: [0; 32],
             tx_count: 0,
             gas_used: 0,
         };
-        let mut fork = chain.state.clone();
-        let header = fork.apply_block(header0.clone(), &effects);
-        let archive = Chain::archive_root(&fork);
+        let (header, archive) = seal(&state, header0.clone(), &effects);
         self.metrics
             .last_build_ms
             .store(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
 
         // Re-execution for the committee: the block again on the parent state, then the
         // attestation stage compares headers.
-        let again = self.pipeline.process_block(parent, &ctx, &txs);
-        let re_effects: Vec<TxEffects> = again
-            .txs
-            .iter()
-            .filter_map(|o| match o {
-                TxOutcome::Included(b) => TxEffects::decode(b),
-                _ => None,
-            })
-            .collect();
-        let mut probe = chain.state.clone();
-        let mut h2 = header0.clone();
-        h2.effects_hash = stages::effects_hash(&NativeCrypto, &re_effects);
-        let local = probe.apply_block(h2, &re_effects);
+        let again = self.run_block(&state, &ctx, &txs)?;
+        let (local, _) = seal(&state, header0, &again.effects);
         let (verdict, fault) = self.pipeline.attest(&header.encode(), &local);
         if let Some(f) = fault {
             tracing::warn!(fault = %f, "attestation module fault; native twin used");
@@ -810,7 +794,7 @@ impl Node {
         let bundle = BlobBundle::new(blobs).map_err(|e| e.to_string())?;
         let in_hash = self.in_hash(n)?;
         let ph = ProposedHeader {
-            last_archive_root: chain.archive_at(n - 1),
+            last_archive_root: last_archive,
             block_headers_hash: cairn_consensus::sha256_to_field(&header.encode()),
             blobs_hash: blob::blobs_hash(&bundle.versioned_hashes),
             in_hash,
@@ -1136,7 +1120,7 @@ impl Node {
             .read()
             .map_err(|_| ("internal".to_string(), "lock".to_string()))?;
         let ctx = context(
-            &chain,
+            chain.tip() + 1,
             self.l1.chain_id(),
             self.config().rollup_version,
             0,
@@ -1216,11 +1200,6 @@ impl Node {
             }
         }
         r
-    }
-
-    /// Milliseconds since the epoch (for receipts).
-    pub fn now_ms() -> u64 {
-        now_ms()
     }
 }
 

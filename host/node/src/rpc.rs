@@ -435,6 +435,14 @@ fn respond(req: tiny_http::Request, status: u16, body: String, content_type: &st
     );
 }
 
+/// `GET /status`: 200 when healthy, 500 with the reasons otherwise (both servers, no auth).
+fn respond_status(req: tiny_http::Request, node: &Node) {
+    let reasons = node.unhealthy();
+    let code = if reasons.is_empty() { 200 } else { 500 };
+    let body = json!({"healthy": reasons.is_empty(), "reasons": reasons});
+    respond(req, code, body.to_string(), "application/json");
+}
+
 fn read_json(req: &mut tiny_http::Request) -> Result<Value, Value> {
     let mut body = Vec::new();
     let r = req
@@ -513,17 +521,7 @@ pub fn serve(node: Arc<Node>) -> Result<Vec<std::thread::JoinHandle<()>>, StartE
                     }
                     let url = req.url().to_string();
                     match (req.method(), url.as_str()) {
-                        (tiny_http::Method::Get, "/status") => {
-                            let reasons = n.unhealthy();
-                            let code = if reasons.is_empty() { 200 } else { 500 };
-                            respond(
-                                req,
-                                code,
-                                json!({"healthy": reasons.is_empty(), "reasons": reasons})
-                                    .to_string(),
-                                "application/json",
-                            );
-                        }
+                        (tiny_http::Method::Get, "/status") => respond_status(req, &n),
                         (tiny_http::Method::Get, "/metrics") => {
                             let t = metrics_text(&n);
                             respond(req, 200, t, "text/plain; version=0.0.4");
@@ -564,8 +562,7 @@ pub fn serve(node: Arc<Node>) -> Result<Vec<std::thread::JoinHandle<()>>, StartE
                             break;
                         }
                         if req.url() == "/status" {
-                            let reasons = n.unhealthy();
-                            respond(req, if reasons.is_empty() { 200 } else { 500 }, json!({"healthy": reasons.is_empty(), "reasons": reasons}).to_string(), "application/json");
+                            respond_status(req, &n);
                             continue;
                         }
                         if !authorised(&req, &want) {

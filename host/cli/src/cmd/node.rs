@@ -283,7 +283,6 @@ pub fn start(args: StartArgs) -> Result<()> {
         poll: Duration::from_millis(args.poll_ms.max(50)),
         min_publisher_balance: U256::from(10u64).pow(U256::from(16u64)),
         genesis,
-        modules_dir: args.modules.clone(),
         beacon_urls: args.l1_consensus_host_urls.clone(),
     };
     let node = Node::open(cfg, resolved.l1, pipeline).map_err(|e| anyhow!("{e}"))?;
