@@ -7,13 +7,15 @@
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
 use ark_ec::{CurveGroup, VariableBaseMSM};
-use ark_ff::{BigInteger, One, PrimeField};
+use ark_ff::{AdditiveGroup, One, PrimeField};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
 use sha3::{Digest, Keccak256};
 
 mod g2check;
+mod miller;
 pub use g2check::in_g2;
+pub use miller::{multi_miller_loop, prepare_in_g2, FixedG2};
 
 /// A compressed G1 point.
 pub type G1Bytes = [u8; 32];
@@ -94,10 +96,10 @@ impl Crypto for NativeCrypto {
         // the rest a variable-base MSM.
         let mut acc = G1Projective::default();
         let mut bases = Vec::new();
-        let mut bigints = Vec::new();
+        let mut frs = Vec::new();
         for (p, x) in points.iter().zip(scalars) {
             let (pt, hits) = cached_g1_count(p)?;
-            // A table costs ~8000 additions (a few ms) to build: only for bases that keep
+            // A table costs ~45 000 additions (~20 ms) to build: only for bases that keep
             // coming back (verification-key points), never for per-proof points.
             match (hits >= TABLE_AFTER_HITS)
                 .then(|| fixed_base_table(p, &pt))
@@ -106,12 +108,16 @@ impl Crypto for NativeCrypto {
                 Some(t) => acc += t.mul(x),
                 None => {
                     bases.push(pt);
-                    bigints.push(x.into_bigint());
+                    frs.push(*x);
                 }
             }
         }
-        if !bases.is_empty() {
-            acc += G1Projective::msm_bigint(&bases, &bigints);
+        match bases.len() {
+            0 => {}
+            // One point (a batch weight times a proof's A): arkworks' GLV multiplication walks
+            // half the bits a one-point Pippenger does.
+            1 => acc += bases[0] * frs[0],
+            _ => acc += G1Projective::msm_unchecked(&bases, &frs),
         }
         // The result usually goes straight into a pairing check: remember its decoding.
         let out = acc.into_affine();
@@ -129,11 +135,10 @@ impl Crypto for NativeCrypto {
             return None;
         }
         // Pairs whose points both keep recurring (a verification key's α and −β, seen on every
-        // verification) have their Miller loop memoised; recurring G2 points (γ, δ) are kept
-        // prepared. A proof's own points are seen a few times at most (batch, then a re-check),
-        // far below the memo threshold.
-        let mut a = Vec::with_capacity(g1.len());
-        let mut b = Vec::with_capacity(g2.len());
+        // verification) have their Miller loop memoised; recurring G2 points (γ, δ) enter the
+        // loop as normalised lines (`miller`). A proof's own points are seen a few times at
+        // most (batch, then a re-check), far below either threshold.
+        let mut pairs = Vec::with_capacity(g1.len());
         let mut acc = <Bn254 as Pairing>::TargetField::one();
         for (p, q) in g1.iter().zip(g2) {
             let key = (*p, *q);
@@ -144,18 +149,27 @@ impl Crypto for NativeCrypto {
             let (pa, hits1) = cached_g1_count(p)?;
             let (qb, hits2) = cached_g2(q)?;
             if hits1 >= MEMO_AFTER_HITS && hits2 >= MEMO_AFTER_HITS {
-                let ml = Bn254::multi_miller_loop([pa], [qb.clone()]).0;
+                let ml = Bn254::multi_miller_loop([pa], [qb.prep.clone()]).0;
                 if let Ok(mut c) = caches().ml.lock() {
                     c.put(key, ml);
                 }
                 acc *= ml;
                 continue;
             }
-            a.push(pa);
-            b.push(qb);
+            pairs.push((pa, qb, hits2 >= LINES_AFTER_HITS));
         }
-        if !a.is_empty() {
-            acc *= Bn254::multi_miller_loop(a, b).0;
+        let var: Vec<(G1Affine, &G2Prep)> = pairs
+            .iter()
+            .filter(|(_, q, fixed)| !fixed || q.lines().is_none())
+            .map(|(p, q, _)| (*p, &q.prep))
+            .collect();
+        let fixed: Vec<(G1Affine, &FixedG2)> = pairs
+            .iter()
+            .filter(|(_, _, fixed)| *fixed)
+            .filter_map(|(p, q, _)| Some((*p, q.lines()?)))
+            .collect();
+        if !pairs.is_empty() {
+            acc *= multi_miller_loop(&var, &fixed);
         }
         let out = Bn254::final_exponentiation(ark_ec::pairing::MillerLoopOutput(acc))?;
         Some(out.0.is_one())
@@ -171,10 +185,13 @@ pub fn multi_pairing_is_one(g1: &[G1Affine], g2: &[G2Affine]) -> bool {
 }
 
 /// A small most-used cache: keeps the entries hit most often, so that per-proof points pass
-/// through without evicting a verification key's.
+/// through without evicting a verification key's. Among the least-hit, the oldest goes first:
+/// a newcomer (a new key's point) must get the chance to collect hits, or a cache full of
+/// one-off proof points would evict it on the next insert, forever.
 struct Hot<K, V> {
-    map: std::collections::BTreeMap<K, (V, u64)>,
+    map: std::collections::BTreeMap<K, (V, u64, u64)>,
     cap: usize,
+    seq: u64,
 }
 
 impl<K: Ord + Clone, V: Clone> Hot<K, V> {
@@ -182,6 +199,7 @@ impl<K: Ord + Clone, V: Clone> Hot<K, V> {
         Self {
             map: std::collections::BTreeMap::new(),
             cap,
+            seq: 0,
         }
     }
 
@@ -197,47 +215,75 @@ impl<K: Ord + Clone, V: Clone> Hot<K, V> {
 
     fn put(&mut self, k: K, v: V) {
         if self.map.len() >= self.cap {
-            // Evict the least-hit entry (ties: the smallest key, deterministically).
+            // Evict the least-hit entry, the oldest among equals (deterministic).
             if let Some(victim) = self
                 .map
                 .iter()
-                .min_by_key(|(_, (_, h))| *h)
+                .min_by_key(|(_, (_, hits, seq))| (*hits, *seq))
                 .map(|(k, _)| k.clone())
             {
                 self.map.remove(&victim);
             }
         }
-        self.map.insert(k, (v, 1));
+        self.seq += 1;
+        self.map.insert(k, (v, 1, self.seq));
     }
 }
 
-/// Multiples `d·256^w·P` for every byte value d and window w: a scalar multiplication becomes
-/// at most 32 mixed additions (a verification key's IC points; 520 KiB per point).
+/// Signed 12-bit windows of a fixed base: `j·4096^w·P` for j = 1..=2048 and w = 0..22, so a
+/// scalar multiplication is at most 22 mixed additions (a verification key's IC points;
+/// ~3 MiB and ~20 ms to build per point, once).
 struct FixedBase(Vec<Vec<G1Affine>>);
+
+const WINDOW_BITS: usize = 12;
+const WINDOWS: usize = 22; // 22 · 12 ≥ 254 bits plus the last carry
+const HALF: usize = 1 << (WINDOW_BITS - 1);
 
 impl FixedBase {
     fn new(p: &G1Affine) -> Self {
-        let mut windows = Vec::with_capacity(32);
+        let mut windows = Vec::with_capacity(WINDOWS);
         let mut base = G1Projective::from(*p);
-        for _ in 0..32 {
-            let mut row = Vec::with_capacity(255);
+        for _ in 0..WINDOWS {
+            let mut row = Vec::with_capacity(HALF);
             let mut m = base;
-            for _ in 0..255 {
+            for _ in 0..HALF {
                 row.push(m);
                 m += base;
             }
             windows.push(G1Projective::normalize_batch(&row));
-            base = m; // 256·base
+            base = row[HALF - 1].double(); // 2·2048·base = 4096·base
         }
         FixedBase(windows)
     }
 
     fn mul(&self, x: &Fr) -> G1Projective {
-        let bytes = x.into_bigint().to_bytes_le();
+        let limbs = x.into_bigint().0;
+        let bits = |at: usize| -> usize {
+            let (i, o) = (at / 64, at % 64);
+            let lo = limbs.get(i).map_or(0, |l| l >> o);
+            let hi = match (o, limbs.get(i + 1)) {
+                (0, _) | (_, None) => 0,
+                (_, Some(h)) => h << (64 - o),
+            };
+            ((lo | hi) as usize) & ((1 << WINDOW_BITS) - 1)
+        };
         let mut acc = G1Projective::default();
-        for (row, d) in self.0.iter().zip(bytes) {
-            if d != 0 {
-                acc += row[d as usize - 1];
+        let mut carry = 0;
+        for (w, row) in self.0.iter().enumerate() {
+            let v = bits(w * WINDOW_BITS) + carry;
+            // Digits in [−2047, 2048]: a table of 2048 multiples serves both signs.
+            if v > HALF {
+                // v − 4096 ∈ [−2047, 0] (v = 4096 when a carry meets an all-ones window).
+                let neg = (1 << WINDOW_BITS) - v;
+                if neg != 0 {
+                    acc -= row[neg - 1];
+                }
+                carry = 1;
+            } else {
+                if v != 0 {
+                    acc += row[v - 1];
+                }
+                carry = 0;
             }
         }
         acc
@@ -257,9 +303,21 @@ fn fixed_base_table(b: &G1Bytes, p: &G1Affine) -> Option<std::sync::Arc<FixedBas
 type G2Prep = <Bn254 as Pairing>::G2Prepared;
 type MillerOut = <Bn254 as Pairing>::TargetField;
 
+/// A decoded G2 point: arkworks' prepared form, and its normalised lines once it recurs.
+struct G2Entry {
+    prep: G2Prep,
+    lines: std::sync::OnceLock<Option<FixedG2>>,
+}
+
+impl G2Entry {
+    fn lines(&self) -> Option<&FixedG2> {
+        self.lines.get_or_init(|| FixedG2::new(&self.prep)).as_ref()
+    }
+}
+
 struct Caches {
     g1: std::sync::Mutex<Hot<G1Bytes, G1Affine>>,
-    g2: std::sync::Mutex<Hot<G2Bytes, G2Prep>>,
+    g2: std::sync::Mutex<Hot<G2Bytes, std::sync::Arc<G2Entry>>>,
     ml: std::sync::Mutex<Hot<(G1Bytes, G2Bytes), MillerOut>>,
     tables: std::sync::Mutex<Hot<G1Bytes, std::sync::Arc<FixedBase>>>,
 }
@@ -282,6 +340,10 @@ const TABLE_AFTER_HITS: u64 = 64;
 /// Uses of both points of a pair before its Miller loop is memoised.
 const MEMO_AFTER_HITS: u64 = 64;
 
+/// Uses of a G2 point before it enters Miller loops as normalised lines (89 𝔽_{p²}
+/// inversions, batched: ~20 µs once).
+const LINES_AFTER_HITS: u64 = 64;
+
 fn cached_g1_count(b: &G1Bytes) -> Option<(G1Affine, u64)> {
     if let Some((p, hits)) = caches().g1.lock().ok().and_then(|mut c| c.get_hits(b)) {
         return Some((p, hits));
@@ -293,15 +355,19 @@ fn cached_g1_count(b: &G1Bytes) -> Option<(G1Affine, u64)> {
     Some((p, 1))
 }
 
-fn cached_g2(b: &G2Bytes) -> Option<(G2Prep, u64)> {
+fn cached_g2(b: &G2Bytes) -> Option<(std::sync::Arc<G2Entry>, u64)> {
     if let Some(hit) = caches().g2.lock().ok().and_then(|mut c| c.get_hits(b)) {
         return Some(hit);
     }
-    let p: G2Prep = g2_from_bytes(b)?.into();
+    // Decoding, preparing and the subgroup check in one pass (`miller::prepare_in_g2`).
+    let e = std::sync::Arc::new(G2Entry {
+        prep: miller::prepare_in_g2(&g2check::g2_decode_on_twist(b)?)?,
+        lines: std::sync::OnceLock::new(),
+    });
     if let Ok(mut c) = caches().g2.lock() {
-        c.put(*b, p.clone());
+        c.put(*b, e.clone());
     }
-    Some((p, 1))
+    Some((e, 1))
 }
 
 #[cfg(test)]
@@ -371,6 +437,76 @@ mod tests {
     }
 
     #[test]
+    fn recurring_g2_points_switch_to_normalised_lines_with_the_same_answers() {
+        use ark_ec::CurveGroup;
+        // Fresh G1 points against two recurring G2 points, like proofs against a key's γ, δ.
+        let h1 = (G2Affine::generator() * Fr::from(31337u64)).into_affine();
+        let h2 = (G2Affine::generator() * Fr::from(4242u64)).into_affine();
+        let (b1, b2) = (g2_to_bytes(&h1), g2_to_bytes(&h2));
+        for k in 1..=LINES_AFTER_HITS + 8 {
+            // e(a·G, h1) · e(b·G, h2) = e(G, H)^(31337·a + 4242·b): 1 for these a, b.
+            let a = Fr::from(4242u64 * k);
+            let b = -Fr::from(31337u64 * k);
+            let p = g1_to_bytes(&(G1Affine::generator() * a).into_affine());
+            let q = g1_to_bytes(&(G1Affine::generator() * b).into_affine());
+            let r = g1_to_bytes(&(G1Affine::generator() * (b + Fr::from(1u64))).into_affine());
+            assert_eq!(
+                NativeCrypto.pairing_check(&[p, q], &[b1, b2]),
+                Some(true),
+                "k={k}"
+            );
+            assert_eq!(
+                NativeCrypto.pairing_check(&[p, r], &[b1, b2]),
+                Some(false),
+                "k={k}"
+            );
+        }
+        let c = caches().g2.lock().unwrap();
+        let entry = &c.map.get(&b1).unwrap().0;
+        assert!(entry.lines.get().is_some_and(|l| l.is_some()));
+    }
+
+    #[test]
+    fn a_newcomer_survives_a_flood_of_one_off_entries() {
+        // A full cache of one-off entries (proof points); a new key's point with the smallest
+        // key arrives and is used once per round while a fresh one-off entry arrives each round.
+        let mut c: Hot<u32, ()> = Hot::new(4);
+        for junk in 100..104 {
+            c.put(junk, ());
+        }
+        c.put(0, ());
+        for round in 0..100u32 {
+            assert!(c.get(&0).is_some(), "round {round}: evicted");
+            c.put(1000 + round, ());
+        }
+        // The most-hit entry stays even when it is the oldest.
+        assert!(c.map.contains_key(&0) && c.map.len() == 4);
+    }
+
+    #[test]
+    fn signed_window_tables_multiply_exactly() {
+        use ark_ff::UniformRand;
+        let mut rng = <ark_std::rand::rngs::StdRng as ark_std::rand::SeedableRng>::seed_from_u64(4);
+        let p = (G1Affine::generator() * Fr::from(99u64)).into_affine();
+        let t = FixedBase::new(&p);
+        // Edge digits: 0, ±1, the window's top (2048 → carry), −1 = r − 1, and random scalars.
+        let mut xs = vec![
+            Fr::from(0u64),
+            Fr::from(1u64),
+            -Fr::from(1u64),
+            Fr::from(2048u64),
+            Fr::from(2049u64),
+            Fr::from(4095u64),
+            Fr::from((4095u64 << 12) | 4095),
+            Fr::from(u64::MAX),
+        ];
+        xs.extend((0..200).map(|_| Fr::rand(&mut rng)));
+        for x in xs {
+            assert_eq!(t.mul(&x), p * x, "{x}");
+        }
+    }
+
+    #[test]
     fn pairing_and_msm() {
         let g1 = G1Affine::generator();
         let g2 = G2Affine::generator();
@@ -395,5 +531,20 @@ mod tests {
             None
         );
         assert_eq!(NativeCrypto.msm_g1(&[two], &[]), None);
+        // A point on the twist but outside G2 is refused, however often it comes back.
+        let off = {
+            use ark_ff::UniformRand;
+            let mut rng =
+                <ark_std::rand::rngs::StdRng as ark_std::rand::SeedableRng>::seed_from_u64(9);
+            loop {
+                let x = ark_bn254::Fq2::rand(&mut rng);
+                if let Some(p) = G2Affine::get_point_from_x_unchecked(x, false) {
+                    break g2_to_bytes(&p);
+                }
+            }
+        };
+        for _ in 0..LINES_AFTER_HITS + 2 {
+            assert_eq!(NativeCrypto.pairing_check(&[two], &[off]), None);
+        }
     }
 }

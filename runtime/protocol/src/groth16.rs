@@ -152,7 +152,10 @@ pub fn verify(
         .ok_or(Groth16Error::BadPoint)
 }
 
-/// Fiat–Shamir weights for a batch: rᵢ = keccak("cairn.groth16.batch" ‖ all proofs and inputs ‖ i).
+/// Fiat–Shamir weights for a batch: rᵢ = the low 128 bits of
+/// keccak(keccak("cairn.groth16.batch" ‖ all proofs and inputs) ‖ i). 128 bits bound the chance
+/// that a batch holding an invalid proof passes by 2⁻¹²⁸ and halve the scalar multiplications
+/// of full-width weights.
 fn weights(crypto: &dyn Crypto, items: &[(Proof, Vec<Fr>)]) -> Vec<Fr> {
     let mut transcript = b"cairn.groth16.batch".to_vec();
     for (p, inputs) in items {
@@ -166,8 +169,8 @@ fn weights(crypto: &dyn Crypto, items: &[(Proof, Vec<Fr>)]) -> Vec<Fr> {
         .map(|i| {
             let mut b = seed.to_vec();
             b.extend_from_slice(&i.to_be_bytes());
-            // A zero weight would drop a proof from the check; 2^-254 likely, but excluded.
-            let r = Fr::from_be_bytes_mod_order(&crypto.keccak256(&b));
+            // A zero weight would drop a proof from the check; 2^-128 likely, but excluded.
+            let r = Fr::from_be_bytes_mod_order(&crypto.keccak256(&b)[16..]);
             if r.is_zero() {
                 Fr::from(1u64)
             } else {
@@ -175,6 +178,27 @@ fn weights(crypto: &dyn Crypto, items: &[(Proof, Vec<Fr>)]) -> Vec<Fr> {
             }
         })
         .collect()
+}
+
+/// A different proof of the same statement: A' = A/r, B' = r·(B + s·δ), C' = C + s·A.
+/// Groth16 proofs are malleable this way, which is why a tx binds its effects into the public
+/// inputs rather than relying on the proof bytes; benchmarks and tests use it to verify
+/// proofs the process has never seen without running the prover. `r` must not be zero.
+pub fn rerandomize(vk: &VerifyingKey, proof: &Proof, r: Fr, s: Fr) -> Result<Proof, Groth16Error> {
+    use crate::crypto::{g1_from_bytes, g1_to_bytes, g2_from_bytes, g2_to_bytes};
+    use ark_ec::{AffineRepr, CurveGroup};
+    use ark_ff::Field;
+    let bad = || Groth16Error::BadPoint;
+    let a = g1_from_bytes(&proof.a).ok_or_else(bad)?;
+    let b = g2_from_bytes(&proof.b).ok_or_else(bad)?;
+    let c = g1_from_bytes(&proof.c).ok_or_else(bad)?;
+    let neg_delta = g2_from_bytes(&vk.neg_delta_g2).ok_or(Groth16Error::BadKey)?;
+    let r_inv = r.inverse().ok_or_else(bad)?;
+    Ok(Proof {
+        a: g1_to_bytes(&(a * r_inv).into_affine()),
+        b: g2_to_bytes(&((b.into_group() - neg_delta * s) * r).into_affine()),
+        c: g1_to_bytes(&(c.into_group() + a * s).into_affine()),
+    })
 }
 
 /// Verifies many proofs for one key at once. `Ok(true)` means every proof is valid; on

@@ -274,6 +274,44 @@ mod tests {
     }
 
     #[test]
+    fn rerandomized_proofs_verify_alone_and_in_batches() {
+        use cairn_protocol::groth16::{rerandomize, verify_batch};
+        let (_, req) = setup();
+        let mut rng = StdRng::seed_from_u64(3);
+        let binding = Fr::from(77u64);
+        let proof = Proof::from_bytes(&prove_spend(&req, binding, &mut rng).unwrap());
+        let inputs = vec![
+            req.note_root,
+            req.note.nullifier(&req.secret),
+            req.outputs[0].hash(),
+            req.outputs[1].hash(),
+            binding,
+        ];
+        let vk = &keys().vk;
+        let items: Vec<(Proof, Vec<Fr>)> = (1..=6u64)
+            .map(|k| {
+                let p = rerandomize(vk, &proof, Fr::from(k + 1), Fr::from(k * 31)).unwrap();
+                assert!(p.a != proof.a && p.b != proof.b && p.c != proof.c);
+                assert_eq!(verify(&NativeCrypto, vk, &p, &inputs), Ok(true));
+                (p, inputs.clone())
+            })
+            .collect();
+        assert_eq!(verify_batch(&NativeCrypto, vk, &items), Ok(true));
+        // A zero r is refused rather than producing the point at infinity.
+        assert!(rerandomize(vk, &proof, Fr::from(0u64), Fr::from(1u64)).is_err());
+        // One proof for other inputs, or one tampered point, sinks the batch.
+        let mut bad = items.clone();
+        bad[3].1[4] += Fr::from(1u64);
+        assert_eq!(verify_batch(&NativeCrypto, vk, &bad), Ok(false));
+        let mut bad = items.clone();
+        bad[5].0.c = items[4].0.c;
+        assert_eq!(verify_batch(&NativeCrypto, vk, &bad), Ok(false));
+        let mut bad = items;
+        bad[0].0.b = [0xff; 64];
+        assert!(verify_batch(&NativeCrypto, vk, &bad) != Ok(true));
+    }
+
+    #[test]
     fn the_prover_refuses_false_statements() {
         let (_, mut req) = setup();
         let mut rng = StdRng::seed_from_u64(2);

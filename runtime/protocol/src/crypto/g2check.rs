@@ -4,9 +4,9 @@
 //! Scott, "A note on group membership tests for G1, G2 and GT on BLS pairing-friendly curves"
 //! (eprint 2021/1130, §5 for BN curves): a point Q on the twist is in G2 iff
 //! [x+1]Q + ψ([x]Q) + ψ²([x]Q) = ψ³([2x]Q), with x the BN parameter and ψ the untwist–
-//! Frobenius–twist endomorphism. A proof's B point is decoded on every verification, so this
-//! check is on the hot path of every single Groth16 verification (about half the cost of
-//! arkworks' check; see the differential test below and `cairn bench pipeline`).
+//! Frobenius–twist endomorphism; about half the cost of arkworks' check (differential test
+//! below). Points headed for a pairing skip it: `miller::prepare_in_g2` folds an exact test
+//! into the line preparation they need anyway.
 
 use ark_bn254::{Fq, Fq2, G2Affine, G2Projective};
 use ark_ec::{AdditiveGroup, AffineRepr};
@@ -101,9 +101,15 @@ pub fn in_g2(q: &G2Affine) -> bool {
 
 /// Decodes a compressed G2 point: on the twist and in G2, like arkworks' checked decoding.
 pub fn g2_decode(b: &[u8; 64]) -> Option<G2Affine> {
+    g2_decode_on_twist(b).filter(in_g2)
+}
+
+/// Decodes a compressed point of the twist without the subgroup check, for callers that check
+/// membership another way (`miller::prepare_in_g2`).
+pub(crate) fn g2_decode_on_twist(b: &[u8; 64]) -> Option<G2Affine> {
     use ark_serialize::CanonicalDeserialize;
     let p = G2Affine::deserialize_compressed_unchecked(&b[..]).ok()?;
-    (p.is_on_curve() && in_g2(&p)).then_some(p)
+    p.is_on_curve().then_some(p)
 }
 
 #[cfg(test)]
