@@ -268,6 +268,36 @@ pub fn components() -> &'static std::collections::BTreeMap<String, Vec<u8>> {
     })
 }
 
+/// The attestation stage built the way the wording suggests, for `wasm32-wasip2`:
+/// rustc links it straight into a component, and std makes it import WASI.
+pub fn wasip2_attestation_component() -> Vec<u8> {
+    let root = repo_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("modules/target"));
+    let o = Command::new(&cargo)
+        .current_dir(root.join("modules"))
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "cairn-stage-attestation",
+        ])
+        .output()
+        .expect("run cargo for modules/");
+    assert!(
+        o.status.success(),
+        "building the wasip2 attestation stage failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let file = target.join("wasm32-wasip2/release/cairn_stage_attestation.wasm");
+    std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+}
+
 /// A TCP proxy that can cut the line: stands between a node and its L1 to simulate an outage.
 pub struct Proxy {
     /// The proxy's URL (`http://127.0.0.1:PORT`).

@@ -260,6 +260,19 @@ fn hostile_modules_are_contained_and_the_node_keeps_processing() {
         e.load(Stage::Execution, &c["tx-validation"]),
         Err(LoadError::WrongWorld { .. })
     ));
+    // A stage built for wasm32-wasip2 imports WASI through std: refused before linking,
+    // with what to do instead.
+    let Err(err) = e.load(
+        Stage::Attestation,
+        &cairn_tests::wasip2_attestation_component(),
+    ) else {
+        panic!("a wasip2 build was loaded");
+    };
+    match &err {
+        LoadError::ForbiddenImport { import } => assert!(import.starts_with("wasi:"), "{import}"),
+        other => panic!("expected a forbidden import, got {other}"),
+    }
+    assert!(err.to_string().contains("wasm32-unknown-unknown"), "{err}");
     // Not a component at all.
     assert!(matches!(
         e.load(Stage::Validation, b"\0asm\x01\0\0\0"),

@@ -71,6 +71,17 @@ pub enum LoadError {
         /// The linker's explanation.
         detail: String,
     },
+    /// It imports something other than cairn:pipeline's host interfaces, typically WASI
+    /// because it was built for wasm32-wasip2: a stage must not reach a clock, entropy or files.
+    #[error(
+        "imports `{import}`: a stage may import only cairn:pipeline's host interfaces (no WASI: \
+         no clock, entropy or files); build it for wasm32-unknown-unknown and wrap it with \
+         `cairn module componentize` (docs/pipeline.md)"
+    )]
+    ForbiddenImport {
+        /// The first import outside cairn:pipeline.
+        import: String,
+    },
     /// Identity says another stage or WIT version.
     #[error("identity mismatch: {0}")]
     Identity(String),
@@ -294,6 +305,18 @@ impl Engine {
     pub fn load(&self, stage: Stage, bytes: &[u8]) -> Result<Module, LoadError> {
         let hash = content_hash(bytes);
         let component = self.compile(bytes, &hash)?;
+        // Checked before linking so the operator learns what is wrong and what to do, not
+        // just which WASI resource the linker missed.
+        if let Some(import) = component
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name)
+            .find(|name| !name.starts_with("cairn:pipeline/"))
+        {
+            return Err(LoadError::ForbiddenImport {
+                import: import.to_string(),
+            });
+        }
         let pre = self
             .linker
             .instantiate_pre(&component)
