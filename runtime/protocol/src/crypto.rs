@@ -114,8 +114,8 @@ impl Crypto for NativeCrypto {
         }
         match bases.len() {
             0 => {}
-            // One point (a batch weight times a proof's A): arkworks' GLV multiplication walks
-            // half the bits a one-point Pippenger does.
+            // One point (a 128-bit batch weight times a proof's A): double-and-add walks the
+            // weight's 128 bits, where a one-point Pippenger walks all 254.
             1 => acc += bases[0] * frs[0],
             _ => acc += G1Projective::msm_unchecked(&bases, &frs),
         }
@@ -290,13 +290,73 @@ impl FixedBase {
     }
 }
 
-fn fixed_base_table(b: &G1Bytes, p: &G1Affine) -> Option<std::sync::Arc<FixedBase>> {
-    let mut c = caches().tables.lock().ok()?;
-    if let Some(t) = c.get(b) {
-        return Some(t);
+/// The fixed-base tables in use, at most [`MAX_TABLES`] (~3 MiB each). A table is replaced
+/// only by evicting one idle for [`TABLE_IDLE`] lookups: with more recurring bases than
+/// tables, the extra ones take the variable-base path rather than evicting a busy table and
+/// rebuilding it (~20 ms) on every verification; a rotated-out key's tables go idle and make
+/// room for the new key's.
+struct Tables<V> {
+    map: std::collections::BTreeMap<G1Bytes, (V, u64)>,
+    clock: u64,
+}
+
+const MAX_TABLES: usize = 16;
+const TABLE_IDLE: u64 = 4096;
+
+impl<V: Clone> Tables<V> {
+    fn new() -> Self {
+        Tables {
+            map: std::collections::BTreeMap::new(),
+            clock: 0,
+        }
     }
+
+    /// The table for `b` (`Ok`), or whether one may be built for it (`Err(true)`).
+    fn lookup(&mut self, b: &G1Bytes) -> Result<V, bool> {
+        self.clock += 1;
+        let now = self.clock;
+        if let Some((t, last)) = self.map.get_mut(b) {
+            *last = now;
+            return Ok(t.clone());
+        }
+        Err(self.map.len() < MAX_TABLES || self.idle().is_some())
+    }
+
+    fn idle(&self) -> Option<G1Bytes> {
+        self.map
+            .iter()
+            .filter(|(_, (_, last))| self.clock - last > TABLE_IDLE)
+            .min_by_key(|(_, (_, last))| *last)
+            .map(|(k, _)| *k)
+    }
+
+    /// Keeps a freshly built table if there is room (or an idle one to evict).
+    fn insert(&mut self, b: G1Bytes, t: V) {
+        if self.map.contains_key(&b) {
+            return;
+        }
+        if self.map.len() >= MAX_TABLES {
+            match self.idle() {
+                Some(k) => {
+                    self.map.remove(&k);
+                }
+                None => return,
+            }
+        }
+        self.map.insert(b, (t, self.clock));
+    }
+}
+
+fn fixed_base_table(b: &G1Bytes, p: &G1Affine) -> Option<std::sync::Arc<FixedBase>> {
+    match caches().tables.lock().ok()?.lookup(b) {
+        Ok(t) => return Some(t),
+        Err(false) => return None,
+        Err(true) => {}
+    }
+    // Built outside the lock so other verifications go on meanwhile (two threads may build
+    // the same table once; the second is dropped).
     let t = std::sync::Arc::new(FixedBase::new(p));
-    c.put(*b, t.clone());
+    caches().tables.lock().ok()?.insert(*b, t.clone());
     Some(t)
 }
 
@@ -319,7 +379,7 @@ struct Caches {
     g1: std::sync::Mutex<Hot<G1Bytes, G1Affine>>,
     g2: std::sync::Mutex<Hot<G2Bytes, std::sync::Arc<G2Entry>>>,
     ml: std::sync::Mutex<Hot<(G1Bytes, G2Bytes), MillerOut>>,
-    tables: std::sync::Mutex<Hot<G1Bytes, std::sync::Arc<FixedBase>>>,
+    tables: std::sync::Mutex<Tables<std::sync::Arc<FixedBase>>>,
 }
 
 fn caches() -> &'static Caches {
@@ -328,7 +388,7 @@ fn caches() -> &'static Caches {
         g1: std::sync::Mutex::new(Hot::new(256)),
         g2: std::sync::Mutex::new(Hot::new(64)),
         ml: std::sync::Mutex::new(Hot::new(16)),
-        tables: std::sync::Mutex::new(Hot::new(16)),
+        tables: std::sync::Mutex::new(Tables::new()),
     })
 }
 
@@ -340,7 +400,7 @@ const TABLE_AFTER_HITS: u64 = 64;
 /// Uses of both points of a pair before its Miller loop is memoised.
 const MEMO_AFTER_HITS: u64 = 64;
 
-/// Uses of a G2 point before it enters Miller loops as normalised lines (89 𝔽_{p²}
+/// Uses of a G2 point before it enters Miller loops as normalised lines (87 𝔽_{p²}
 /// inversions, batched: ~20 µs once).
 const LINES_AFTER_HITS: u64 = 64;
 
@@ -481,6 +541,44 @@ mod tests {
         }
         // The most-hit entry stays even when it is the oldest.
         assert!(c.map.contains_key(&0) && c.map.len() == 4);
+    }
+
+    #[test]
+    fn more_recurring_bases_than_tables_do_not_thrash() {
+        let key = |i: usize| -> G1Bytes {
+            let mut k = [0u8; 32];
+            k[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            k
+        };
+        let mut t: Tables<usize> = Tables::new();
+        let mut builds = 0;
+        // MAX_TABLES + 1 bases used round after round, like a key with too many inputs.
+        for _round in 0..50 {
+            for i in 0..=MAX_TABLES {
+                match t.lookup(&key(i)) {
+                    Ok(v) => assert_eq!(v, i),
+                    Err(true) => {
+                        builds += 1;
+                        t.insert(key(i), i);
+                    }
+                    Err(false) => {}
+                }
+            }
+        }
+        assert_eq!(
+            builds, MAX_TABLES,
+            "each table built once, the extra base never"
+        );
+        // A new key's bases get tables once the old ones have gone idle.
+        let fresh = key(1000);
+        assert_eq!(t.lookup(&fresh), Err(false));
+        for _ in 0..TABLE_IDLE {
+            let _ = t.lookup(&fresh);
+        }
+        assert_eq!(t.lookup(&fresh), Err(true));
+        t.insert(fresh, 1000);
+        assert_eq!(t.lookup(&fresh), Ok(1000));
+        assert_eq!(t.map.len(), MAX_TABLES);
     }
 
     #[test]

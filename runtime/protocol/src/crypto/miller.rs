@@ -6,7 +6,7 @@
 //! 𝔽_{p²}, which the final exponentiation sends to 1) leaves 1 + (c₁/c₀ · x_P/y_P +
 //! c₂/c₀ · 1/y_P · v)·w: the key's c₁/c₀ and c₂/c₀ are computed once, x_P/y_P and 1/y_P once per
 //! pairing, and the sparse multiplication by a line whose first coefficient is 1 saves three
-//! 𝔽_{p²} multiplications per line (of ~13), on 2 × 89 lines per verification.
+//! 𝔽_{p²} multiplications per line (of ~13), on 2 × 87 lines per verification.
 //!
 //! The output differs from arkworks' Miller loop by a factor in 𝔽_{p²}; after the final
 //! exponentiation the two agree (tested below against `Bn254::multi_pairing`). With no fixed
