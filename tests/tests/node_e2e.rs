@@ -198,6 +198,38 @@ impl Chain1 {
 }
 
 /// Registers 4 validators and warps L1 to the first epoch whose committee includes them.
+/// `cairn tx transfer` (public) that must reach a checkpointed receipt within 90 s; its output.
+fn transfer_checkpointed(
+    net: &Devnet,
+    dir: &Path,
+    rpc: &str,
+    from: usize,
+    to: usize,
+    amount: u64,
+) -> String {
+    let (from, to, amount) = (from.to_string(), to.to_string(), amount.to_string());
+    let out = cli(
+        net,
+        dir,
+        &[
+            "tx",
+            "transfer",
+            "--node-url",
+            rpc,
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--amount",
+            &amount,
+            "--wait",
+            "90",
+        ],
+    );
+    assert!(out.contains("\"checkpointed\""), "{out}");
+    out
+}
+
 fn validators(net: &Devnet, tmp: &Path) -> PathBuf {
     let keys = tmp.join("keys");
     let ks = tmp.join("keystore");
@@ -349,25 +381,7 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
 
     // A transfer reaches a checkpointed receipt with its effects.
     let before = (balance(&net, &node, 2), balance(&net, &node, 3));
-    let out = cli(
-        &net,
-        tmp.path(),
-        &[
-            "tx",
-            "transfer",
-            "--node-url",
-            &node.rpc,
-            "--from",
-            "2",
-            "--to",
-            "3",
-            "--amount",
-            "25",
-            "--wait",
-            "90",
-        ],
-    );
-    assert!(out.contains("\"checkpointed\""), "{out}");
+    transfer_checkpointed(&net, tmp.path(), &node.rpc, 2, 3, 25);
     assert_eq!(balance(&net, &node, 2), before.0 - 25);
     assert_eq!(balance(&net, &node, 3), before.1 + 25);
 
@@ -545,25 +559,7 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
         .into_json()
         .unwrap();
     assert!(load.get("error").is_none(), "{load}");
-    let out = cli(
-        &net,
-        tmp.path(),
-        &[
-            "tx",
-            "transfer",
-            "--node-url",
-            &node2.rpc,
-            "--from",
-            "6",
-            "--to",
-            "7",
-            "--amount",
-            "1",
-            "--wait",
-            "90",
-        ],
-    );
-    assert!(out.contains("\"checkpointed\""), "{out}");
+    transfer_checkpointed(&net, tmp.path(), &node2.rpc, 6, 7, 1);
     let info = node2.call("node_getNodeInfo", json!([])).unwrap();
     let stages = info["stages"].to_string();
     assert!(
@@ -624,25 +620,7 @@ fn an_expired_proof_window_prunes_and_the_node_rebuilds_from_the_proven_tip() {
         "{metrics}"
     );
     let before = balance(&net, &node, 10);
-    let out = cli(
-        &net,
-        tmp.path(),
-        &[
-            "tx",
-            "transfer",
-            "--node-url",
-            &node.rpc,
-            "--from",
-            "11",
-            "--to",
-            "10",
-            "--amount",
-            "9",
-            "--wait",
-            "90",
-        ],
-    );
-    assert!(out.contains("\"checkpointed\""), "{out}");
+    let out = transfer_checkpointed(&net, tmp.path(), &node.rpc, 11, 10, 9);
     let hash = out.lines().next().unwrap().trim().to_string();
     assert_eq!(balance(&net, &node, 10), before + 9);
     // Nobody proves: move L1 past the proof window. Every pending checkpoint is now prunable.
@@ -669,25 +647,7 @@ fn an_expired_proof_window_prunes_and_the_node_rebuilds_from_the_proven_tip() {
     let log = std::fs::read_to_string(&node.log).unwrap();
     assert!(log.contains("rolled back to L1"), "no rollback logged");
     assert_eq!(balance(&net, &node, 10), before);
-    let out = cli(
-        &net,
-        tmp.path(),
-        &[
-            "tx",
-            "transfer",
-            "--node-url",
-            &node.rpc,
-            "--from",
-            "11",
-            "--to",
-            "10",
-            "--amount",
-            "9",
-            "--wait",
-            "90",
-        ],
-    );
-    assert!(out.contains("\"checkpointed\""), "{out}");
+    transfer_checkpointed(&net, tmp.path(), &node.rpc, 11, 10, 9);
     let (latest, _) = node.tips().unwrap();
     let tips = l1.call(rollup, &R::getTipsCall {}).unwrap();
     assert!(

@@ -295,12 +295,7 @@ impl Node {
         std::fs::rename(&tmp, dir.join(&name)).map_err(|e| e.to_string())?;
         let mut list = self.module_history(stage);
         list.push(name);
-        self.store
-            .set_meta(
-                &format!("modules.{}", stage.name()),
-                &serde_json::to_vec(&list).unwrap_or_default(),
-            )
-            .map_err(|e| e.to_string())?;
+        self.save_module_history(stage, &list)?;
         Ok(report)
     }
 
@@ -309,13 +304,21 @@ impl Node {
         let label = self.pipeline.rollback(stage).map_err(|e| e.to_string())?;
         let mut list = self.module_history(stage);
         list.pop();
+        self.save_module_history(stage, &list)?;
+        Ok(label)
+    }
+
+    fn save_module_history(
+        &self,
+        stage: cairn_engine::Stage,
+        list: &[String],
+    ) -> Result<(), String> {
         self.store
             .set_meta(
                 &format!("modules.{}", stage.name()),
-                &serde_json::to_vec(&list).unwrap_or_default(),
+                &serde_json::to_vec(list).unwrap_or_default(),
             )
-            .map_err(|e| e.to_string())?;
-        Ok(label)
+            .map_err(|e| e.to_string())
     }
 
     fn module_history(&self, stage: cairn_engine::Stage) -> Vec<String> {

@@ -312,6 +312,21 @@ impl Scenario {
         }
     }
 
+    /// `n` valid public txs, token transfers and counter increments alternating, spread over
+    /// the accounts: the benchmarks' block filler.
+    pub fn public_mix(&self, n: usize) -> Vec<Vec<u8>> {
+        let k = self.accounts.len();
+        (0..n)
+            .map(|i| {
+                if i % 2 == 0 {
+                    self.transfer(i % k, (i + 1) % k, 1, i as u64).encode()
+                } else {
+                    self.counter(i % k, i as u64).encode()
+                }
+            })
+            .collect()
+    }
+
     /// `n` txs cycling through every kind, from rotating senders. Proving is the expensive part,
     /// so at most `proofs` spends are proven; the spend, bad-proof and double-spend slots reuse
     /// (and mutate) those.

@@ -65,15 +65,7 @@ fn metric(url: &str, name: &str) -> Option<f64> {
 /// Builds a block of `n` txs through `pipeline`, returning the time (median of 3).
 fn build_block(pipeline: &Pipeline, n: usize) -> Duration {
     let s = cairn_zk::scenario::Scenario::new(32);
-    let txs: Vec<Vec<u8>> = (0..n)
-        .map(|i| {
-            if i % 2 == 0 {
-                s.transfer(i % 32, (i + 1) % 32, 1, i as u64).encode()
-            } else {
-                s.counter(i % 32, i as u64).encode()
-            }
-        })
-        .collect();
+    let txs: Vec<Vec<u8>> = s.public_mix(n);
     let st: Arc<dyn cairn_protocol::stages::StateView + Send + Sync> = Arc::new(s.state.clone());
     let mut times: Vec<Duration> = (0..3)
         .map(|_| {

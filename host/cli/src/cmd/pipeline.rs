@@ -431,15 +431,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     let ctx = s.context();
     eprintln!("bench: building a corpus of {} txs …", a.txs);
     // Valid public txs for validation/execution; private spends for proofs.
-    let public: Vec<Vec<u8>> = (0..a.txs)
-        .map(|i| {
-            if i % 2 == 0 {
-                s.transfer(i % 32, (i + 1) % 32, 1, i as u64).encode()
-            } else {
-                s.counter(i % 32, i as u64).encode()
-            }
-        })
-        .collect();
+    let public: Vec<Vec<u8>> = s.public_mix(a.txs);
     let mut rng = <ark_std::rand::rngs::StdRng as ark_std::rand::SeedableRng>::seed_from_u64(5);
     let spends: Vec<Vec<u8>> = (0..64)
         .map(|i| s.private_spend(i % 32, (i + 1) % 32, 1, &mut rng).encode())
