@@ -65,15 +65,24 @@ l1_tools() {
 TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$REPO_ROOT/Cargo.lock")
 
+# Release builds of these tools would use their own profiles (trunk: fat LTO, one codegen unit),
+# which on 2 cores costs more than the rest of a cold CI build. Their speed does not matter to
+# us, so they are built with a cheap profile instead.
+cheap_install() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
+    CARGO_PROFILE_RELEASE_PANIC=unwind cargo install --quiet "$@"
+}
+
 web_tools() {
   if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
     say "installing trunk $TRUNK_VERSION (cargo install, several minutes)"
-    cargo install --quiet trunk --version "$TRUNK_VERSION" --locked || die "cargo install trunk failed"
+    cheap_install trunk --version "$TRUNK_VERSION" --locked || die "cargo install trunk failed"
   fi
   if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
     say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (cargo install, several minutes)"
     # Not --locked: its lock file names a crate version the registry no longer serves.
-    cargo install --quiet wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force ||
+    cheap_install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force ||
       die "cargo install wasm-bindgen-cli failed"
   fi
 }

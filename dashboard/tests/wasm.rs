@@ -1,6 +1,7 @@
 //! The page's logic compiled to wasm and run by `wasm-bindgen-test-runner` (node): the same
-//! requests the worker serves must give the same answers as the native build, including the
-//! V1 known answer.
+//! requests the worker serves must give the same answers as the CLI, including the V1 known
+//! answer. The page is tested only as wasm, the form it runs in; its crate is not part of the
+//! native test build.
 #![cfg(target_arch = "wasm32")]
 
 use cairn_dashboard::flow::handle;
@@ -46,4 +47,36 @@ fn errors_in_wasm() {
     let e = call(json!({"op": "register", "keystore": "{", "files": {}}));
     assert_eq!(e["ok"], false);
     assert!(e["error"].as_str().unwrap().contains("not valid"));
+}
+
+#[wasm_bindgen_test]
+fn generate_register_verify_batch() {
+    let g = call(
+        json!({"op": "generate", "mnemonic": M1, "count": "2", "accountIndex": "",
+        "addressIndex": 0, "feeRecipient": format!("0x{}", "11".repeat(32))}),
+    );
+    assert_eq!(g["ok"], true, "{g}");
+    let r = call(json!({"op": "register", "keystore": g["keystore"], "password": "", "files": {}}));
+    assert_eq!(r["registration"], g["registration"]);
+    let v = call(json!({"op": "verify", "registration": r["registration"]}));
+    assert_eq!(v["report"]["ok"], true);
+    let b = call(
+        json!({"op": "batches", "registration": r["registration"], "providerId": "7",
+        "batchSize": "1", "registry": "0x00000000000000000000000000000000000000aa"}),
+    );
+    assert_eq!(b["batches"].as_array().unwrap().len(), 2);
+}
+
+#[wasm_bindgen_test]
+fn errors_are_messages() {
+    let e = call(
+        json!({"op": "register", "keystore": "{\"schemaVersion\":1,\"validators\":[],\"x\":1}"}),
+    );
+    assert_eq!(e["ok"], false);
+    assert!(e["error"].as_str().unwrap().contains("'x'"));
+    let e = call(json!({"op": "generate", "mnemonic": M1, "count": "two", "feeRecipient": "0x"}));
+    assert!(e["error"].as_str().unwrap().contains("count"));
+    assert_eq!(call(json!({"op": "nope"}))["ok"], false);
+    let raw: Value = serde_json::from_str(&handle("not json", &mut |_, _| {})).unwrap();
+    assert_eq!(raw["ok"], false);
 }

@@ -13,8 +13,20 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The `cairn` binary: `$CAIRN_BIN` if set, otherwise built once with the same cargo that runs
-/// the tests (a no-op when it is already up to date).
+/// The cargo arguments that select what `scripts/test.sh` builds. The `cairn` binary must be built
+/// with exactly this selection: cargo unifies features over the packages and targets of one
+/// invocation, so `cargo build -p cairn` would compile wasmtime, alloy and the rest a second time
+/// with other features (and without the test builds' `fault-injection` switch).
+pub const WORKSPACE_BUILD: [&str; 5] = [
+    "--workspace",
+    "--exclude",
+    "cairn-dashboard",
+    "--all-targets",
+    "--locked",
+];
+
+/// The `cairn` binary: `$CAIRN_BIN` if set (scripts/test.sh sets it), otherwise built once with
+/// the same cargo and the same selection as the test build (a link step when that is done).
 pub fn cairn_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -24,14 +36,9 @@ pub fn cairn_bin() -> &'static Path {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = Command::new(cargo)
             .current_dir(repo_root())
-            .args([
-                "build",
-                "-p",
-                "cairn",
-                "--bin",
-                "cairn",
-                "--message-format=json-render-diagnostics",
-            ])
+            .arg("build")
+            .args(WORKSPACE_BUILD)
+            .arg("--message-format=json-render-diagnostics")
             .output()
             .expect("run cargo build for the cairn binary");
         assert!(
@@ -207,30 +214,48 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// The pipeline components, built from `modules/` for wasm32-unknown-unknown (release) and
-/// wrapped as components, once per test process. Keys: the four stage names, `hostile-<feature>`
-/// for each misbehaving variant (`spin`, `memory`, `stack`, `trap`, `downgrade`, and `wrong`
-/// for the default one that answers wrongly), and `public-execution-v2`.
+/// Where the stage crates of `modules/` are built for wasm: the directory the `cairn-stages`
+/// build script uses, so the variants built here reuse what it compiled.
+fn stages_target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|t| {
+            if t.is_absolute() {
+                t
+            } else {
+                repo_root().join(t)
+            }
+        })
+        .unwrap_or_else(|| repo_root().join("target"))
+        .join("stages")
+}
+
+/// The pipeline components, once per test process: the four stages as built into `cairn`
+/// (`cairn-stages`), and variants built here from `modules/` for wasm32-unknown-unknown
+/// (release): `hostile-<feature>` for each misbehaving variant (`spin`, `memory`, `stack`,
+/// `trap`, `downgrade`, and `wrong` for the default one that answers wrongly), and
+/// `public-execution-v2` (the same stage as version 1.1.0).
 pub fn components() -> &'static std::collections::BTreeMap<String, Vec<u8>> {
     static C: OnceLock<std::collections::BTreeMap<String, Vec<u8>>> = OnceLock::new();
     C.get_or_init(|| {
         let root = repo_root();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("modules/target"));
+        let target = stages_target_dir();
         let out_dir = target.join("wasm32-unknown-unknown/release");
         let build = |pkg: &str, features: &str| {
             let mut cmd = Command::new(&cargo);
-            cmd.current_dir(root.join("modules")).args([
-                "build",
-                "--quiet",
-                "--release",
-                "--target",
-                "wasm32-unknown-unknown",
-                "-p",
-                pkg,
-            ]);
+            cmd.current_dir(root.join("modules"))
+                .args([
+                    "build",
+                    "--quiet",
+                    "--release",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "-p",
+                    pkg,
+                ])
+                .arg("--target-dir")
+                .arg(&target);
             if !features.is_empty() {
                 cmd.args(["--features", features]);
             }
@@ -245,15 +270,10 @@ pub fn components() -> &'static std::collections::BTreeMap<String, Vec<u8>> {
             cairn_engine::componentize(&core).expect("componentize")
         };
         let mut m = std::collections::BTreeMap::new();
-        for stage in [
-            "tx-validation",
-            "proof-verification",
-            "public-execution",
-            "attestation",
-        ] {
+        for stage in cairn_engine::Stage::ALL {
             m.insert(
-                stage.to_string(),
-                build(&format!("cairn-stage-{stage}"), ""),
+                stage.name().to_string(),
+                cairn_stages::component(stage).expect("componentize a built-in stage"),
             );
         }
         m.insert(
@@ -273,9 +293,7 @@ pub fn components() -> &'static std::collections::BTreeMap<String, Vec<u8>> {
 pub fn wasip2_attestation_component() -> Vec<u8> {
     let root = repo_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("modules/target"));
+    let target = stages_target_dir();
     let o = Command::new(&cargo)
         .current_dir(root.join("modules"))
         .args([
@@ -287,6 +305,8 @@ pub fn wasip2_attestation_component() -> Vec<u8> {
             "-p",
             "cairn-stage-attestation",
         ])
+        .arg("--target-dir")
+        .arg(&target)
         .output()
         .expect("run cargo for modules/");
     assert!(
