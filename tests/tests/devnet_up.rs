@@ -56,6 +56,19 @@ fn devnet_up_runs_l1_validators_node_and_bot_and_stops_on_ctrl_c() {
     let url = format!("http://127.0.0.1:{rpc}");
     assert!(summary.contains(&url), "{summary}");
     assert!(summary.contains("4 validators registered"), "{summary}");
+    // With no flags the node runs the four stages as the components built into cairn.
+    let stages_line = summary
+        .lines()
+        .find(|l| l.trim_start().starts_with("node stages"))
+        .unwrap_or_else(|| panic!("no stages line in the summary:\n{summary}"));
+    for stage in [
+        "tx-validation cairn-stage-tx-validation@1.0.0",
+        "proof-verification cairn-stage-proof-verification@1.0.0",
+        "public-execution cairn-stage-public-execution@1.0.0",
+        "attestation cairn-stage-attestation@1.0.0",
+    ] {
+        assert!(stages_line.contains(stage), "{stages_line}");
+    }
     let page_url = format!("http://127.0.0.1:{page}");
     assert!(
         summary.contains(&format!("staking page    {page_url}")),
@@ -94,6 +107,31 @@ fn devnet_up_runs_l1_validators_node_and_bot_and_stops_on_ctrl_c() {
     let receipt = call(&url, "node_getTxReceipt", json!([first])).unwrap();
     assert_eq!(receipt["status"], "checkpointed", "{receipt}");
     assert!(receipt["gasUsed"].as_u64().unwrap() > 0);
+    // Those blocks went through the components: no stage call fell back to native code.
+    let metrics = ureq::get(&format!("{url}/metrics"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    for stage in [
+        "tx-validation",
+        "proof-verification",
+        "public-execution",
+        "attestation",
+    ] {
+        assert!(
+            metrics.contains(&format!(
+                "cairn_pipeline_native_fallbacks_total{{stage=\"{stage}\"}} 0\n"
+            )),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains(&format!(
+                "cairn_pipeline_stage_info{{stage=\"{stage}\",module=\"cairn-stage-{stage}@1.0.0\"}} 1"
+            )),
+            "{metrics}"
+        );
+    }
     // Ctrl-C: everything stops (the L1 port is released).
     let pid = child.id().to_string();
     Command::new("kill").args(["-INT", &pid]).status().unwrap();

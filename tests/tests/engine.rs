@@ -289,7 +289,10 @@ fn hostile_modules_are_contained_and_the_node_keeps_processing() {
 }
 
 #[test]
-fn hot_swap_under_load_loses_and_repeats_nothing() {
+/// The pipeline level of a hot swap: while blocks stream through, the swap activates only at a
+/// block boundary and every block's outcomes stay identical to the native stages'. Exactly-once
+/// handling of txs is a node property, tested on a live node in `node_e2e.rs`.
+fn hot_swap_under_load_keeps_every_block_identical_to_native() {
     let e = engine();
     let c = components();
     let p = Arc::new(pipeline(e.clone()));
@@ -332,8 +335,6 @@ fn hot_swap_under_load_loses_and_repeats_nothing() {
     };
     // Blocks keep streaming (cycling through the prepared ones) until the swap has happened
     // and a few blocks have run on the new module, however long compiling v2 takes here.
-    let mut processed = 0;
-    let mut expected_total = 0;
     let mut labels = Vec::new();
     let mut swap_latency = None;
     let mut after_swap = 0;
@@ -342,8 +343,6 @@ fn hot_swap_under_load_loses_and_repeats_nothing() {
         let out = p.process_block(st.clone(), &ctx, &blocks[b]);
         assert!(out.faults.is_empty());
         assert_eq!(out.txs, expected[b], "block {n}");
-        processed += out.txs.len();
-        expected_total += blocks[b].len();
         let t = Instant::now();
         if !p.block_boundary().is_empty() {
             swap_latency = Some(t.elapsed());
@@ -357,7 +356,6 @@ fn hot_swap_under_load_loses_and_repeats_nothing() {
         }
     }
     let report = swapper.join().unwrap();
-    assert_eq!(processed, expected_total);
     assert!(
         labels.first().unwrap().ends_with("@1.0.0") && labels.last().unwrap().ends_with("@1.1.0"),
         "{labels:?}"

@@ -457,8 +457,9 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
         .unwrap();
     assert_eq!(cfg["result"]["sequencer"], true);
 
-    // kill -9 mid-run, restart on the same data: the chain continues, nothing acknowledged is
-    // lost, and no slot is signed twice (L1 would revert a second checkpoint for a slot).
+    // kill -9 at a fixed point of a proposal (the test build's fault switch parks the duty
+    // there): after the slashing guard recorded the slot's payload, before anything was
+    // published. Nothing acknowledged is lost, and the slot is never signed differently.
     let pending_hash = cli(
         &net,
         tmp.path(),
@@ -478,7 +479,7 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
     .trim()
     .to_string();
     let (tip_before, _) = node.tips().unwrap();
-    node.kill9();
+    let crash1 = crash_at(&mut node, "after-guard-record");
     // From here the node reaches L1 through a proxy that can cut the line.
     let proxy = cairn_tests::Proxy::start(net.rpc().trim_start_matches("http://"));
     let node2 = NodeProc::start(
@@ -500,34 +501,7 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
         !log2.contains("SlotAlreadyInChain"),
         "a slot was proposed twice:\n{log2}"
     );
-
-    // A fresh node with no keys rebuilds the same state from L1 (events, calldata, blobs).
-    let fresh = NodeProc::start(
-        &net,
-        &tmp.path().join("fresh"),
-        None,
-        None,
-        tmp.path().join("fresh.log"),
-    );
-    let (latest, _) = node2.tips().unwrap();
-    fresh.wait_for("fresh node sync", 120, |n| {
-        n.tips().is_some_and(|(l, _)| l >= latest)
-    });
-    for n in [1, latest / 2, latest] {
-        let a = node2.call("node_getBlock", json!([n])).unwrap();
-        let b = fresh.call("node_getBlock", json!([n])).unwrap();
-        for k in [
-            "archive",
-            "noteRoot",
-            "nullifierRoot",
-            "publicDataRoot",
-            "txHashes",
-        ] {
-            assert_eq!(a[k], b[k], "block {n} {k}");
-        }
-    }
-    assert_eq!(balance(&net, &fresh, 3), balance(&net, &node2, 3));
-    drop(fresh);
+    assert_only_signed(&net, &crash1);
 
     // An L1 outage: /status turns 500 with the reason, and the node recovers when L1 returns.
     let status = |n: &NodeProc| -> (u16, String) {
@@ -548,7 +522,47 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
         status(n).0 == 200 && n.tips().is_some_and(|(l, _)| l > at_recovery)
     });
 
-    // Hot swap on the live node through the admin API: public-execution 1.1.0 while txs flow.
+    // Hot swap on the live node through the admin API (public-execution 1.1.0) while txs
+    // stream in: every tx gets exactly one receipt and lands in exactly one block, some before
+    // the swap and some after it.
+    let (stream_from, _) = node2.tips().unwrap();
+    let hashes = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let streaming = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sender = {
+        let (hashes, streaming) = (hashes.clone(), streaming.clone());
+        let (rpc, env, dir) = (node2.rpc.clone(), net.env(), tmp.path().to_path_buf());
+        std::thread::spawn(move || {
+            let mut i = 0u64;
+            while streaming.load(std::sync::atomic::Ordering::SeqCst) {
+                let args: Vec<String> = [
+                    "tx",
+                    "transfer",
+                    "--node-url",
+                    &rpc,
+                    "--from",
+                    &(12 + i % 4).to_string(),
+                    "--to",
+                    "1",
+                    "--amount",
+                    "1",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+                let out = run_cairn(&dir, &args, &env);
+                assert!(out.status.success(), "{out:?}");
+                let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                hashes.lock().unwrap().push(hash);
+                i += 1;
+                std::thread::sleep(Duration::from_millis(400));
+            }
+        })
+    };
+    let receipt = |n: &NodeProc, h: &str| n.call("node_getTxReceipt", json!([h])).ok();
+    node2.wait_for("a streamed tx checkpointed before the swap", 90, |n| {
+        let first = hashes.lock().unwrap().first().cloned();
+        first.is_some_and(|h| receipt(n, &h).is_some_and(|r| r["status"] == "checkpointed"))
+    });
     let comps = components();
     let v2 = tmp.path().join("public-execution-v1.1.0.wasm");
     std::fs::write(&v2, &comps["public-execution-v2"]).unwrap();
@@ -559,18 +573,123 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
         .into_json()
         .unwrap();
     assert!(load.get("error").is_none(), "{load}");
-    transfer_checkpointed(&net, tmp.path(), &node2.rpc, 6, 7, 1);
-    let info = node2.call("node_getNodeInfo", json!([])).unwrap();
-    let stages = info["stages"].to_string();
+    let since = |n: &NodeProc| -> Option<u64> {
+        let info = n.call("node_getNodeInfo", json!([])).ok()?;
+        info["stages"].as_array()?.iter().find_map(|s| {
+            (s["stage"] == "public-execution" && s["module"].as_str()?.ends_with("@1.1.0"))
+                .then(|| s["sinceBlock"].as_u64())?
+        })
+    };
+    node2.wait_for("the swap to take effect at a block boundary", 90, |n| {
+        since(n).is_some()
+    });
+    let swapped_at = since(&node2).unwrap();
+    // A few more txs after the boundary, then stop and let everything land.
+    let sent_at_swap = hashes.lock().unwrap().len();
+    node2.wait_for("txs sent after the swap", 30, |_| {
+        hashes.lock().unwrap().len() >= sent_at_swap + 3
+    });
+    streaming.store(false, std::sync::atomic::Ordering::SeqCst);
+    sender.join().unwrap();
+    let sent = hashes.lock().unwrap().clone();
+    node2.wait_for("every streamed tx checkpointed", 120, |n| {
+        sent.iter()
+            .all(|h| receipt(n, h).is_some_and(|r| r["status"] == "checkpointed"))
+    });
+    let (stream_to, _) = node2.tips().unwrap();
+    let mut seen = std::collections::BTreeMap::<String, Vec<u64>>::new();
+    for b in stream_from..=stream_to {
+        let block = node2.call("node_getBlock", json!([b])).unwrap();
+        for h in block["txHashes"].as_array().unwrap() {
+            seen.entry(h.as_str().unwrap().to_string())
+                .or_default()
+                .push(b);
+        }
+    }
+    let mut before_swap = 0;
+    let mut after_swap = 0;
+    for h in &sent {
+        let blocks = seen.get(h).cloned().unwrap_or_default();
+        assert_eq!(blocks.len(), 1, "tx {h} is in blocks {blocks:?}");
+        let r = receipt(&node2, h).unwrap();
+        assert_eq!(r["blockNumber"].as_u64(), Some(blocks[0]), "{r}");
+        if blocks[0] < swapped_at {
+            before_swap += 1;
+        } else {
+            after_swap += 1;
+        }
+    }
     assert!(
-        stages.contains("1.1.0"),
-        "public-execution not swapped: {stages}"
+        before_swap > 0 && after_swap > 0,
+        "the swap at block {swapped_at} did not happen mid-stream ({before_swap} txs before, {after_swap} after)"
     );
 
-    // The module registry survives a restart; a rollback through the admin API returns to 1.0.0.
+    // A fresh node that never swapped (no keys, the built-in 1.0.0 stages) rebuilds the same
+    // chain from L1 alone (events, calldata, blobs): the same roots before and after the swap.
+    let fresh = NodeProc::start(
+        &net,
+        &tmp.path().join("fresh"),
+        None,
+        None,
+        tmp.path().join("fresh.log"),
+    );
+    let (latest, _) = node2.tips().unwrap();
+    fresh.wait_for("fresh node sync", 120, |n| {
+        n.tips().is_some_and(|(l, _)| l >= latest)
+    });
+    let fresh_stages = fresh.call("node_getNodeInfo", json!([])).unwrap()["stages"].to_string();
+    assert!(!fresh_stages.contains("1.1.0"), "{fresh_stages}");
+    for n in [1, swapped_at - 1, swapped_at, latest] {
+        let a = node2.call("node_getBlock", json!([n])).unwrap();
+        let b = fresh.call("node_getBlock", json!([n])).unwrap();
+        for k in [
+            "archive",
+            "noteRoot",
+            "nullifierRoot",
+            "publicDataRoot",
+            "txHashes",
+        ] {
+            assert_eq!(a[k], b[k], "block {n} {k}");
+        }
+    }
+    for account in [1, 3, 12, 13, 14, 15] {
+        assert_eq!(
+            balance(&net, &fresh, account),
+            balance(&net, &node2, account)
+        );
+    }
+    drop(fresh);
+    assert_no_fallbacks(&node2);
+
+    // kill -9 after the propose transaction was mined and before the node's store committed
+    // the block: the restart takes the checkpoint from L1 and signs nothing else for the slot.
+    let mut node2 = node2;
+    let crash2 = crash_at(&mut node2, "after-publish");
     drop(node2);
     let node3 = NodeProc::start(&net, &data, Some(&ks), None, tmp.path().join("node3.log"));
-    node3.wait_for("the restarted node", 60, |n| n.tips().is_some());
+    node3.wait_for(
+        "the restarted node past the published checkpoint",
+        120,
+        |n| {
+            n.tips()
+                .is_some_and(|(l, _)| l >= crash2.checkpoint.unwrap_or(u64::MAX))
+        },
+    );
+    let n = crash2.checkpoint.unwrap();
+    let c = Chain1::of(&net);
+    let theirs =
+        c.l1.call(
+            c.rollup,
+            &R::archiveAtCall {
+                _checkpointNumber: U256::from(n),
+            },
+        )
+        .unwrap();
+    let ours = node3.call("node_getBlock", json!([n])).unwrap();
+    assert_eq!(ours["archive"].as_str().unwrap(), format!("{theirs:#x}"));
+    assert_only_signed(&net, &crash2);
+
+    // The module registry survives a restart; a rollback through the admin API returns to 1.0.0.
     let stages = node3.call("node_getNodeInfo", json!([])).unwrap()["stages"].to_string();
     assert!(stages.contains("1.1.0"), "registry not restored: {stages}");
     let rb: Value = ureq::post(&node3.admin)
@@ -582,6 +701,120 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
     assert!(rb.get("error").is_none(), "{rb}");
     let stages = node3.call("node_getNodeInfo", json!([])).unwrap()["stages"].to_string();
     assert!(!stages.contains("1.1.0"), "rollback did not take: {stages}");
+    assert!(
+        stages.contains("cairn-stage-public-execution@1.0.0"),
+        "not back on the built-in component: {stages}"
+    );
+
+    // The node's own store: the guard still holds exactly the payloads signed before each crash.
+    drop(node3);
+    let store = cairn_node::store::Store::open(&data).unwrap();
+    for crash in [&crash1, &crash2] {
+        assert_eq!(
+            store.signed_digest(crash.slot).unwrap().as_deref(),
+            Some(&crash.digest[..]),
+            "slot {}",
+            crash.slot
+        );
+    }
+}
+
+/// Where a node was crashed by a fault point: the slot, the payload digest it had recorded
+/// for it, and the checkpoint number (after publishing).
+struct Crash {
+    slot: u64,
+    digest: [u8; 32],
+    checkpoint: Option<u64>,
+}
+
+/// Arms `point` through the admin API (test builds only), waits until the node's duty is
+/// parked there, and kills the node with SIGKILL.
+fn crash_at(node: &mut NodeProc, point: &str) -> Crash {
+    let armed: Value = ureq::post(&node.admin)
+        .set("x-api-key", ADMIN_KEY)
+        .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "nodeAdmin_armFaultPoint", "params": [point]}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(armed["result"], point, "{armed}");
+    let log_path = node.log.clone();
+    let line = || {
+        std::fs::read_to_string(&log_path)
+            .ok()?
+            .lines()
+            .find(|l| l.contains("fault point reached") && l.contains(point))
+            .map(str::to_string)
+    };
+    node.wait_for(&format!("the fault point {point}"), 120, |_| {
+        line().is_some()
+    });
+    node.kill9();
+    let line = line().unwrap();
+    let field = |k: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("no {k} in {line}"))
+            .to_string()
+    };
+    let digest = hex::decode(field("digest").trim_start_matches("0x")).unwrap();
+    Crash {
+        slot: field("slot").parse().unwrap(),
+        digest: digest.try_into().unwrap(),
+        checkpoint: (point == "after-publish").then(|| field("checkpoint").parse().unwrap()),
+    }
+}
+
+/// On L1, every checkpoint of the crashed slot carries the payload signed before the crash.
+fn assert_only_signed(net: &Devnet, crash: &Crash) {
+    let c = Chain1::of(net);
+    let pending = c.l1.call(c.rollup, &R::getTipsCall {}).unwrap().pending;
+    let mut found = 0;
+    for n in 1..=pending.to::<u64>() {
+        let log =
+            c.l1.call(
+                c.rollup,
+                &R::getCheckpointCall {
+                    _checkpointNumber: U256::from(n),
+                },
+            )
+            .unwrap();
+        if log.slotNumber == U256::from(crash.slot) {
+            assert_eq!(log.payloadDigest.0, crash.digest, "checkpoint {n}");
+            found += 1;
+        }
+    }
+    assert_eq!(
+        found,
+        usize::from(crash.checkpoint.is_some()),
+        "checkpoints on L1 for slot {}",
+        crash.slot
+    );
+}
+
+/// Every stage ran as a component and none fell back to native code.
+fn assert_no_fallbacks(node: &NodeProc) {
+    let metrics = ureq::get(&format!("{}/metrics", node.rpc))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    for stage in [
+        "tx-validation",
+        "proof-verification",
+        "public-execution",
+        "attestation",
+    ] {
+        assert!(
+            metrics.contains(&format!(
+                "cairn_pipeline_native_fallbacks_total{{stage=\"{stage}\"}} 0\n"
+            )),
+            "{metrics}"
+        );
+    }
+    let info = node.call("node_getNodeInfo", json!([])).unwrap();
+    for s in info["stages"].as_array().unwrap() {
+        assert_eq!(s["component"], true, "{info}");
+    }
 }
 
 #[test]

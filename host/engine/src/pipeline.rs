@@ -1,5 +1,6 @@
 //! Stage slots with hot swap, the native twins, and block processing through the pipeline.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -101,6 +102,7 @@ pub struct Pipeline {
     check_state: Arc<dyn StateView + Send + Sync>,
     check_ctx: BlockContext,
     check_txs: Vec<Vec<u8>>,
+    fallbacks: [AtomicU64; 4],
 }
 
 fn slot() -> Slot {
@@ -108,6 +110,13 @@ fn slot() -> Slot {
         active: RwLock::new(Arc::new(Backend::Native)),
         pending: Mutex::new(None),
         previous: Mutex::new(None),
+    }
+}
+
+fn internal(message: &str) -> Reject {
+    Reject {
+        code: "internal".into(),
+        message: message.into(),
     }
 }
 
@@ -199,7 +208,20 @@ impl Pipeline {
             check_state,
             check_ctx,
             check_txs,
+            fallbacks: Default::default(),
         }
+    }
+
+    /// Calls per stage (pipeline order) whose module faulted, so the native twin answered
+    /// instead: `cairn_pipeline_native_fallbacks_total`. Non-zero means the node is not running
+    /// the code it reports as active.
+    pub fn fallbacks(&self) -> [u64; 4] {
+        std::array::from_fn(|i| self.fallbacks[i].load(Ordering::Relaxed))
+    }
+
+    fn fell_back(&self, stage: Stage, module: &str, fault: &Fault) {
+        self.fallbacks[stage.index()].fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(stage = %stage, module = %module, fault = %fault, "module fault contained; the native twin answered instead");
     }
 
     /// The engine.
@@ -391,16 +413,13 @@ impl Pipeline {
         let mut out: Vec<Option<TxOutcome>> = vec![None; txs.len()];
 
         let t = Instant::now();
-        let validated = match &*backends[0] {
-            Backend::Native => native_validate(&*state, ctx, txs),
-            Backend::Wasm(m) => self
-                .engine
-                .validate(m, state.clone(), ctx, txs)
-                .unwrap_or_else(|f| {
-                    faults.push((Stage::Validation, backends[0].label(), f));
-                    native_validate(&*state, ctx, txs)
-                }),
-        };
+        let (validated, f) = self.run_stage(
+            Stage::Validation,
+            &backends[0],
+            || native_validate(&*state, ctx, txs),
+            |m| self.engine.validate(m, state.clone(), ctx, txs),
+        );
+        faults.extend(f);
         timings[0] = t.elapsed();
         let mut live: Vec<(usize, Vec<u8>, Fr)> = Vec::new();
         for (i, v) in validated.into_iter().enumerate() {
@@ -412,16 +431,13 @@ impl Pipeline {
 
         let t = Instant::now();
         let input: Vec<(Vec<u8>, Fr)> = live.iter().map(|(_, b, r)| (b.clone(), *r)).collect();
-        let verified = match &*backends[1] {
-            Backend::Native => native_verify(&*state, &input),
-            Backend::Wasm(m) => self
-                .engine
-                .verify(m, state.clone(), &input)
-                .unwrap_or_else(|f| {
-                    faults.push((Stage::Proofs, backends[1].label(), f));
-                    native_verify(&*state, &input)
-                }),
-        };
+        let (verified, f) = self.run_stage(
+            Stage::Proofs,
+            &backends[1],
+            || native_verify(&*state, &input),
+            |m| self.engine.verify(m, state.clone(), &input),
+        );
+        faults.extend(f);
         timings[1] = t.elapsed();
         let mut exec_in = Vec::new();
         let mut exec_idx = Vec::new();
@@ -436,25 +452,19 @@ impl Pipeline {
         }
 
         let t = Instant::now();
-        let executed = match &*backends[2] {
-            Backend::Native => native_execute(&*state, ctx, &exec_in),
-            Backend::Wasm(m) => self
-                .engine
-                .execute(m, state.clone(), ctx, &exec_in)
-                .unwrap_or_else(|f| {
-                    faults.push((Stage::Execution, backends[2].label(), f));
-                    native_execute(&*state, ctx, &exec_in)
-                }),
-        };
+        let (executed, f) = self.run_stage(
+            Stage::Execution,
+            &backends[2],
+            || native_execute(&*state, ctx, &exec_in),
+            |m| self.engine.execute(m, state.clone(), ctx, &exec_in),
+        );
+        faults.extend(f);
         timings[2] = t.elapsed();
         for (i, e) in exec_idx.into_iter().zip(executed) {
             out[i] = Some(match e {
                 Ok(bytes) => TxOutcome::Included(bytes),
                 Err(r) => TxOutcome::Rejected(Stage::Execution, r),
             });
-        }
-        for (s, m, f) in &faults {
-            tracing::warn!(stage = %s, module = %m, fault = %f, "module fault contained; stage re-ran natively");
         }
         BlockOutcome {
             txs: out
@@ -474,18 +484,74 @@ impl Pipeline {
         }
     }
 
-    /// Runs the attestation stage with the active backend (native on a fault).
+    /// Runs the attestation stage with the active backend (native on a fault, counted).
     pub fn attest(
         &self,
         proposal: &[u8],
         local: &stages::BlockHeader,
     ) -> (Result<[u8; 32], String>, Option<Fault>) {
-        let native = || stages::attest(proposal, local, &NativeCrypto).map_err(|e| e.to_string());
-        match &*self.backend(Stage::Attestation) {
+        let (r, fault) = self.run_stage(
+            Stage::Attestation,
+            &self.backend(Stage::Attestation),
+            || stages::attest(proposal, local, &NativeCrypto).map_err(|e| e.to_string()),
+            |m| self.engine.attest(m, proposal, &local.encode()),
+        );
+        (r, fault.map(|(_, _, f)| f))
+    }
+
+    /// Admission of one tx into a pool: the validation and proof stages with the active
+    /// backends against `state` (the tip the next block builds on). The same code paths as a
+    /// block, so a module that would reject a tx in a block rejects it here too.
+    pub fn admit(
+        &self,
+        state: Arc<dyn StateView + Send + Sync>,
+        ctx: &BlockContext,
+        tx: &[u8],
+    ) -> Result<Validated, (Stage, Reject)> {
+        let txs = [tx.to_vec()];
+        let (v, _) = self.run_stage(
+            Stage::Validation,
+            &self.backend(Stage::Validation),
+            || native_validate(&*state, ctx, &txs),
+            |m| self.engine.validate(m, state.clone(), ctx, &txs),
+        );
+        let valid = match v.into_iter().next() {
+            Some(Ok(v)) => v,
+            Some(Err(r)) => return Err((Stage::Validation, r)),
+            None => return Err((Stage::Validation, internal("no validation result"))),
+        };
+        let input = [(tx.to_vec(), valid.note_root)];
+        let (p, _) = self.run_stage(
+            Stage::Proofs,
+            &self.backend(Stage::Proofs),
+            || native_verify(&*state, &input),
+            |m| self.engine.verify(m, state.clone(), &input),
+        );
+        match p.into_iter().next() {
+            Some(Ok(())) => Ok(valid),
+            Some(Err(r)) => Err((Stage::Proofs, r)),
+            None => Err((Stage::Proofs, internal("no proof result"))),
+        }
+    }
+
+    /// Runs `stage` on its active backend. A module fault is contained: counted, logged, and
+    /// the native twin answers instead; the fault is returned for the caller's report.
+    fn run_stage<T>(
+        &self,
+        stage: Stage,
+        backend: &Backend,
+        native: impl FnOnce() -> T,
+        wasm: impl FnOnce(&Module) -> Result<T, Fault>,
+    ) -> (T, Option<(Stage, String, Fault)>) {
+        match backend {
             Backend::Native => (native(), None),
-            Backend::Wasm(m) => match self.engine.attest(m, proposal, &local.encode()) {
-                Ok(r) => (r, None),
-                Err(f) => (native(), Some(f)),
+            Backend::Wasm(m) => match wasm(m) {
+                Ok(t) => (t, None),
+                Err(fault) => {
+                    let label = backend.label();
+                    self.fell_back(stage, &label, &fault);
+                    (native(), Some((stage, label, fault)))
+                }
             },
         }
     }

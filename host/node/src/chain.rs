@@ -1,6 +1,8 @@
 //! The L2 chain as the node holds it: blocks (one per L1 checkpoint), the world state they
 //! lead to, and the encodings used in the database and in blobs.
 
+use std::sync::Arc;
+
 use alloy_primitives::B256;
 use cairn_protocol::field::fr_to_bytes;
 use cairn_protocol::stages::{BlockHeader, TxEffects};
@@ -136,8 +138,9 @@ impl Block {
 #[derive(Clone)]
 pub struct Chain {
     genesis: WorldState,
-    /// Current world state.
-    pub state: WorldState,
+    /// Current world state, shared with readers as a snapshot: a reader clones the `Arc`, and
+    /// the next block copies the state only if a snapshot is still alive at that moment.
+    pub state: Arc<WorldState>,
     /// Blocks 1..=n.
     pub blocks: Vec<Block>,
 }
@@ -146,7 +149,7 @@ impl Chain {
     /// A chain at genesis.
     pub fn new(genesis: WorldState) -> Chain {
         Chain {
-            state: genesis.clone(),
+            state: Arc::new(genesis.clone()),
             genesis,
             blocks: Vec::new(),
         }
@@ -176,7 +179,7 @@ impl Chain {
 
     /// Appends a block whose header and effects were checked by the caller.
     pub fn push(&mut self, block: Block, effects: &[TxEffects]) -> Result<(), String> {
-        let h = self.state.apply_block(block.header.clone(), effects);
+        let h = Arc::make_mut(&mut self.state).apply_block(block.header.clone(), effects);
         if h != block.header {
             return Err(format!(
                 "block {} does not apply to the local state (roots differ)",
@@ -198,7 +201,7 @@ impl Chain {
             let e = b.tx_effects().unwrap_or_default();
             state.apply_block(b.header.clone(), &e);
         }
-        self.state = state;
+        self.state = Arc::new(state);
         dropped
     }
 }
@@ -263,7 +266,7 @@ mod tests {
     fn empty_blocks_chain_and_truncate() {
         let mut c = Chain::new(WorldState::new());
         for n in 1..=3 {
-            let mut s = c.state.clone();
+            let mut s = (*c.state).clone();
             let h = s.apply_block(header(n), &[]);
             let archive = Chain::archive_root(&s);
             c.push(

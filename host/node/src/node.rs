@@ -146,6 +146,7 @@ pub struct Node {
     pub bound: Mutex<(String, String)>,
     committees: Mutex<BTreeMap<u64, Vec<Address>>>,
     last_slot: AtomicU64,
+    activated: Mutex<BTreeMap<cairn_engine::Stage, u64>>,
 }
 
 /// The node's error for start-up problems.
@@ -200,12 +201,11 @@ impl Node {
     /// Runs `txs` through validation, proofs and execution on `state`.
     fn run_block(
         &self,
-        state: &WorldState,
+        state: &Arc<WorldState>,
         ctx: &BlockContext,
         txs: &[Vec<u8>],
     ) -> Result<Run, String> {
-        let parent: Arc<dyn StateView + Send + Sync> = Arc::new(state.clone());
-        let out = self.pipeline.process_block(parent, ctx, txs);
+        let out = self.pipeline.process_block(state.clone(), ctx, txs);
         let mut run = Run {
             txs: Vec::new(),
             effects: Vec::new(),
@@ -266,6 +266,7 @@ impl Node {
             bound: Mutex::new((String::new(), String::new())),
             committees: Mutex::new(BTreeMap::new()),
             last_slot: AtomicU64::new(0),
+            activated: Mutex::new(BTreeMap::new()),
         });
         node.restore_modules()?;
         Ok(node)
@@ -344,8 +345,35 @@ impl Node {
                 tracing::info!(stage = %stage, module = %r.module, "restored module from the registry");
             }
         }
-        self.pipeline.block_boundary();
+        let next = self.chain.read().map(|c| c.tip() + 1).unwrap_or(1);
+        self.block_boundary(next);
         Ok(())
+    }
+
+    /// Activates pending stage modules before block `n` is built or re-executed, and records
+    /// which block each stage's module first ran for (`node_getNodeInfo`'s `sinceBlock`).
+    fn block_boundary(&self, n: u64) {
+        let swapped = self.pipeline.block_boundary();
+        if swapped.is_empty() {
+            return;
+        }
+        if let Ok(mut a) = self.activated.lock() {
+            for s in &swapped {
+                a.insert(*s, n);
+            }
+        }
+        tracing::info!(stages = ?swapped, block = n, "activated new stage modules at the block boundary");
+    }
+
+    /// The active module of each stage and the first block it ran for (`None`: since start,
+    /// before any block).
+    pub fn stages(&self) -> Vec<(cairn_engine::Stage, String, Option<u64>)> {
+        let activated = self.activated.lock().map(|a| a.clone()).unwrap_or_default();
+        self.pipeline
+            .active()
+            .into_iter()
+            .map(|(s, m)| (s, m, activated.get(&s).copied()))
+            .collect()
     }
 
     /// A snapshot of the configuration.
@@ -571,7 +599,7 @@ impl Node {
             fee_per_mana: header.fee_per_mana,
             coinbase: header.coinbase,
         };
-        self.pipeline.block_boundary();
+        self.block_boundary(n);
         let run = self.run_block(&chain.state, &ctx, &txs)?;
         if let Some((_, stage, r)) = run.rejected.first() {
             return Err(format!(
@@ -731,16 +759,13 @@ impl Node {
             std::thread::sleep(Duration::from_millis(100));
         }
         let fee = self.current_min_fee()?;
-        // Modules loaded through the admin API become active here, between blocks.
-        let swapped = self.pipeline.block_boundary();
-        if !swapped.is_empty() {
-            tracing::info!(stages = ?swapped, "activated new stage modules at the block boundary");
-        }
-        // Only the state and the parent's archive are needed, not a copy of every block.
+        // Only a snapshot of the state and the parent's archive are needed.
         let (state, n, last_archive) = {
             let c = self.chain.read().map_err(|_| "lock")?;
             (c.state.clone(), c.tip() + 1, c.archive_at(c.tip()))
         };
+        // Modules loaded through the admin API become active here, between blocks.
+        self.block_boundary(n);
         let coinbase: [u8; 20] = me.coinbase.0 .0;
         let ctx = context(n, self.l1.chain_id(), cfg.rollup_version, fee, coinbase);
         // Build from the pool, oldest hash order (deterministic), through the pipeline.
@@ -785,10 +810,8 @@ impl Node {
         // attestation stage compares headers.
         let again = self.run_block(&state, &ctx, &txs)?;
         let (local, _) = seal(&state, header0, &again.effects);
-        let (verdict, fault) = self.pipeline.attest(&header.encode(), &local);
-        if let Some(f) = fault {
-            tracing::warn!(fault = %f, "attestation module fault; native twin used");
-        }
+        // A module fault is counted and logged by the pipeline; the native twin gave the verdict.
+        let (verdict, _) = self.pipeline.attest(&header.encode(), &local);
         verdict.map_err(|e| format!("re-execution disagrees with the built block: {e}"))?;
 
         // The L1 header.
@@ -822,6 +845,7 @@ impl Node {
             }
             Guard::Recorded | Guard::Same => {}
         }
+        fault_point("after-guard-record", slot, n, &digest);
         let sign = |k: &EthSecretKey, d: B256| -> attest::RawSignature {
             let s = k.sign_message(&d.0).0; // EIP-191, r ‖ s ‖ v
             let mut out = [0u8; 65];
@@ -909,6 +933,7 @@ impl Node {
             }
         }
         let receipt = receipt.ok_or(last_err)?;
+        fault_point("after-publish", slot, n, &digest);
         let block = Block {
             header,
             txs,
@@ -1129,20 +1154,12 @@ impl Node {
             0,
             [0; 20],
         );
-        let st: Arc<dyn StateView + Send + Sync> = Arc::new(chain.state.clone());
+        // A snapshot: the next block copies the state only if this call is still running.
+        let st: Arc<dyn StateView + Send + Sync> = chain.state.clone();
         drop(chain);
-        let v = cairn_engine::native::validate(&*st, &ctx, &[bytes.to_vec()]);
-        let note_root = match v.into_iter().next() {
-            Some(Ok(v)) => v.note_root,
-            Some(Err(r)) => return Err((r.code, r.message)),
-            None => return Err(("internal".into(), "no validation result".into())),
-        };
-        if let Some(Err(r)) = cairn_engine::native::verify(&*st, &[(bytes.to_vec(), note_root)])
-            .into_iter()
-            .next()
-        {
-            return Err((r.code, r.message));
-        }
+        self.pipeline
+            .admit(st, &ctx, bytes)
+            .map_err(|(_, r)| (r.code, r.message))?;
         self.store
             .pool_add(&hash, bytes)
             .map_err(|e| ("internal".to_string(), e.to_string()))?;
@@ -1225,6 +1242,42 @@ fn receipts_for(block: &Block, status: &str) -> Vec<([u8; 32], Vec<u8>)> {
             Some((tx.hash(), serde_json::to_vec(&r).ok()?))
         })
         .collect()
+}
+
+/// The fixed points in a duty where a test can crash the node (feature `fault-injection`).
+pub const FAULT_POINTS: [&str; 2] = ["after-guard-record", "after-publish"];
+
+#[cfg(feature = "fault-injection")]
+static ARMED_FAULT: Mutex<Option<String>> = Mutex::new(None);
+
+/// Arms one of [`FAULT_POINTS`] (test builds only, through `nodeAdmin_armFaultPoint`): the
+/// next duty that reaches it logs that it got there and parks its thread for good, so the test
+/// can kill -9 the process exactly at that point. `false` for an unknown point.
+#[cfg(feature = "fault-injection")]
+pub fn arm_fault_point(point: &str) -> bool {
+    if !FAULT_POINTS.contains(&point) {
+        return false;
+    }
+    if let Ok(mut a) = ARMED_FAULT.lock() {
+        *a = Some(point.to_string());
+    }
+    true
+}
+
+/// Without the `fault-injection` feature this is empty and compiles away.
+fn fault_point(point: &str, slot: u64, checkpoint: u64, digest: &B256) {
+    #[cfg(feature = "fault-injection")]
+    if ARMED_FAULT
+        .lock()
+        .is_ok_and(|a| a.as_deref() == Some(point))
+    {
+        tracing::error!(point, slot, checkpoint, digest = %digest, "fault point reached; waiting to be killed");
+        loop {
+            std::thread::park();
+        }
+    }
+    #[cfg(not(feature = "fault-injection"))]
+    let _ = (point, slot, checkpoint, digest);
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {

@@ -229,7 +229,7 @@ pub fn handle(node: &Node, req: &Value) -> Value {
                     "rollupVersion": cfg.rollup_version,
                     "l1ContractAddresses": {"rollupAddress": format!("{:#x}", cfg.rollup)},
                     "attesters": cfg.attesters.iter().map(|a| a.key.address().to_checksum()).collect::<Vec<_>>(),
-                    "stages": node.pipeline.active().iter().map(|(s, m)| json!({"stage": s.name(), "module": m})).collect::<Vec<_>>(),
+                    "stages": node.stages().iter().map(|(s, m, since)| json!({"stage": s.name(), "module": m, "component": m != "native", "sinceBlock": since})).collect::<Vec<_>>(),
                 }),
             )
         }
@@ -298,15 +298,7 @@ pub fn handle_admin(node: &Node, req: &Value) -> Value {
             node.sync_paused.store(false, Ordering::Relaxed);
             ok(&id, json!(true))
         }
-        "nodeAdmin_listModules" => ok(
-            &id,
-            json!(node
-                .pipeline
-                .active()
-                .iter()
-                .map(|(s, m)| json!({"stage": s.name(), "module": m}))
-                .collect::<Vec<_>>()),
-        ),
+        "nodeAdmin_listModules" => ok(&id, json!(node.stages().iter().map(|(s, m, since)| json!({"stage": s.name(), "module": m, "component": m != "native", "sinceBlock": since})).collect::<Vec<_>>())),
         "nodeAdmin_loadModule" => {
             let stage = params
                 .get(0)
@@ -355,6 +347,21 @@ pub fn handle_admin(node: &Node, req: &Value) -> Value {
                 Err(e) => err(&id, -32000, &e, None),
             }
         }
+        #[cfg(feature = "fault-injection")]
+        "nodeAdmin_armFaultPoint" => {
+            match params.get(0).and_then(Value::as_str) {
+                Some(p) if crate::node::arm_fault_point(p) => ok(&id, json!(p)),
+                _ => err(
+                    &id,
+                    -32602,
+                    &format!(
+                        "invalid params: one of {:?} expected",
+                        crate::node::FAULT_POINTS
+                    ),
+                    None,
+                ),
+            }
+        }
         m => err(&id, -32601, &format!("method not found: {m}"), None),
     }
 }
@@ -368,59 +375,101 @@ fn metrics_text(node: &Node) -> String {
         .unwrap_or_default();
     let tip = node.chain.read().map(|c| c.tip()).unwrap_or(0);
     let pool = node.store.pool_len().unwrap_or(0);
-    let lines: Vec<(&str, &str, String)> = vec![
+    let lines: Vec<(&str, &str, &str, String)> = vec![
         (
             "cairn_sequencer_blocks_proposed_total",
+            "Checkpoints this node proposed that landed on L1.",
             "counter",
             m.proposed.load(Ordering::Relaxed).to_string(),
         ),
         (
             "cairn_sequencer_slots_missed_total",
+            "Slots this node was proposer for without a checkpoint landing.",
             "counter",
             m.missed.load(Ordering::Relaxed).to_string(),
         ),
         (
             "cairn_sequencer_attestations_required",
+            "Attestations the last proposal needed (floor(2n/3)+1).",
             "gauge",
             m.att_required.load(Ordering::Relaxed).to_string(),
         ),
         (
             "cairn_sequencer_attestations_collected",
+            "Attestations the last proposal collected.",
             "gauge",
             m.att_collected.load(Ordering::Relaxed).to_string(),
         ),
         (
             "cairn_sequencer_block_build_ms",
+            "Time to build the last proposed block, in milliseconds.",
             "gauge",
             m.last_build_ms.load(Ordering::Relaxed).to_string(),
         ),
-        ("cairn_l1_publisher_balance_wei", "gauge", bal),
-        ("cairn_archiver_block_height", "gauge", tip.to_string()),
+        (
+            "cairn_l1_publisher_balance_wei",
+            "Balance of the first publisher account, in wei.",
+            "gauge",
+            bal,
+        ),
+        (
+            "cairn_archiver_block_height",
+            "Latest L2 block this node holds.",
+            "gauge",
+            tip.to_string(),
+        ),
         (
             "cairn_archiver_checkpointed_height",
+            "Latest checkpoint seen on L1.",
             "gauge",
             m.checkpointed.load(Ordering::Relaxed).to_string(),
         ),
         (
             "cairn_archiver_proven_height",
+            "Latest proven checkpoint on L1.",
             "gauge",
             m.proven.load(Ordering::Relaxed).to_string(),
         ),
         (
             "cairn_prover_epoch_proofs_total",
+            "Epoch proofs this node submitted.",
             "counter",
             m.proofs.load(Ordering::Relaxed).to_string(),
         ),
         (
             "cairn_txpool_received_total",
+            "Txs accepted into the pool.",
             "counter",
             m.txs_received.load(Ordering::Relaxed).to_string(),
         ),
-        ("cairn_txpool_pending", "gauge", pool.to_string()),
+        (
+            "cairn_txpool_pending",
+            "Txs waiting in the pool.",
+            "gauge",
+            pool.to_string(),
+        ),
     ];
     let mut out = String::new();
-    for (name, kind, v) in lines {
-        out.push_str(&format!("# TYPE {name} {kind}\n{name} {v}\n"));
+    for (name, help, kind, v) in lines {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+        ));
+    }
+    let name = "cairn_pipeline_native_fallbacks_total";
+    out.push_str(&format!("# HELP {name} Stage calls whose module faulted, answered by the native twin instead.\n# TYPE {name} counter\n"));
+    for (s, n) in cairn_engine::Stage::ALL
+        .iter()
+        .zip(node.pipeline.fallbacks())
+    {
+        out.push_str(&format!("{name}{{stage=\"{}\"}} {n}\n", s.name()));
+    }
+    let name = "cairn_pipeline_stage_info";
+    out.push_str(&format!("# HELP {name} The module running each stage (native: the in-process twin).\n# TYPE {name} gauge\n"));
+    for (s, m) in node.pipeline.active() {
+        out.push_str(&format!(
+            "{name}{{stage=\"{}\",module=\"{m}\"}} 1\n",
+            s.name()
+        ));
     }
     out
 }

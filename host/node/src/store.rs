@@ -232,7 +232,12 @@ impl Store {
 
     /// Whether anything was signed for `slot`.
     pub fn signed_slot(&self, slot: u64) -> Result<bool, StoreError> {
-        self.read(|r| Ok(r.open_table(SIGNED)?.get(slot)?.is_some()))
+        Ok(self.signed_digest(slot)?.is_some())
+    }
+
+    /// The payload digest the guard recorded as signed for `slot`.
+    pub fn signed_digest(&self, slot: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|r| Ok(r.open_table(SIGNED)?.get(slot)?.map(|v| v.value().to_vec())))
     }
 
     /// A metadata value.

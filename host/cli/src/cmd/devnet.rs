@@ -50,9 +50,12 @@ pub struct UpArgs {
     /// Bot txs per second (0: no bot).
     #[arg(long = "bot-rate", default_value_t = 0.5)]
     bot_rate: f64,
-    /// Stage components to run in the node instead of the native stages.
-    #[arg(long)]
+    /// Stage components to run in the node instead of the ones built into cairn.
+    #[arg(long, conflicts_with = "native_stages")]
     modules: Option<PathBuf>,
+    /// Run the node's stages as native code instead of components (debugging).
+    #[arg(long = "native-stages")]
+    native_stages: bool,
     /// Directory holding the L1 tools (default: tools/node_modules above the current directory).
     #[arg(long = "tools-dir", env = "CAIRN_TOOLS_DIR")]
     tools_dir: Option<PathBuf>,
@@ -378,19 +381,35 @@ fn up(a: UpArgs) -> Result<()> {
     if let Some(mods) = &a.modules {
         cmd.arg("--modules").arg(mods);
     }
+    if a.native_stages {
+        cmd.arg("--native-stages");
+    }
     let mut node = Child(cmd.spawn()?);
     let url = format!("http://127.0.0.1:{}", a.rpc_port);
-    // Ready when the JSON-RPC answers.
+    // Ready when the JSON-RPC answers; the answer names the stage modules it runs.
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let ok = ureq::post(&url)
+    let stages = loop {
+        let info = ureq::post(&url)
             .timeout(Duration::from_secs(2))
-            .send_json(
-                serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "node_getBlockNumber"}),
-            )
-            .is_ok();
-        if ok {
-            break;
+            .send_json(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "node_getNodeInfo"}))
+            .ok()
+            .and_then(|r| r.into_json::<serde_json::Value>().ok());
+        if let Some(info) = info {
+            break info["result"]["stages"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|s| {
+                            format!(
+                                "{} {}",
+                                s["stage"].as_str().unwrap_or("?"),
+                                s["module"].as_str().unwrap_or("?")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
         }
         if let Ok(Some(st)) = node.0.try_wait() {
             return Err(anyhow!(
@@ -405,7 +424,7 @@ fn up(a: UpArgs) -> Result<()> {
             ));
         }
         std::thread::sleep(Duration::from_millis(300));
-    }
+    };
     let _bot = if a.bot_rate > 0.0 {
         let log = std::fs::File::create(dir.join("bot.log"))?;
         Some(Child(
@@ -456,7 +475,7 @@ fn up(a: UpArgs) -> Result<()> {
         .find_map(|l| l.split("store it now): ").nth(1).map(str::to_string))
         .unwrap_or_else(|| "(see node.log)".into());
     println!(
-        "\ncairn devnet is up ({:.0} s).\n  node JSON-RPC   {url}\n  node admin      http://127.0.0.1:{} (x-api-key: {key_line})\n  staking page    {dashboard_line}\n  L1 RPC          {}\n  manifest        {}\n  keystore        {}\n  logs            {}/node.log, bot.log\n\nTry:\n  curl -s -X POST -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node_getL2Tips\"}}' {url}\n  cairn tx transfer --node-url {url} --from 0 --to 1 --amount 5 --wait 60\n  cairn tx balance --node-url {url} --account 1\n  NETWORK=devnet CAIRN_DEVNET_MANIFEST={} cairn rollup info\nCtrl-C stops everything.",
+        "\ncairn devnet is up ({:.0} s).\n  node JSON-RPC   {url}\n  node stages     {stages}\n  node admin      http://127.0.0.1:{} (x-api-key: {key_line})\n  staking page    {dashboard_line}\n  L1 RPC          {}\n  manifest        {}\n  keystore        {}\n  logs            {}/node.log, bot.log\n\nTry:\n  curl -s -X POST -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node_getL2Tips\"}}' {url}\n  cairn tx transfer --node-url {url} --from 0 --to 1 --amount 5 --wait 60\n  cairn tx balance --node-url {url} --account 1\n  NETWORK=devnet CAIRN_DEVNET_MANIFEST={} cairn rollup info\nCtrl-C stops everything.",
         t0.elapsed().as_secs_f64(),
         a.admin_port,
         m.rpc_url,

@@ -79,9 +79,15 @@ pub struct StartArgs {
         hide_env_values = true
     )]
     pub prover_key: Option<String>,
-    /// Directory with stage components to run instead of the native stages.
-    #[arg(long, env = "CAIRN_MODULES_DIR")]
+    /// Directory with stage components (tx-validation.wasm, proof-verification.wasm,
+    /// public-execution.wasm, attestation.wasm) to run instead of the ones built into this
+    /// binary.
+    #[arg(long, env = "CAIRN_MODULES_DIR", conflicts_with = "native_stages")]
     pub modules: Option<PathBuf>,
+    /// Run the stages as native code instead of WebAssembly components (for debugging: the
+    /// node then runs none of the code it can hot-swap).
+    #[arg(long = "native-stages", env = "CAIRN_NATIVE_STAGES")]
+    pub native_stages: bool,
     /// Most txs per block.
     #[arg(
         long = "max-txs-per-block",
@@ -183,6 +189,35 @@ fn admin_key(args: &StartArgs) -> Result<Option<[u8; 32]>> {
     Ok(Some(hash))
 }
 
+/// Puts the stage components in the pipeline (each through the same load and self-check as a
+/// hot swap): the ones built into this binary, or `--modules DIR`; none with `--native-stages`.
+fn load_stages(pipeline: &Pipeline, args: &StartArgs) -> Result<()> {
+    if args.native_stages {
+        tracing::warn!("--native-stages: the pipeline runs native code, not the components");
+        return Ok(());
+    }
+    for s in Stage::ALL {
+        let (bytes, source) = match &args.modules {
+            Some(dir) => {
+                let p = dir.join(format!("{}.wasm", s.name()));
+                let bytes =
+                    std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))?;
+                (bytes, p.display().to_string())
+            }
+            None => (
+                cairn_stages::component(s).map_err(|e| anyhow!("built-in {s} component: {e}"))?,
+                "built in".to_string(),
+            ),
+        };
+        let r = pipeline
+            .load(s, &bytes)
+            .map_err(|e| anyhow!("{s} component ({source}): {e}"))?;
+        tracing::info!(stage = %s, module = %r.module, source = %source, load_ms = r.load.as_millis() as u64, self_check_ms = r.self_check.as_millis() as u64, "stage component loaded");
+    }
+    pipeline.block_boundary();
+    Ok(())
+}
+
 /// Runs `cairn start` until the process is stopped.
 pub fn start(args: StartArgs) -> Result<()> {
     if !(args.node || args.sequencer || args.archiver || args.prover) {
@@ -226,7 +261,12 @@ pub fn start(args: StartArgs) -> Result<()> {
         .map_err(|e| anyhow!("reading the Rollup's version: {e}"))?
         .try_into()
         .map_err(|_| anyhow!("the Rollup's version does not fit 64 bits"))?;
-    let engine = Arc::new(Engine::new(EngineConfig::default())?);
+    // Compiled components are cached by content hash under the data directory, so a restart
+    // does not compile the stages again.
+    let engine = Arc::new(Engine::new(EngineConfig {
+        cache_dir: Some(args.data_directory.join("module-cache")),
+        ..EngineConfig::default()
+    })?);
     let scenario = cairn_zk::scenario::Scenario::new(args.genesis_accounts.max(1));
     let genesis = scenario.state.clone();
     let check_txs: Vec<Vec<u8>> = (0..4)
@@ -247,22 +287,7 @@ pub fn start(args: StartArgs) -> Result<()> {
         scenario.context(),
         check_txs,
     );
-    if let Some(dir) = &args.modules {
-        for s in [
-            Stage::Validation,
-            Stage::Proofs,
-            Stage::Execution,
-            Stage::Attestation,
-        ] {
-            let p = dir.join(format!("{}.wasm", s.name()));
-            let bytes =
-                std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))?;
-            pipeline
-                .load(s, &bytes)
-                .map_err(|e| anyhow!("{}: {e}", p.display()))?;
-        }
-        pipeline.block_boundary();
-    }
+    load_stages(&pipeline, &args)?;
     let cfg = NodeConfig {
         data_dir: args.data_directory.clone(),
         roles: Roles {

@@ -59,9 +59,40 @@ pub enum ModuleCommand {
 #[derive(Args, Clone)]
 pub struct ModulesArg {
     /// Directory with tx-validation.wasm, proof-verification.wasm, public-execution.wasm and
-    /// attestation.wasm (scripts/build-modules.sh writes them).
+    /// attestation.wasm (scripts/build-modules.sh writes them); default: the components built
+    /// into this binary.
     #[arg(long, value_name = "DIR", env = "CAIRN_MODULES")]
     modules: Option<PathBuf>,
+}
+
+impl ModulesArg {
+    /// The component for `stage`: `DIR/<stage>.wasm`, or the one built into this binary.
+    pub fn component(&self, stage: Stage) -> Result<Vec<u8>> {
+        match &self.modules {
+            Some(dir) => {
+                let f = dir.join(format!("{}.wasm", stage.name()));
+                std::fs::read(&f).with_context(|| {
+                    format!(
+                        "cannot read {}; build the components with scripts/build-modules.sh {}",
+                        f.display(),
+                        dir.display()
+                    )
+                })
+            }
+            None => cairn_stages::component(stage)
+                .map_err(|e| anyhow!("the built-in {stage} component: {e}")),
+        }
+    }
+
+    /// Loads every stage into `p` (with the self-check) and activates them.
+    fn load_all(&self, p: &Pipeline) -> Result<()> {
+        for s in Stage::ALL {
+            p.load(s, &self.component(s)?)
+                .map_err(|e| anyhow!("{s} component: {e}"))?;
+        }
+        p.block_boundary();
+        Ok(())
+    }
 }
 
 /// `cairn pipeline …`.
@@ -159,7 +190,7 @@ pub fn vm(cmd: VmCommand) -> Result<()> {
     }
 }
 
-fn stage_arg(s: &str) -> Result<Stage> {
+pub(crate) fn stage_arg(s: &str) -> Result<Stage> {
     Stage::parse(s).ok_or_else(|| anyhow!("unknown stage {s:?}: use tx-validation, proof-verification, public-execution or attestation"))
 }
 
@@ -196,34 +227,6 @@ pub fn module(cmd: ModuleCommand) -> Result<()> {
             Ok(())
         }
     }
-}
-
-fn modules_dir(m: &ModulesArg) -> Result<PathBuf> {
-    let dir = m.modules.clone().ok_or_else(|| {
-        anyhow!("no --modules DIR (or CAIRN_MODULES); build them with scripts/build-modules.sh")
-    })?;
-    for s in Stage::ALL {
-        let f = dir.join(format!("{}.wasm", s.name()));
-        if !f.exists() {
-            bail!(
-                "{} is missing; build the components with scripts/build-modules.sh {}",
-                f.display(),
-                dir.display()
-            );
-        }
-    }
-    Ok(dir)
-}
-
-fn load_all(p: &Pipeline, dir: &Path) -> Result<()> {
-    for s in Stage::ALL {
-        let f = dir.join(format!("{}.wasm", s.name()));
-        let bytes = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
-        p.load(s, &bytes)
-            .map_err(|e| anyhow!("{}: {e}", f.display()))?;
-    }
-    p.block_boundary();
-    Ok(())
 }
 
 struct Corpus {
@@ -292,14 +295,13 @@ pub fn pipeline(cmd: PipelineCommand) -> Result<()> {
             json: as_json,
         } => {
             let c = read_corpus(&txs)?;
-            let dir = modules_dir(&modules)?;
             let engine = Arc::new(Engine::new(EngineConfig::default())?);
             let st: Arc<dyn StateView + Send + Sync> = Arc::new(c.scenario.state.clone());
             let ctx = c.scenario.context();
             let check: Vec<Vec<u8>> = c.txs.iter().take(32).cloned().collect();
             let native = Pipeline::new(engine.clone(), st.clone(), ctx, check.clone());
             let wasm = Pipeline::new(engine, st.clone(), ctx, check);
-            load_all(&wasm, &dir)?;
+            modules.load_all(&wasm)?;
             let mut report = Vec::new();
             let mut results = Vec::new();
             for (label, p) in [("native", &native), ("wasm", &wasm)] {
@@ -313,6 +315,11 @@ pub fn pipeline(cmd: PipelineCommand) -> Result<()> {
                     let t = Instant::now();
                     let out = p.process_block(st.clone(), &ctx, block);
                     latencies.push(t.elapsed());
+                    // A fault is answered by the native twin: results would still match, so
+                    // a faulting module must not pass for a working one.
+                    if let Some((s, m, f)) = out.faults.first() {
+                        bail!("{s} ({m}) faulted and fell back to native code: {f}");
+                    }
                     for (i, d) in out.timings.iter().enumerate() {
                         stage_time[i] += *d;
                     }
@@ -382,21 +389,33 @@ fn median(mut xs: Vec<Duration>) -> Duration {
     xs[xs.len() / 2]
 }
 
-/// Medians of a native and a wasm run, alternated rep by rep so that both see the same
-/// machine load and the same warm caches.
-fn time_pair<A: FnMut(), B: FnMut()>(reps: usize, mut a: A, mut b: B) -> (Duration, Duration) {
-    a();
-    b();
+/// Medians of a native and a wasm run of the same work, alternated rep by rep so that both see
+/// the same machine load and the same warm caches. Every run's results are compared: a module
+/// that faults or answers differently fails the benchmark instead of being timed.
+fn time_pair<T: PartialEq>(
+    what: &str,
+    reps: usize,
+    mut native: impl FnMut() -> T,
+    mut wasm: impl FnMut() -> Result<T, cairn_engine::Fault>,
+) -> Result<(Duration, Duration)> {
     let (mut ta, mut tb) = (Vec::new(), Vec::new());
-    for _ in 0..reps.max(1) {
+    // The first pair warms caches and is not timed.
+    for rep in 0..=reps.max(1) {
         let t = Instant::now();
-        a();
-        ta.push(t.elapsed());
+        let want = native();
+        let tn = t.elapsed();
         let t = Instant::now();
-        b();
-        tb.push(t.elapsed());
+        let got = wasm().map_err(|f| anyhow!("{what}: the component faulted: {f}"))?;
+        let tw = t.elapsed();
+        if got != want {
+            bail!("{what}: the component's results differ from the native stage's");
+        }
+        if rep > 0 {
+            ta.push(tn);
+            tb.push(tw);
+        }
     }
-    (median(ta), median(tb))
+    Ok((median(ta), median(tb)))
 }
 
 fn time<F: FnMut()>(reps: usize, mut f: F) -> Duration {
@@ -424,7 +443,6 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     use ark_bn254::{G1Affine, G2Affine};
     use ark_ec::AffineRepr;
     use ark_std::rand::Rng;
-    let dir = modules_dir(&a.modules)?;
     let engine = Arc::new(Engine::new(EngineConfig::default())?);
     let s = Scenario::new(32);
     let st: Arc<dyn StateView + Send + Sync> = Arc::new(s.state.clone());
@@ -436,19 +454,14 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     let spends: Vec<Vec<u8>> = (0..64)
         .map(|i| s.private_spend(i % 32, (i + 1) % 32, 1, &mut rng).encode())
         .collect();
-    let read = |f: &str| {
-        std::fs::read(dir.join(format!("{f}.wasm")))
-            .with_context(|| format!("cannot read {f}.wasm"))
+    let load = |s: Stage| {
+        engine
+            .load(s, &a.modules.component(s)?)
+            .map_err(|e| anyhow!("{s}: {e}"))
     };
-    let m_val = engine
-        .load(Stage::Validation, &read("tx-validation")?)
-        .map_err(|e| anyhow!("{e}"))?;
-    let m_prf = engine
-        .load(Stage::Proofs, &read("proof-verification")?)
-        .map_err(|e| anyhow!("{e}"))?;
-    let m_exe = engine
-        .load(Stage::Execution, &read("public-execution")?)
-        .map_err(|e| anyhow!("{e}"))?;
+    let m_val = load(Stage::Validation)?;
+    let m_prf = load(Stage::Proofs)?;
+    let m_exe = load(Stage::Execution)?;
     let root = |b: &Vec<u8>| {
         cairn_protocol::stages::validate(b, &ctx, &*st, &NativeCrypto)
             .map(|v| (b.clone(), v.note_root))
@@ -467,35 +480,26 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     };
     eprintln!("bench: validation …");
     let (v_nat, v_wasm) = time_pair(
+        "tx-validation",
         reps,
-        || {
-            let _ = cairn_engine::native::validate(&*st, &ctx, &public);
-        },
-        || {
-            let _ = engine.validate(&m_val, st.clone(), &ctx, &public);
-        },
-    );
+        || cairn_engine::native::validate(&*st, &ctx, &public),
+        || engine.validate(&m_val, st.clone(), &ctx, &public),
+    )?;
     eprintln!("bench: execution …");
     let (e_nat, e_wasm) = time_pair(
+        "public-execution",
         reps,
-        || {
-            let _ = cairn_engine::native::execute(&*st, &ctx, &pub_valid);
-        },
-        || {
-            let _ = engine.execute(&m_exe, st.clone(), &ctx, &pub_valid);
-        },
-    );
+        || cairn_engine::native::execute(&*st, &ctx, &pub_valid),
+        || engine.execute(&m_exe, st.clone(), &ctx, &pub_valid),
+    )?;
     eprintln!("bench: proofs …");
     // Short runs (~30 ms): more of them, or the machine's noise dominates the 5 % goal.
     let (p_nat, p_wasm) = time_pair(
+        "proof-verification",
         reps * 4,
-        || {
-            let _ = cairn_engine::native::verify(&*st, &spend_valid);
-        },
-        || {
-            let _ = engine.verify(&m_prf, st.clone(), &spend_valid);
-        },
-    );
+        || cairn_engine::native::verify(&*st, &spend_valid),
+        || engine.verify(&m_prf, st.clone(), &spend_valid),
+    )?;
     // Groth16 as a node meets proofs: the key warm, every proof new to the process (a proof
     // seen before would find its points decoded) and its statement too (every spend has its
     // own nullifier and binding, so its own vk_x; a pair that recurs 64 times has its Miller
@@ -587,17 +591,25 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         cache_dir: Some(cache.clone()),
         ..EngineConfig::default()
     })?;
-    let v2 = read("public-execution")?;
+    let exe = a.modules.component(Stage::Execution)?;
     cached
-        .load(Stage::Execution, &v2)
+        .load(Stage::Execution, &exe)
         .map_err(|e| anyhow!("{e}"))?; // compiles and caches
+    let mut load_err = None;
     let swap = time(reps, || {
-        let _ = cached.load(Stage::Execution, &v2);
+        if let Err(e) = cached.load(Stage::Execution, &exe) {
+            load_err = Some(e);
+        }
     });
+    if let Some(e) = load_err {
+        bail!("loading the cached execution component failed: {e}");
+    }
     let _ = std::fs::remove_dir_all(&cache);
     let report = json!({
         "machine": {"cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)},
+        "commit": env!("CAIRN_COMMIT"),
         "build": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "stagesRan": "components (outputs checked against native on every run)",
         "stages": [
             stage_pair("tx-validation", v_nat, v_wasm, 0.10, public.len()),
             stage_pair("public-execution", e_nat, e_wasm, 0.10, pub_valid.len()),
