@@ -13,8 +13,10 @@ OUT=${1:-$TARGET_DIR/components}
 MODULES_TARGET=$TARGET_DIR/stages
 WASM_DIR=$MODULES_TARGET/wasm32-unknown-unknown/release
 
-cargo build --quiet -p cairn --manifest-path "$REPO_ROOT/Cargo.toml"
-CAIRN=$TARGET_DIR/debug/cairn
+# The release binary, as scripts/run.sh builds it (a debug `-p cairn` build would compile the
+# dependencies again with other features than the tests' build).
+cargo build --quiet --release -p cairn --manifest-path "$REPO_ROOT/Cargo.toml"
+CAIRN=$TARGET_DIR/release/cairn
 mkdir -p "$OUT"
 (cd "$REPO_ROOT/modules" && cargo build --quiet --release --target wasm32-unknown-unknown --target-dir "$MODULES_TARGET" \
   -p cairn-stage-tx-validation -p cairn-stage-proof-verification -p cairn-stage-public-execution -p cairn-stage-attestation)
