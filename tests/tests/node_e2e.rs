@@ -934,26 +934,136 @@ fn an_l1_reorg_that_drops_checkpoints_rolls_the_node_back_and_it_proposes_again(
     node.wait_for("the rollback", 60, |_| {
         std::fs::read_to_string(&log_path).is_ok_and(|l| l.contains("rolled back to L1"))
     });
-    // It proposes again on what L1 now holds, and agrees with L1 checkpoint by checkpoint.
+    // It proposes again on what L1 now holds, and agrees with L1 checkpoint by checkpoint. The
+    // agreement is a condition to reach, not a snapshot: around the reorg the node's view can
+    // run briefly ahead of L1 (once seen in CI: a checkpoint the node held that L1 no longer
+    // had), and what must hold is that the archiver brings it back in line.
     let target: u64 = after.to::<u64>() + 2;
-    node.wait_for("new checkpoints after the reorg", 120, |n| {
-        n.tips().is_some_and(|(l, _)| l >= target)
+    let agrees = |n: &NodeProc| -> Result<u64, String> {
+        let (latest, _) = n.tips().ok_or("no tips")?;
+        for k in 1..=latest {
+            let ours = n.call("node_getBlock", json!([k]))?;
+            let theirs = l1
+                .call(
+                    rollup,
+                    &R::archiveAtCall {
+                        _checkpointNumber: U256::from(k),
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+            if ours["archive"].as_str() != Some(format!("{theirs:#x}").as_str()) {
+                return Err(format!(
+                    "checkpoint {k}: {} vs L1 {theirs:#x}",
+                    ours["archive"]
+                ));
+            }
+        }
+        Ok(latest)
+    };
+    node.wait_for(
+        "new checkpoints after the reorg, agreeing with L1",
+        180,
+        |n| agrees(n).is_ok_and(|latest| latest >= target),
+    );
+}
+
+#[test]
+fn a_tx_sent_to_one_node_reaches_the_pool_of_a_node_it_gossips_with() {
+    let net = Devnet::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let p2p = |boot: Option<String>| {
+        let mut env = vec![
+            ("P2P_ENABLED", "true".to_string()),
+            ("P2P_PORT", "0".to_string()),
+            ("P2P_LISTEN_ADDR", "127.0.0.1".to_string()),
+        ];
+        if let Some(b) = boot {
+            env.push(("BOOTSTRAP_NODES", b));
+        }
+        env
+    };
+    let start = |name: &str, env: &[(&str, String)]| {
+        NodeProc::start_with(
+            &net,
+            &tmp.path().join(name),
+            None,
+            None,
+            tmp.path().join(format!("{name}.log")),
+            false,
+            env,
+        )
+    };
+    let a = start("a", &p2p(None));
+    a.wait_for("node A", 60, |n| {
+        n.call("node_getNodeInfo", json!([])).is_ok()
     });
-    let (latest, _) = node.tips().unwrap();
-    for n in 1..=latest {
-        let ours = node.call("node_getBlock", json!([n])).unwrap();
-        let theirs = l1
-            .call(
-                rollup,
-                &R::archiveAtCall {
-                    _checkpointNumber: U256::from(n),
-                },
-            )
-            .unwrap();
-        assert_eq!(
-            ours["archive"].as_str().unwrap(),
-            format!("{theirs:#x}"),
-            "checkpoint {n}"
-        );
+    let info = a.call("node_getNodeInfo", json!([])).unwrap();
+    let peer_id = info["peerId"].as_str().unwrap().to_string();
+    let listen = info["listenAddresses"][0].as_str().unwrap().to_string();
+    assert!(listen.starts_with("/ip4/127.0.0.1/tcp/"), "{info}");
+    assert!(!listen.ends_with("/tcp/0"), "the real port: {info}");
+    let b = start("b", &p2p(Some(format!("{listen}/p2p/{peer_id}"))));
+    let peers = |n: &NodeProc| -> Vec<Value> {
+        n.call("p2p_getPeers", json!([]))
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+    };
+    b.wait_for("B connected to A", 60, |n| {
+        peers(n)
+            .iter()
+            .any(|p| p["id"] == peer_id.as_str() && p["direction"] == "outbound")
+    });
+    a.wait_for("A sees B", 60, |n| {
+        peers(n).iter().any(|p| p["direction"] == "inbound")
+    });
+    let send = |from: u32| -> String {
+        cli(
+            &net,
+            tmp.path(),
+            &[
+                "tx",
+                "transfer",
+                "--node-url",
+                &a.rpc,
+                "--from",
+                &from.to_string(),
+                "--to",
+                "1",
+                "--amount",
+                "1",
+            ],
+        )
+        .trim()
+        .to_string()
+    };
+    let in_pool = |n: &NodeProc, h: &str| {
+        n.call("node_getTxReceipt", json!([h]))
+            .is_ok_and(|r| r["status"] == "pending")
+    };
+    // Gossip subscriptions settle just after connecting: the first tx that arrives proves the
+    // path; every tx after it must arrive too.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let h = send(2);
+        let arrived = (0..20).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            in_pool(&b, &h)
+        });
+        if arrived {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no tx reached B");
     }
+    for from in 3..6 {
+        let h = send(from);
+        b.wait_for("the tx in B's pool", 30, |n| in_pool(n, &h));
+    }
+    // Off by default: a node without P2P_ENABLED has no p2p.
+    let c = start("c", &[]);
+    c.wait_for("node C", 60, |n| {
+        n.call("node_getNodeInfo", json!([])).is_ok()
+    });
+    let err = c.call("p2p_getPeers", json!([])).unwrap_err();
+    assert!(err.contains("P2P_ENABLED"), "{err}");
 }
