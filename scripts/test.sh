@@ -34,7 +34,7 @@ cargo clippy --quiet -p cairn-dashboard --all-targets --target wasm32-unknown-un
 # the browser page. These are libraries, so a check proves it as well as a build would.
 for target in wasm32-unknown-unknown wasm32-wasip2; do
   step "runtime crates for $target"
-  cargo check --quiet -p cairn-crypto -p cairn-keys -p cairn-protocol -p cairn-consensus --target "$target" --locked
+  cargo check --quiet -p cairn-crypto -p cairn-keys -p cairn-protocol -p cairn-consensus -p cairn-wire --target "$target" --locked
 done
 
 # The stage components: their own workspace, built only for wasm (cairn-stages' build script

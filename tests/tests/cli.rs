@@ -867,3 +867,36 @@ fn start_refuses_bad_keystores_before_touching_l1() {
         &["KEY_STORE_DIRECTORY"],
     );
 }
+
+#[test]
+fn start_refuses_bad_p2p_settings_before_touching_l1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data").to_string_lossy().to_string();
+    let start = |env: &[(&str, &str)]| {
+        let mut all = vec![
+            ("ETHEREUM_HOSTS", "http://127.0.0.1:9"),
+            ("NETWORK", "devnet"),
+            ("CAIRN_DEVNET_MANIFEST", "/nonexistent"),
+            ("P2P_ENABLED", "true"),
+        ];
+        all.extend_from_slice(env);
+        cairn_env(
+            tmp.path(),
+            &["start", "--node", "--data-directory", &d],
+            &all,
+        )
+    };
+    assert_fails(
+        &start(&[(
+            "BOOTSTRAP_NODES",
+            "/ip4/127.0.0.1/tcp/40400,not-a-multiaddr",
+        )]),
+        &["BOOTSTRAP_NODES", "not-a-multiaddr"],
+    );
+    assert_fails(&start(&[("P2P_IP", "10.0.0.300")]), &["--p2p-ip"]);
+    assert_fails(
+        &start(&[("P2P_LISTEN_ADDR", "everywhere")]),
+        &["--p2p-listen-addr"],
+    );
+    assert_fails(&start(&[("P2P_PORT", "70000")]), &["--p2p-port"]);
+}

@@ -16,4 +16,4 @@ pub mod node;
 pub mod rpc;
 pub mod store;
 
-pub use node::{Attester, Node, NodeConfig, Roles};
+pub use node::{Attester, Network, Node, NodeConfig, Roles};

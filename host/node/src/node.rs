@@ -84,6 +84,20 @@ pub struct NodeConfig {
     pub beacon_urls: Vec<String>,
 }
 
+/// The node's view of the p2p service: the narrow interface it needs, so this crate does not
+/// depend on libp2p (`cairn start` plugs the service in).
+pub trait Network: Send + Sync {
+    /// Gossips a tx this node accepted from its own RPC (gossiped txs travel on through the
+    /// service's validation instead).
+    fn announce_tx(&self, tx: &[u8]);
+    /// This node's peer id.
+    fn peer_id(&self) -> String;
+    /// The addresses it listens on.
+    fn listen_addrs(&self) -> Vec<String>;
+    /// The connected peers (`p2p_getPeers`): id, address, direction, score.
+    fn peers(&self) -> Vec<Value>;
+}
+
 /// Counters and gauges exported on `/metrics` (names documented in docs/node.md).
 #[derive(Default)]
 pub struct Metrics {
@@ -147,6 +161,8 @@ pub struct Node {
     committees: Mutex<BTreeMap<u64, Vec<Address>>>,
     last_slot: AtomicU64,
     activated: Mutex<BTreeMap<cairn_engine::Stage, u64>>,
+    /// The p2p service, once started (`P2P_ENABLED`).
+    pub network: std::sync::OnceLock<Box<dyn Network>>,
 }
 
 /// The node's error for start-up problems.
@@ -267,6 +283,7 @@ impl Node {
             committees: Mutex::new(BTreeMap::new()),
             last_slot: AtomicU64::new(0),
             activated: Mutex::new(BTreeMap::new()),
+            network: std::sync::OnceLock::new(),
         });
         node.restore_modules()?;
         Ok(node)
@@ -1133,9 +1150,20 @@ impl Node {
         Ok(())
     }
 
-    /// Accepts a tx into the pool after the validation and proof stages against the current
-    /// state; persisted before this returns.
+    /// Accepts a tx from this node's RPC into the pool (see [`admit_tx`](Self::admit_tx)) and
+    /// gossips it.
     pub fn submit_tx(&self, bytes: &[u8]) -> Result<[u8; 32], (String, String)> {
+        let hash = self.admit_tx(bytes)?;
+        if let Some(n) = self.network.get() {
+            n.announce_tx(bytes);
+        }
+        Ok(hash)
+    }
+
+    /// Accepts a tx into the pool after the validation and proof stages against the current
+    /// state; persisted before this returns. A gossiped tx comes in here directly: the p2p
+    /// service forwards it only once this accepted it.
+    pub fn admit_tx(&self, bytes: &[u8]) -> Result<[u8; 32], (String, String)> {
         let tx = Tx::decode(bytes).map_err(|e| ("malformed".to_string(), e.to_string()))?;
         let hash = tx.hash();
         if self.store.pool_get(&hash).ok().flatten().is_some()

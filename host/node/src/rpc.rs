@@ -230,9 +230,20 @@ pub fn handle(node: &Node, req: &Value) -> Value {
                     "l1ContractAddresses": {"rollupAddress": format!("{:#x}", cfg.rollup)},
                     "attesters": cfg.attesters.iter().map(|a| a.key.address().to_checksum()).collect::<Vec<_>>(),
                     "stages": node.stages().iter().map(|(s, m, since)| json!({"stage": s.name(), "module": m, "component": m != "native", "sinceBlock": since})).collect::<Vec<_>>(),
+                    "peerId": node.network.get().map(|n| n.peer_id()),
+                    "listenAddresses": node.network.get().map(|n| n.listen_addrs()).unwrap_or_default(),
                 }),
             )
         }
+        "p2p_getPeers" => match node.network.get() {
+            Some(n) => ok(&id, json!(n.peers())),
+            None => err(
+                &id,
+                -32000,
+                "p2p is disabled on this node (P2P_ENABLED)",
+                None,
+            ),
+        },
         m => err(&id, -32601, &format!("method not found: {m}"), None),
     }
 }

@@ -78,6 +78,40 @@ impl ProposedHeader {
         out
     }
 
+    /// Reads [`packed`](Self::packed) back; the inverse for every header it can produce (the
+    /// `uint256` fields must fit their Rust types).
+    pub fn from_packed(b: &[u8; PACKED_HEADER_LEN]) -> Result<Self, HeaderError> {
+        let word = |at: usize| B256::from_slice(&b[at..at + 32]);
+        let fits = |at: usize, bytes: usize, field: &'static str| {
+            if b[at..at + 32 - bytes].iter().all(|x| *x == 0) {
+                Ok(())
+            } else {
+                Err(HeaderError::FieldOutOfRange { field })
+            }
+        };
+        let be = |at: usize, n: usize| {
+            b[at..at + n]
+                .iter()
+                .fold(0u128, |acc, x| acc << 8 | u128::from(*x))
+        };
+        fits(160, 8, "slotNumber")?;
+        fits(284, 16, "totalManaUsed")?;
+        Ok(ProposedHeader {
+            last_archive_root: word(0),
+            block_headers_hash: word(32),
+            blobs_hash: word(64),
+            in_hash: word(96),
+            out_hash: word(128),
+            slot_number: be(184, 8) as u64,
+            timestamp: be(192, 8) as u64,
+            coinbase: Address::from_slice(&b[200..220]),
+            fee_recipient: word(220),
+            fee_per_da_gas: be(252, 16),
+            fee_per_l2_gas: be(268, 16),
+            total_mana_used: be(300, 16),
+        })
+    }
+
     /// The header hash: `sha256ToField(packed())`.
     pub fn hash(&self) -> B256 {
         crate::sha256_to_field(&self.packed())
@@ -271,5 +305,30 @@ mod tests {
         fn hash_is_a_field_element(h in arb_header()) {
             prop_assert_eq!(h.hash()[0], 0);
         }
+
+        #[test]
+        fn packed_round_trip(h in arb_header()) {
+            prop_assert_eq!(ProposedHeader::from_packed(&h.packed()), Ok(h));
+        }
+    }
+
+    #[test]
+    fn packed_uint256_fields_must_fit() {
+        let mut b = sample().packed();
+        b[183] = 1; // slotNumber above u64
+        assert_eq!(
+            ProposedHeader::from_packed(&b),
+            Err(HeaderError::FieldOutOfRange {
+                field: "slotNumber"
+            })
+        );
+        let mut b = sample().packed();
+        b[299] = 1; // totalManaUsed above u128
+        assert_eq!(
+            ProposedHeader::from_packed(&b),
+            Err(HeaderError::FieldOutOfRange {
+                field: "totalManaUsed"
+            })
+        );
     }
 }

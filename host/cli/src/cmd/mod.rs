@@ -9,6 +9,7 @@ pub mod devnet;
 pub mod keys;
 pub mod l1;
 pub mod node;
+pub mod p2p;
 pub mod pipeline;
 pub mod provider;
 pub mod staking;

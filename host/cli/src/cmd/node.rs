@@ -49,12 +49,31 @@ pub struct StartArgs {
         value_delimiter = ','
     )]
     pub l1_consensus_host_urls: Vec<String>,
-    /// Announced P2P address.
+    /// Join the p2p network: txs accepted here are gossiped to other nodes, and theirs are
+    /// validated and pooled here.
+    #[arg(long = "p2p-enabled", env = "P2P_ENABLED")]
+    pub p2p_enabled: bool,
+    /// The IP address announced to peers (default: the listen address).
     #[arg(long = "p2p-ip", env = "P2P_IP")]
-    pub p2p_ip: Option<String>,
-    /// P2P port.
+    pub p2p_ip: Option<std::net::IpAddr>,
+    /// P2P TCP port (0 picks a free one).
     #[arg(long = "p2p-port", env = "P2P_PORT", default_value_t = 40400)]
     pub p2p_port: u16,
+    /// The address the p2p service listens on.
+    #[arg(
+        long = "p2p-listen-addr",
+        env = "P2P_LISTEN_ADDR",
+        default_value = "0.0.0.0"
+    )]
+    pub p2p_listen_addr: std::net::IpAddr,
+    /// Peers to connect to at start: multiaddrs with their peer ids, comma-separated
+    /// (`/ip4/10.0.0.2/tcp/40400/p2p/12D3Koo…`).
+    #[arg(
+        long = "bootstrap-nodes",
+        env = "BOOTSTRAP_NODES",
+        value_delimiter = ','
+    )]
+    pub bootstrap_nodes: Vec<String>,
     /// JSON-RPC port.
     #[arg(long, env = "AZTEC_PORT", default_value_t = 8080)]
     pub port: u16,
@@ -223,9 +242,18 @@ pub fn start(args: StartArgs) -> Result<()> {
     if !(args.node || args.sequencer || args.archiver || args.prover) {
         bail!("nothing to run: pass --node (and --sequencer / --archiver / --prover-node)");
     }
-    if args.p2p_ip.is_some() || args.p2p_port != 40400 {
-        tracing::warn!("P2P settings accepted but this version has no p2p: the node attests only with its own keystores' attesters");
+    if !args.p2p_enabled && (args.p2p_ip.is_some() || !args.bootstrap_nodes.is_empty()) {
+        tracing::warn!("P2P settings given but P2P_ENABLED is off: the node stays off the network");
     }
+    let bootstrap = args
+        .bootstrap_nodes
+        .iter()
+        .map(|s| {
+            s.trim()
+                .parse::<cairn_p2p::Multiaddr>()
+                .map_err(|e| anyhow!("BOOTSTRAP_NODES: {s:?} is not a multiaddr ({e})"))
+        })
+        .collect::<Result<Vec<_>>>()?;
     // Local configuration first: a bad keystore stops the start before anything touches L1.
     let attesters = match &args.key_store_directory {
         Some(d) => load_attesters(d)?,
@@ -312,6 +340,12 @@ pub fn start(args: StartArgs) -> Result<()> {
     };
     let node = Node::open(cfg, resolved.l1, pipeline).map_err(|e| anyhow!("{e}"))?;
     let threads = node.run().map_err(|e| anyhow!("{e}"))?;
+    // Kept alive for the life of the process: the p2p service and its bridge run on it.
+    let _p2p = if args.p2p_enabled {
+        Some(super::p2p::start(&node, &args, bootstrap)?)
+    } else {
+        None
+    };
     let (rpc, admin) = node.bound.lock().map(|b| b.clone()).unwrap_or_default();
     eprintln!(
         "cairn node: JSON-RPC http://{rpc}  admin http://{admin}  data {}",

@@ -1,0 +1,169 @@
+//! The bridge between the node (threads) and the p2p service (tokio): the service runs on its
+//! own small runtime; gossiped txs are admitted through the node's validation and proof
+//! components off the reactor, and the verdict goes back to the service; txs the node accepted
+//! from its RPC are published.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use cairn_node::Node;
+use cairn_p2p::{Multiaddr, P2pConfig, P2pEvent, P2pHandle, Verdict};
+use cairn_wire::{NetworkId, Topic};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::node::StartArgs;
+
+/// The running service: dropping it stops the runtime and with it the service.
+pub struct Running {
+    _runtime: tokio::runtime::Runtime,
+    _shutdown: tokio_util::sync::DropGuard,
+}
+
+struct Bridge {
+    handle: P2pHandle,
+    outgoing: mpsc::Sender<Vec<u8>>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl cairn_node::Network for Bridge {
+    fn announce_tx(&self, tx: &[u8]) {
+        // Never blocks the RPC thread: under a flood the newest txs wait in the pool for the
+        // next block instead of being gossiped.
+        if self.outgoing.try_send(tx.to_vec()).is_err() {
+            tracing::debug!("tx gossip queue full; not announcing");
+        }
+    }
+
+    fn peer_id(&self) -> String {
+        self.handle.peer_id.to_string()
+    }
+
+    fn listen_addrs(&self) -> Vec<String> {
+        self.handle
+            .listen_addrs
+            .iter()
+            .map(|a| a.to_string())
+            .collect()
+    }
+
+    fn peers(&self) -> Vec<Value> {
+        let handle = self.handle.clone();
+        self.runtime
+            .block_on(
+                async move { tokio::time::timeout(Duration::from_secs(2), handle.peers()).await },
+            )
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| {
+                json!({
+                    "id": p.id.to_string(),
+                    "address": p.address.to_string(),
+                    "direction": if p.outbound { "outbound" } else { "inbound" },
+                    "score": p.score,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Starts the service for `node` with the flags of `cairn start`.
+pub fn start(node: &Arc<Node>, args: &StartArgs, bootstrap: Vec<Multiaddr>) -> Result<Running> {
+    let cfg = node.config();
+    let ip = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V4(v4) => format!("/ip4/{v4}"),
+        std::net::IpAddr::V6(v6) => format!("/ip6/{v6}"),
+    };
+    let listen: Multiaddr = format!("{}/tcp/{}", ip(args.p2p_listen_addr), args.p2p_port)
+        .parse()
+        .map_err(|e| anyhow!("P2P_LISTEN_ADDR/P2P_PORT: {e}"))?;
+    let announce = match args.p2p_ip {
+        Some(a) => Some(
+            format!("{}/tcp/{}", ip(a), args.p2p_port)
+                .parse()
+                .map_err(|e| anyhow!("P2P_IP: {e}"))?,
+        ),
+        None => None,
+    };
+    let p2p_cfg = P2pConfig {
+        network: NetworkId {
+            chain_id: node.l1.chain_id(),
+            rollup: cfg.rollup,
+            rollup_version: cfg.rollup_version,
+        },
+        listen,
+        announce,
+        bootstrap,
+        identity_file: cfg.data_dir.join("p2p").join("identity.key"),
+        heartbeat: Duration::from_millis(700),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("p2p")
+        .enable_all()
+        .build()?;
+    let shutdown = CancellationToken::new();
+    let (handle, mut events, _task) = runtime
+        .block_on(cairn_p2p::start(p2p_cfg, shutdown.clone()))
+        .map_err(|e| anyhow!("{e}"))?;
+    tracing::info!(peer_id = %handle.peer_id, listen = ?handle.listen_addrs, "p2p service listening");
+    let (outgoing, mut to_publish) = mpsc::channel::<Vec<u8>>(1024);
+    let bridge = Bridge {
+        handle: handle.clone(),
+        outgoing,
+        runtime: runtime.handle().clone(),
+    };
+    if node.network.set(Box::new(bridge)).is_err() {
+        return Err(anyhow!("the p2p service was started twice"));
+    }
+    let publisher = handle.clone();
+    runtime.spawn(async move {
+        while let Some(tx) = to_publish.recv().await {
+            if let Err(e) = publisher.publish(Topic::Tx, tx).await {
+                // No peer yet: the tx still waits in this node's pool.
+                tracing::debug!(error = %e, "tx not gossiped");
+            }
+        }
+    });
+    let node = node.clone();
+    runtime.spawn(async move {
+        while let Some(event) = events.recv().await {
+            let P2pEvent::Message {
+                topic,
+                id,
+                from,
+                data,
+            } = event
+            else {
+                continue;
+            };
+            let verdict = match topic {
+                Topic::Tx => {
+                    let n = node.clone();
+                    // Validation and proof verification run the stage components: CPU work,
+                    // kept off the reactor.
+                    match tokio::task::spawn_blocking(move || n.admit_tx(&data)).await {
+                        Ok(Ok(_)) => Verdict::Accept,
+                        Ok(Err((code, _))) if code == "duplicate" => Verdict::Ignore,
+                        Ok(Err((code, message))) => {
+                            tracing::debug!(peer = %from, %code, %message, "gossiped tx rejected");
+                            Verdict::Reject
+                        }
+                        Err(_) => Verdict::Ignore,
+                    }
+                }
+                // Consensus messages are not handled by this version: not forwarded, no penalty.
+                _ => Verdict::Ignore,
+            };
+            handle.report(id, from, verdict).await;
+        }
+    });
+    Ok(Running {
+        _runtime: runtime,
+        _shutdown: shutdown.drop_guard(),
+    })
+}

@@ -1,0 +1,384 @@
+//! The gossiped consensus messages: a proposer's checkpoint and the committee's attestations.
+//! Authenticity is the application's ECDSA signature over the same payload digest L1 checks
+//! (`cairn_consensus::attest::payload_digest`, EIP-191), never libp2p's message signing.
+
+use cairn_consensus::attest::{self, RawSignature, SIGNATURE_LEN};
+use cairn_consensus::header::{ProposedHeader, PACKED_HEADER_LEN};
+use cairn_consensus::{Address, B256, I256};
+use cairn_crypto::{EthSecretKey, EthSignature};
+
+use crate::codec::{Reader, WireError, Writer};
+use crate::Topic;
+
+/// Version byte in front of every encoded message.
+const MESSAGE_VERSION: u8 = 1;
+
+/// What a checkpoint's proposer and attesters sign: the checkpoint header, the archive after
+/// it and the fee asset price modifier (L1's `ProposeArgs` minus the attestations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedPayload {
+    /// The checkpoint header (`propose`'s `_args.header`).
+    pub header: ProposedHeader,
+    /// Archive root after the checkpoint.
+    pub archive: B256,
+    /// `oracleInput.feeAssetPriceModifier`.
+    pub fee_asset_price_modifier: I256,
+}
+
+impl SignedPayload {
+    /// The digest L1 recovers attestations against.
+    pub fn digest(&self) -> B256 {
+        attest::payload_digest(
+            self.archive,
+            self.fee_asset_price_modifier,
+            self.header.hash(),
+        )
+    }
+
+    /// The slot the checkpoint is for.
+    pub fn slot(&self) -> u64 {
+        self.header.slot_number
+    }
+
+    /// Signs the digest as L1 expects (EIP-191, `v‖r‖s`, v in {27, 28}).
+    pub fn sign(&self, key: &EthSecretKey) -> RawSignature {
+        let s = key.sign_message(self.digest().as_slice()).0; // r ‖ s ‖ v
+        let mut out = [0u8; SIGNATURE_LEN];
+        out[0] = s[64];
+        out[1..].copy_from_slice(&s[..64]);
+        out
+    }
+
+    /// Who signed `sig` over this payload.
+    pub fn signer(&self, sig: &RawSignature) -> Result<Address, WireError> {
+        let bad = WireError::Invalid {
+            field: "signature",
+            reason: "does not recover a signer",
+        };
+        if !matches!(sig[0], 27 | 28) {
+            return Err(bad);
+        }
+        let mut rsv = [0u8; SIGNATURE_LEN];
+        rsv[..64].copy_from_slice(&sig[1..]);
+        rsv[64] = sig[0];
+        let hash = attest::eth_signed_message_hash(self.digest());
+        cairn_crypto::eth::recover_hash(&hash.0, &EthSignature(rsv))
+            .map(|a| Address::from(a.0))
+            .map_err(|_| bad)
+    }
+
+    fn write(&self, w: &mut Writer) {
+        w.put(&self.header.packed())
+            .put(self.archive.as_slice())
+            .put(&self.fee_asset_price_modifier.to_be_bytes::<32>());
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        let header = ProposedHeader::from_packed(&r.array::<PACKED_HEADER_LEN>("header")?)
+            .map_err(|_| WireError::Invalid {
+                field: "header",
+                reason: "a uint256 field is out of range",
+            })?;
+        Ok(SignedPayload {
+            header,
+            archive: B256::from(r.array::<32>("archive")?),
+            fee_asset_price_modifier: I256::from_be_bytes(r.array::<32>("fee modifier")?),
+        })
+    }
+}
+
+fn read_version(r: &mut Reader<'_>) -> Result<(), WireError> {
+    match r.u8("version")? {
+        MESSAGE_VERSION => Ok(()),
+        v => Err(WireError::Version(v)),
+    }
+}
+
+/// A proposer's checkpoint: the payload, its number, the block it covers (the L2 header and
+/// txs in the blob body encoding, opaque here) and the proposer's signature over the payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointProposal {
+    /// What is signed.
+    pub payload: SignedPayload,
+    /// The checkpoint number it would get on L1.
+    pub checkpoint: u64,
+    /// The block body, for re-execution.
+    pub block: Vec<u8>,
+    /// The proposer's signature over `payload`.
+    pub signature: RawSignature,
+}
+
+impl CheckpointProposal {
+    /// The wire encoding (before compression).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.put(&[MESSAGE_VERSION]);
+        self.payload.write(&mut w);
+        w.u64(self.checkpoint)
+            .put(&self.signature)
+            .bytes(&self.block);
+        w.out
+    }
+
+    /// Decodes exactly one proposal.
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        let mut r = Reader::new(bytes);
+        read_version(&mut r)?;
+        let payload = SignedPayload::read(&mut r)?;
+        let checkpoint = r.u64("checkpoint")?;
+        let signature = r.array::<SIGNATURE_LEN>("signature")?;
+        let block = r
+            .bytes(Topic::CheckpointProposal.max_size(), "block")?
+            .to_vec();
+        r.finish()?;
+        Ok(CheckpointProposal {
+            payload,
+            checkpoint,
+            block,
+            signature,
+        })
+    }
+
+    /// The proposer, recovered from the signature.
+    pub fn signer(&self) -> Result<Address, WireError> {
+        self.payload.signer(&self.signature)
+    }
+}
+
+/// A committee member's attestation to a checkpoint, with the proposer's signature it
+/// answers (so it can be checked against the expected proposer without the proposal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointAttestation {
+    /// What is signed.
+    pub payload: SignedPayload,
+    /// The attester's signature over `payload`.
+    pub signature: RawSignature,
+    /// The proposer's signature over `payload`, from the proposal.
+    pub proposer_signature: RawSignature,
+}
+
+impl CheckpointAttestation {
+    /// Encoded size: fixed.
+    pub const LEN: usize = 1 + PACKED_HEADER_LEN + 32 + 32 + 2 * SIGNATURE_LEN;
+
+    /// The wire encoding (before compression).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.put(&[MESSAGE_VERSION]);
+        self.payload.write(&mut w);
+        w.put(&self.signature).put(&self.proposer_signature);
+        w.out
+    }
+
+    /// Decodes exactly one attestation.
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        let mut r = Reader::new(bytes);
+        read_version(&mut r)?;
+        let payload = SignedPayload::read(&mut r)?;
+        let signature = r.array::<SIGNATURE_LEN>("signature")?;
+        let proposer_signature = r.array::<SIGNATURE_LEN>("proposer signature")?;
+        r.finish()?;
+        Ok(CheckpointAttestation {
+            payload,
+            signature,
+            proposer_signature,
+        })
+    }
+
+    /// The attester, recovered from the signature.
+    pub fn signer(&self) -> Result<Address, WireError> {
+        self.payload.signer(&self.signature)
+    }
+
+    /// The proposer the attestation answers.
+    pub fn proposer(&self) -> Result<Address, WireError> {
+        self.payload.signer(&self.proposer_signature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key(i: u8) -> EthSecretKey {
+        EthSecretKey::from_bytes(&[i.max(1); 32]).expect("a valid key")
+    }
+
+    fn payload(slot: u64, archive: u8) -> SignedPayload {
+        SignedPayload {
+            header: ProposedHeader {
+                slot_number: slot,
+                timestamp: 1_800_000_000 + slot * 12,
+                coinbase: Address::repeat_byte(5),
+                fee_per_l2_gas: 1_000_000,
+                total_mana_used: 42,
+                ..ProposedHeader::default()
+            },
+            archive: B256::repeat_byte(archive),
+            fee_asset_price_modifier: I256::ZERO,
+        }
+    }
+
+    fn arb_payload() -> impl Strategy<Value = SignedPayload> {
+        (
+            any::<[u8; 32]>(),
+            any::<[u8; 32]>(),
+            any::<u64>(),
+            any::<u64>(),
+            any::<[u8; 20]>(),
+            any::<u128>(),
+            any::<u128>(),
+            any::<i128>(),
+        )
+            .prop_map(|(a, b, slot, ts, cb, fee, mana, m)| SignedPayload {
+                header: ProposedHeader {
+                    last_archive_root: B256::from(a),
+                    block_headers_hash: B256::from(b),
+                    slot_number: slot,
+                    timestamp: ts,
+                    coinbase: Address::from(cb),
+                    fee_per_l2_gas: fee,
+                    total_mana_used: mana,
+                    ..ProposedHeader::default()
+                },
+                archive: B256::from(b),
+                fee_asset_price_modifier: I256::try_from(m).unwrap_or(I256::ZERO),
+            })
+    }
+
+    #[test]
+    fn signatures_recover_the_signer_as_l1_would() {
+        let p = payload(40, 9);
+        let proposer = key(1);
+        let proposal = CheckpointProposal {
+            payload: p,
+            checkpoint: 3,
+            block: vec![1, 2, 3],
+            signature: p.sign(&proposer),
+        };
+        assert_eq!(
+            proposal.signer().unwrap().0 .0,
+            proposer.address().0,
+            "proposer"
+        );
+        let att = CheckpointAttestation {
+            payload: p,
+            signature: p.sign(&key(2)),
+            proposer_signature: proposal.signature,
+        };
+        assert_eq!(att.signer().unwrap().0 .0, key(2).address().0);
+        assert_eq!(att.proposer().unwrap().0 .0, proposer.address().0);
+        // The same signature over another payload recovers someone else.
+        let other = CheckpointAttestation {
+            payload: payload(40, 10),
+            ..att
+        };
+        assert_ne!(other.signer().unwrap().0 .0, key(2).address().0);
+        // A v outside {27, 28} is refused, not normalised.
+        let mut bad = att;
+        bad.signature[0] = 1;
+        assert!(bad.signer().is_err());
+        // L1's own check: the signature is over the EIP-191 hash of the payload digest.
+        let hash = attest::eth_signed_message_hash(p.digest());
+        let mut rsv = [0u8; 65];
+        rsv[..64].copy_from_slice(&att.signature[1..]);
+        rsv[64] = att.signature[0];
+        assert_eq!(
+            cairn_crypto::eth::recover_hash(&hash.0, &EthSignature(rsv))
+                .unwrap()
+                .0,
+            key(2).address().0
+        );
+    }
+
+    #[test]
+    fn strict_decoding() {
+        let p = payload(7, 1);
+        let att = CheckpointAttestation {
+            payload: p,
+            signature: p.sign(&key(3)),
+            proposer_signature: p.sign(&key(4)),
+        };
+        let bytes = att.encode();
+        assert_eq!(bytes.len(), CheckpointAttestation::LEN);
+        assert!(bytes.len() <= Topic::CheckpointAttestation.max_size());
+        assert_eq!(CheckpointAttestation::decode(&bytes), Ok(att));
+        for cut in [0, 1, 100, bytes.len() - 1] {
+            assert!(
+                matches!(
+                    CheckpointAttestation::decode(&bytes[..cut]),
+                    Err(WireError::Truncated { .. })
+                ),
+                "{cut}"
+            );
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(
+            CheckpointAttestation::decode(&longer),
+            Err(WireError::Trailing(1))
+        );
+        let mut v2 = bytes.clone();
+        v2[0] = 2;
+        assert_eq!(
+            CheckpointAttestation::decode(&v2),
+            Err(WireError::Version(2))
+        );
+        // A slot number above u64 in the packed header.
+        let mut wide = bytes;
+        wide[1 + 183] = 1;
+        assert!(matches!(
+            CheckpointAttestation::decode(&wide),
+            Err(WireError::Invalid {
+                field: "header",
+                ..
+            })
+        ));
+        // A proposal whose block length runs past the message.
+        let proposal = CheckpointProposal {
+            payload: p,
+            checkpoint: 1,
+            block: vec![7; 10],
+            signature: p.sign(&key(3)),
+        };
+        let mut b = proposal.encode();
+        let n = b.len();
+        b[n - 14..n - 10].copy_from_slice(&11u32.to_be_bytes());
+        assert!(matches!(
+            CheckpointProposal::decode(&b),
+            Err(WireError::Truncated { field: "block" })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn proposals_round_trip(p in arb_payload(), n in any::<u64>(), block in proptest::collection::vec(any::<u8>(), 0..2048), sig in any::<[u8; 32]>()) {
+            let mut signature = [0u8; SIGNATURE_LEN];
+            signature[..32].copy_from_slice(&sig);
+            let m = CheckpointProposal { payload: p, checkpoint: n, block, signature };
+            prop_assert_eq!(CheckpointProposal::decode(&m.encode()), Ok(m));
+        }
+
+        #[test]
+        fn attestations_round_trip(p in arb_payload(), a in any::<[u8; 32]>(), b in any::<[u8; 32]>()) {
+            let (mut s1, mut s2) = ([0u8; SIGNATURE_LEN], [0u8; SIGNATURE_LEN]);
+            s1[1..33].copy_from_slice(&a);
+            s2[33..].copy_from_slice(&b);
+            let m = CheckpointAttestation { payload: p, signature: s1, proposer_signature: s2 };
+            prop_assert_eq!(CheckpointAttestation::decode(&m.encode()), Ok(m));
+        }
+
+        /// Whatever a peer sends, decoding either succeeds on the one canonical encoding or
+        /// fails; it never panics.
+        #[test]
+        fn arbitrary_bytes_decode_canonically_or_not_at_all(bytes in proptest::collection::vec(any::<u8>(), 0..1200)) {
+            if let Ok(m) = CheckpointProposal::decode(&bytes) {
+                prop_assert_eq!(m.encode(), bytes.clone());
+            }
+            if let Ok(m) = CheckpointAttestation::decode(&bytes) {
+                prop_assert_eq!(m.encode(), bytes);
+            }
+        }
+    }
+}
