@@ -527,9 +527,10 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
     // the swap and some after it.
     let (stream_from, _) = node2.tips().unwrap();
     let hashes = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let refused = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let streaming = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let sender = {
-        let (hashes, streaming) = (hashes.clone(), streaming.clone());
+        let (hashes, refused, streaming) = (hashes.clone(), refused.clone(), streaming.clone());
         let (rpc, env, dir) = (node2.rpc.clone(), net.env(), tmp.path().to_path_buf());
         std::thread::spawn(move || {
             let mut i = 0u64;
@@ -550,16 +551,29 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
                 .map(|s| s.to_string())
                 .collect();
                 let out = run_cairn(&dir, &args, &env);
-                assert!(out.status.success(), "{out:?}");
-                let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
-                hashes.lock().unwrap().push(hash);
+                if out.status.success() {
+                    let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                    hashes.lock().unwrap().push(hash);
+                } else {
+                    refused
+                        .lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&out.stderr).to_string());
+                }
                 i += 1;
                 std::thread::sleep(Duration::from_millis(400));
             }
         })
     };
+    // A tx the node refuses mid-stream (say, for an anchor it rolled back) fails the test at
+    // once, with the node's answer.
+    let no_refusals = || {
+        let r = refused.lock().unwrap();
+        assert!(r.is_empty(), "the node refused streamed txs: {r:?}");
+    };
     let receipt = |n: &NodeProc, h: &str| n.call("node_getTxReceipt", json!([h])).ok();
     node2.wait_for("a streamed tx checkpointed before the swap", 90, |n| {
+        no_refusals();
         let first = hashes.lock().unwrap().first().cloned();
         first.is_some_and(|h| receipt(n, &h).is_some_and(|r| r["status"] == "checkpointed"))
     });
@@ -587,10 +601,12 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
     // A few more txs after the boundary, then stop and let everything land.
     let sent_at_swap = hashes.lock().unwrap().len();
     node2.wait_for("txs sent after the swap", 30, |_| {
+        no_refusals();
         hashes.lock().unwrap().len() >= sent_at_swap + 3
     });
     streaming.store(false, std::sync::atomic::Ordering::SeqCst);
     sender.join().unwrap();
+    no_refusals();
     let sent = hashes.lock().unwrap().clone();
     node2.wait_for("every streamed tx checkpointed", 120, |n| {
         sent.iter()

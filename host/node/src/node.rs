@@ -462,6 +462,10 @@ impl Node {
     /// not, and marks proven blocks.
     pub fn sync_once(&self) -> Result<(), String> {
         let rollup = self.rollup();
+        // Our tip before L1's: the sequencer appends a checkpoint only after L1 has mined it, so
+        // whatever we hold now is covered by the L1 reading below. Read the other way round, a
+        // checkpoint appended in between would look like one L1 had dropped and be rolled back.
+        let local = self.chain.read().map_err(|_| "lock")?.tip();
         let tips = self
             .l1
             .call(rollup, &R::getTipsCall {})
@@ -481,7 +485,6 @@ impl Node {
             )
             .unwrap_or(false);
         let effective = if prunable { proven } else { pending };
-        let local = self.chain.read().map_err(|_| "lock")?.tip();
         // Reorg/prune: walk back while our archive differs from L1's.
         let mut keep = local.min(effective);
         while keep > 0 {
