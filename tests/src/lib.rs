@@ -387,3 +387,23 @@ impl Proxy {
         self.up.store(up, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+/// Fetches `/metrics` from a node's RPC URL and asserts that no stage call fell back to native
+/// code (`cairn_pipeline_native_fallbacks_total` is 0 for every stage). Returns the metrics text.
+pub fn assert_no_native_fallbacks(rpc: &str) -> String {
+    let metrics = ureq::get(&format!("{rpc}/metrics"))
+        .call()
+        .expect("GET /metrics")
+        .into_string()
+        .expect("metrics text");
+    for stage in cairn_engine::Stage::ALL {
+        assert!(
+            metrics.contains(&format!(
+                "cairn_pipeline_native_fallbacks_total{{stage=\"{}\"}} 0\n",
+                stage.name()
+            )),
+            "{metrics}"
+        );
+    }
+    metrics
+}

@@ -809,24 +809,7 @@ fn assert_only_signed(net: &Devnet, crash: &Crash) {
 
 /// Every stage ran as a component and none fell back to native code.
 fn assert_no_fallbacks(node: &NodeProc) {
-    let metrics = ureq::get(&format!("{}/metrics", node.rpc))
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
-    for stage in [
-        "tx-validation",
-        "proof-verification",
-        "public-execution",
-        "attestation",
-    ] {
-        assert!(
-            metrics.contains(&format!(
-                "cairn_pipeline_native_fallbacks_total{{stage=\"{stage}\"}} 0\n"
-            )),
-            "{metrics}"
-        );
-    }
+    cairn_tests::assert_no_native_fallbacks(&node.rpc);
     let info = node.call("node_getNodeInfo", json!([])).unwrap();
     for s in info["stages"].as_array().unwrap() {
         assert_eq!(s["component"], true, "{info}");
