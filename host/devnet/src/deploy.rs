@@ -516,6 +516,9 @@ pub fn start(cfg: &DevnetConfig) -> Result<Devnet, DevnetError> {
             &cfg.port.to_string(),
             "--chain-id",
             &CHAIN_ID.to_string(),
+            // The deployer (0) and every test account hold ETH from genesis.
+            "--accounts",
+            &(cfg.accounts + 1).max(10).to_string(),
         ])
         .stdin(Stdio::null())
         .stdout(log)

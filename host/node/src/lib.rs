@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod chain;
+pub mod consensus;
 pub mod node;
 pub mod rpc;
 pub mod store;

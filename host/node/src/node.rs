@@ -22,7 +22,8 @@ use cairn_protocol::tx::Tx;
 use serde_json::{json, Value};
 
 use crate::chain::{decode_body, encode_body, Block, Chain, Status};
-use crate::store::{Guard, Store};
+use crate::consensus::{Consensus, PUBLISH_RESERVE};
+use crate::store::{Duty, DutyKind, Guard, Store};
 
 /// Which parts of the node run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +91,9 @@ pub trait Network: Send + Sync {
     /// Gossips a tx this node accepted from its own RPC (gossiped txs travel on through the
     /// service's validation instead).
     fn announce_tx(&self, tx: &[u8]);
+    /// Gossips a consensus message this node made (a proposal or an attestation); never
+    /// blocks (a full queue drops it with a log line).
+    fn publish(&self, topic: cairn_wire::Topic, data: Vec<u8>);
     /// This node's peer id.
     fn peer_id(&self) -> String;
     /// The addresses it listens on.
@@ -121,6 +125,17 @@ pub struct Metrics {
     pub txs_received: AtomicU64,
     /// `cairn_block_build_seconds` of the last block.
     pub last_build_ms: AtomicU64,
+    /// `cairn_consensus_proposals_received_total`: gossiped proposals from the slot's proposer.
+    pub proposals_received: AtomicU64,
+    /// `cairn_consensus_attestations_received_total`: gossiped attestations from committee members.
+    pub attestations_received: AtomicU64,
+    /// `cairn_consensus_attestations_made_total`: attestations local attesters signed for
+    /// other nodes' proposals.
+    pub attestations_made: AtomicU64,
+    /// `cairn_consensus_equivocations_total`: slots whose proposer signed two proposals.
+    pub equivocations: AtomicU64,
+    /// `cairn_sequencer_attestation_round_seconds`: the last round, proposal to quorum or deadline.
+    pub attestation_round_ms: AtomicU64,
 }
 
 /// Why the node is unhealthy.
@@ -163,6 +178,8 @@ pub struct Node {
     activated: Mutex<BTreeMap<cairn_engine::Stage, u64>>,
     /// The p2p service, once started (`P2P_ENABLED`).
     pub network: std::sync::OnceLock<Box<dyn Network>>,
+    /// Proposals and attestations seen on the network.
+    pub(crate) consensus: Consensus,
 }
 
 /// The node's error for start-up problems.
@@ -197,16 +214,20 @@ fn context(
 }
 
 /// A block's txs after the pipeline: the included ones with their effects, and the rejected.
-struct Run {
-    txs: Vec<Vec<u8>>,
-    effects: Vec<TxEffects>,
-    effect_bytes: Vec<Vec<u8>>,
-    rejected: Vec<(Vec<u8>, cairn_engine::Stage, cairn_engine::Reject)>,
+pub(crate) struct Run {
+    pub(crate) txs: Vec<Vec<u8>>,
+    pub(crate) effects: Vec<TxEffects>,
+    pub(crate) effect_bytes: Vec<Vec<u8>>,
+    pub(crate) rejected: Vec<(Vec<u8>, cairn_engine::Stage, cairn_engine::Reject)>,
 }
 
 /// Applies a block's effects to a copy of `state`: the header with its effects hash and roots
 /// filled, and the archive root after it.
-fn seal(state: &WorldState, mut header: BlockHeader, effects: &[TxEffects]) -> (BlockHeader, B256) {
+pub(crate) fn seal(
+    state: &WorldState,
+    mut header: BlockHeader,
+    effects: &[TxEffects],
+) -> (BlockHeader, B256) {
     header.effects_hash = stages::effects_hash(&NativeCrypto, effects);
     let mut fork = state.clone();
     let h = fork.apply_block(header, effects);
@@ -215,7 +236,7 @@ fn seal(state: &WorldState, mut header: BlockHeader, effects: &[TxEffects]) -> (
 
 impl Node {
     /// Runs `txs` through validation, proofs and execution on `state`.
-    fn run_block(
+    pub(crate) fn run_block(
         &self,
         state: &Arc<WorldState>,
         ctx: &BlockContext,
@@ -284,6 +305,7 @@ impl Node {
             last_slot: AtomicU64::new(0),
             activated: Mutex::new(BTreeMap::new()),
             network: std::sync::OnceLock::new(),
+            consensus: Consensus::default(),
         });
         node.restore_modules()?;
         Ok(node)
@@ -369,7 +391,7 @@ impl Node {
 
     /// Activates pending stage modules before block `n` is built or re-executed, and records
     /// which block each stage's module first ran for (`node_getNodeInfo`'s `sinceBlock`).
-    fn block_boundary(&self, n: u64) {
+    pub(crate) fn block_boundary(&self, n: u64) {
         let swapped = self.pipeline.block_boundary();
         if swapped.is_empty() {
             return;
@@ -665,7 +687,7 @@ impl Node {
         }
     }
 
-    fn committee(&self, epoch: u64) -> Result<Vec<Address>, String> {
+    pub(crate) fn committee(&self, epoch: u64) -> Result<Vec<Address>, String> {
         if let Some(c) = self.committees.lock().map_err(|_| "lock")?.get(&epoch) {
             return Ok(c.clone());
         }
@@ -685,6 +707,18 @@ impl Node {
             m.remove(&first);
         }
         Ok(c)
+    }
+
+    /// The Rollup's sampling seed at `ts` (picks a slot's proposer).
+    pub(crate) fn sample_seed(&self, ts: u64) -> Result<U256, String> {
+        self.l1
+            .call(
+                self.rollup(),
+                &R::getSampleSeedAtCall {
+                    _ts: U256::from(ts),
+                },
+            )
+            .map_err(|e| e.to_string())
     }
 
     /// One pass of the slot loop: if a local attester proposes in the slot the next L1 block
@@ -710,21 +744,12 @@ impl Node {
                 return Ok(());
             }
         };
-        let seed = self
-            .l1
-            .call(
-                self.rollup(),
-                &R::getSampleSeedAtCall {
-                    _ts: U256::from(slot_start),
-                },
-            )
-            .map_err(|e| e.to_string())?;
         let proposer = if committee.is_empty() {
             cfg.attesters
                 .first()
                 .map(|a| Address::from(a.key.address().0))
         } else {
-            committee::proposer(epoch, slot, seed, &committee)
+            self.slot_proposer(slot)?.1
         };
         let Some(proposer) = proposer else {
             return Ok(());
@@ -853,52 +878,127 @@ impl Node {
             fee_per_l2_gas: fee,
             total_mana_used: header.gas_used as u128,
         };
-        let digest = attest::payload_digest(archive, I256::ZERO, ph.hash());
-        // Slashing protection before any signature exists.
+        let payload = cairn_wire::SignedPayload {
+            header: ph,
+            archive,
+            fee_asset_price_modifier: I256::ZERO,
+        };
+        let digest = payload.digest();
+        // Slashing protection before any signature exists: the proposal, and an attestation
+        // for every local committee member (the proposer's own included).
+        let duty = |kind, who: Address| Duty {
+            slot,
+            kind,
+            block_index: 0,
+            validator: who.0 .0,
+        };
+        let me_addr = Address::from(me.key.address().0);
         match self
             .store
-            .guard_slot(slot, &digest.0)
+            .guard(&duty(DutyKind::CheckpointProposal, me_addr), &digest.0)
             .map_err(|e| e.to_string())?
         {
             Guard::Conflict => {
-                return Err("slashing protection: another payload was signed for this slot".into())
+                return Err("slashing protection: another proposal was signed for this slot".into())
             }
             Guard::Recorded | Guard::Same => {}
         }
+        let mut sigs: Vec<Option<attest::RawSignature>> = Vec::with_capacity(committee.len());
+        for m in committee {
+            let Some(a) = cfg
+                .attesters
+                .iter()
+                .find(|a| Address::from(a.key.address().0) == *m)
+            else {
+                sigs.push(None);
+                continue;
+            };
+            let guard = self
+                .store
+                .guard(&duty(DutyKind::Attestation, *m), &digest.0)
+                .map_err(|e| e.to_string())?;
+            sigs.push(match guard {
+                Guard::Conflict => {
+                    tracing::warn!(slot, attester = %m, "slashing protection: already attested to another payload for this slot");
+                    None
+                }
+                Guard::Recorded | Guard::Same => Some(payload.sign(&a.key)),
+            });
+        }
         fault_point("after-guard-record", slot, n, &digest);
-        let sign = |k: &EthSecretKey, d: B256| -> attest::RawSignature {
-            let s = k.sign_message(&d.0).0; // EIP-191, r ‖ s ‖ v
-            let mut out = [0u8; 65];
-            out[0] = s[64];
-            out[1..].copy_from_slice(&s[..64]);
-            out
-        };
-        let sigs: Vec<Option<attest::RawSignature>> = committee
-            .iter()
-            .map(|m| {
-                cfg.attesters
-                    .iter()
-                    .find(|a| Address::from(a.key.address().0) == *m)
-                    .map(|a| sign(&a.key, digest))
-            })
-            .collect();
-        let collected = sigs.iter().filter(|s| s.is_some()).count();
+        let proposer_sig = payload.sign(&me.key);
         let needed = committee::attestation_threshold(committee.len());
+        let local = sigs.iter().filter(|s| s.is_some()).count();
         self.metrics
             .att_required
             .store(needed as u64, Ordering::Relaxed);
+        if local < needed {
+            if let Some(net) = self.network.get() {
+                let proposal = cairn_wire::CheckpointProposal {
+                    payload,
+                    checkpoint: n,
+                    block: body.clone(),
+                    signature: proposer_sig,
+                };
+                net.publish(cairn_wire::Topic::CheckpointProposal, proposal.encode());
+                // Collect until quorum or the last moment that still lands inside the slot.
+                let now = self.l1.latest_timestamp().map_err(|e| e.to_string())?;
+                let slot_end = slot_start + self.timing.slot_duration();
+                let left = Duration::from_secs(slot_end.saturating_sub(now))
+                    .saturating_sub(PUBLISH_RESERVE);
+                tracing::info!(
+                    slot,
+                    checkpoint = n,
+                    needed,
+                    local,
+                    "proposal gossiped; collecting attestations"
+                );
+                fault_point("in-attestation-round", slot, n, &digest);
+                self.collect_attestations(
+                    slot,
+                    digest,
+                    committee,
+                    &mut sigs,
+                    needed,
+                    Instant::now() + left,
+                );
+            }
+        }
+        let collected = sigs.iter().filter(|s| s.is_some()).count();
         self.metrics
             .att_collected
             .store(collected as u64, Ordering::Relaxed);
         if collected < needed {
+            let net = if self.network.get().is_some() {
+                format!("{} from the network by the deadline", collected - local)
+            } else {
+                "p2p is off (P2P_ENABLED), so only local attesters sign".to_string()
+            };
             return Err(format!(
-                "only {collected} of {needed} attestations (this node holds {collected} of the {} committee members; there is no p2p yet)",
+                "only {collected} of {needed} attestations (this node holds {local} of the {} committee members; {net}); not publishing an under-attested checkpoint",
                 committee.len()
             ));
         }
         let (att, signers) = attest::pack(committee, &sigs).map_err(|e| e.to_string())?;
         let as_digest = attest::attestations_and_signers_digest(&att, &signers);
-        let proposer_sig = sign(&me.key, as_digest);
+        if self
+            .store
+            .guard(
+                &duty(DutyKind::AttestationsAndSigners, me_addr),
+                &as_digest.0,
+            )
+            .map_err(|e| e.to_string())?
+            == Guard::Conflict
+        {
+            return Err("slashing protection: other attestations were already signed for publishing in this slot".into());
+        }
+        let as_sig = {
+            let s = me.key.sign_message(&as_digest.0).0; // EIP-191, r ‖ s ‖ v
+            let mut out = [0u8; 65];
+            out[0] = s[64];
+            out[1..].copy_from_slice(&s[..64]);
+            out
+        };
         let call = R::proposeCall {
             _args: cabi::ProposeArgs {
                 archive,
@@ -909,7 +1009,7 @@ impl Node {
             },
             _attestations: att.to_sol(),
             _signers: signers,
-            _attestationsAndSignersSignature: attest::signature_to_sol(&proposer_sig),
+            _attestationsAndSignersSignature: attest::signature_to_sol(&as_sig),
             _blobInput: Bytes::from(
                 blob::blob_input(&bundle.commitments).map_err(|e| e.to_string())?,
             ),
@@ -984,7 +1084,7 @@ impl Node {
         Ok(n)
     }
 
-    fn in_hash(&self, n: u64) -> Result<B256, String> {
+    pub(crate) fn in_hash(&self, n: u64) -> Result<B256, String> {
         let inbox = self
             .l1
             .call(self.rollup(), &R::getInboxCall {})
@@ -1276,7 +1376,11 @@ fn receipts_for(block: &Block, status: &str) -> Vec<([u8; 32], Vec<u8>)> {
 }
 
 /// The fixed points in a duty where a test can crash the node (feature `fault-injection`).
-pub const FAULT_POINTS: [&str; 2] = ["after-guard-record", "after-publish"];
+pub const FAULT_POINTS: [&str; 3] = [
+    "after-guard-record",
+    "in-attestation-round",
+    "after-publish",
+];
 
 #[cfg(feature = "fault-injection")]
 static ARMED_FAULT: Mutex<Option<String>> = Mutex::new(None);

@@ -459,6 +459,36 @@ fn metrics_text(node: &Node) -> String {
             "gauge",
             pool.to_string(),
         ),
+        (
+            "cairn_sequencer_attestation_round_ms",
+            "The last attestation round, from gossiping the proposal to quorum or the deadline, in milliseconds.",
+            "gauge",
+            m.attestation_round_ms.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_consensus_proposals_received_total",
+            "Gossiped checkpoint proposals signed by their slot's proposer.",
+            "counter",
+            m.proposals_received.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_consensus_attestations_received_total",
+            "Gossiped attestations from committee members.",
+            "counter",
+            m.attestations_received.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_consensus_attestations_made_total",
+            "Attestations local attesters signed for other nodes' proposals.",
+            "counter",
+            m.attestations_made.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_consensus_equivocations_total",
+            "Slots whose proposer signed two different checkpoint proposals.",
+            "counter",
+            m.equivocations.load(Ordering::Relaxed).to_string(),
+        ),
     ];
     let mut out = String::new();
     for (name, help, kind, v) in lines {

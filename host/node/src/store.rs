@@ -16,7 +16,11 @@ use thiserror::Error;
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 const POOL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pool");
 const RECEIPTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("receipts");
-const SIGNED: TableDefinition<u64, &[u8]> = TableDefinition::new("signed_slots");
+/// Before duties: one digest per slot for the whole node (read for data directories written
+/// by earlier versions, never written).
+const LEGACY_SIGNED: TableDefinition<u64, &[u8]> = TableDefinition::new("signed_slots");
+/// The slashing guard, keyed by duty (`Duty::key`), valued by the signed digest.
+const DUTIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("signing_duties");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// A storage failure.
@@ -40,6 +44,60 @@ pub enum Guard {
     /// A different payload was signed for this slot: signing again would equivocate.
     Conflict,
 }
+
+/// What a signature is for, as Aztec's `validator_duties` table names it: at most one payload
+/// is ever signed per (slot, duty, block index, validator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DutyKind {
+    /// A block proposal (one per block of a checkpoint).
+    BlockProposal = 0,
+    /// The proposer's signature over a checkpoint proposal.
+    CheckpointProposal = 1,
+    /// A committee member's attestation to a checkpoint.
+    Attestation = 2,
+    /// The proposer's signature over the packed attestations and signers it publishes.
+    AttestationsAndSigners = 3,
+}
+
+impl DutyKind {
+    /// The name in logs and in Aztec's table (`duty_type`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DutyKind::BlockProposal => "BLOCK_PROPOSAL",
+            DutyKind::CheckpointProposal => "CHECKPOINT_PROPOSAL",
+            DutyKind::Attestation => "ATTESTATION",
+            DutyKind::AttestationsAndSigners => "ATTESTATIONS_AND_SIGNERS",
+        }
+    }
+}
+
+/// One signing duty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Duty {
+    /// The L2 slot.
+    pub slot: u64,
+    /// What is signed.
+    pub kind: DutyKind,
+    /// Block index within the checkpoint (0 for checkpoint-level duties).
+    pub block_index: u32,
+    /// The signing validator (attester address).
+    pub validator: [u8; 20],
+}
+
+impl Duty {
+    /// Big-endian so that a slot's duties sort together (a range scan finds them).
+    fn key(&self) -> [u8; 33] {
+        let mut k = [0u8; 33];
+        k[..8].copy_from_slice(&self.slot.to_be_bytes());
+        k[8] = self.kind as u8;
+        k[9..13].copy_from_slice(&self.block_index.to_be_bytes());
+        k[13..].copy_from_slice(&self.validator);
+        k
+    }
+}
+
+/// A recorded duty: kind, block index, validator, signed digest.
+pub type SignedDuty = (DutyKind, u32, [u8; 20], [u8; 32]);
 
 /// The database.
 pub struct Store {
@@ -70,7 +128,8 @@ impl Store {
             w.open_table(BLOCKS)?;
             w.open_table(POOL)?;
             w.open_table(RECEIPTS)?;
-            w.open_table(SIGNED)?;
+            w.open_table(LEGACY_SIGNED)?;
+            w.open_table(DUTIES)?;
             w.open_table(META)?;
             Ok(())
         })?;
@@ -212,18 +271,24 @@ impl Store {
         })
     }
 
-    /// The slashing guard: records `digest` as signed for `slot` unless something else was.
+    /// The slashing guard: records `digest` as signed for `duty` unless another payload was.
     /// The record is committed (fsynced) before this returns, so a signature can only exist
     /// after its record does, across crashes.
-    pub fn guard_slot(&self, slot: u64, digest: &[u8; 32]) -> Result<Guard, StoreError> {
+    pub fn guard(&self, duty: &Duty, digest: &[u8; 32]) -> Result<Guard, StoreError> {
         self.write(|w| {
-            let mut t = w.open_table(SIGNED)?;
-            let prev = t.get(slot)?.map(|v| v.value().to_vec());
-            Ok(match prev {
+            let mut t = w.open_table(DUTIES)?;
+            let key = duty.key();
+            let prev = t.get(&key[..])?.map(|v| v.value().to_vec());
+            // Data written by a version that kept one digest per slot binds every duty of it.
+            let legacy = w
+                .open_table(LEGACY_SIGNED)?
+                .get(duty.slot)?
+                .map(|v| v.value().to_vec());
+            Ok(match prev.or(legacy) {
                 Some(p) if p == digest => Guard::Same,
                 Some(_) => Guard::Conflict,
                 None => {
-                    t.insert(slot, &digest[..])?;
+                    t.insert(&key[..], &digest[..])?;
                     Guard::Recorded
                 }
             })
@@ -232,12 +297,61 @@ impl Store {
 
     /// Whether anything was signed for `slot`.
     pub fn signed_slot(&self, slot: u64) -> Result<bool, StoreError> {
-        Ok(self.signed_digest(slot)?.is_some())
+        Ok(!self.signed_digests(slot)?.is_empty())
     }
 
-    /// The payload digest the guard recorded as signed for `slot`.
-    pub fn signed_digest(&self, slot: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        self.read(|r| Ok(r.open_table(SIGNED)?.get(slot)?.map(|v| v.value().to_vec())))
+    /// Every distinct payload digest the guard recorded as signed for `slot`, any duty (an
+    /// honest node has at most one).
+    pub fn signed_digests(&self, slot: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.read(|r| {
+            let mut out: Vec<Vec<u8>> = Vec::new();
+            let from = slot.to_be_bytes();
+            let to = (slot + 1).to_be_bytes();
+            for e in r.open_table(DUTIES)?.range(&from[..]..&to[..])? {
+                let (_, v) = e?;
+                let v = v.value().to_vec();
+                if !out.contains(&v) {
+                    out.push(v);
+                }
+            }
+            if let Some(v) = r.open_table(LEGACY_SIGNED)?.get(slot)? {
+                let v = v.value().to_vec();
+                if !out.contains(&v) {
+                    out.push(v);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// The duties recorded for `slot`.
+    pub fn duties(&self, slot: u64) -> Result<Vec<SignedDuty>, StoreError> {
+        self.read(|r| {
+            let mut out = Vec::new();
+            let from = slot.to_be_bytes();
+            let to = (slot + 1).to_be_bytes();
+            for e in r.open_table(DUTIES)?.range(&from[..]..&to[..])? {
+                let (k, v) = e?;
+                let (k, v) = (k.value(), v.value());
+                if k.len() != 33 || v.len() != 32 {
+                    continue;
+                }
+                let kind = match k[8] {
+                    0 => DutyKind::BlockProposal,
+                    1 => DutyKind::CheckpointProposal,
+                    2 => DutyKind::Attestation,
+                    _ => DutyKind::AttestationsAndSigners,
+                };
+                let mut index = [0u8; 4];
+                index.copy_from_slice(&k[9..13]);
+                let mut validator = [0u8; 20];
+                validator.copy_from_slice(&k[13..]);
+                let mut digest = [0u8; 32];
+                digest.copy_from_slice(v);
+                out.push((kind, u32::from_be_bytes(index), validator, digest));
+            }
+            Ok(out)
+        })
     }
 
     /// A metadata value.
@@ -258,18 +372,54 @@ impl Store {
 mod tests {
     use super::*;
 
+    fn duty(slot: u64, kind: DutyKind, index: u32, v: u8) -> Duty {
+        Duty {
+            slot,
+            kind,
+            block_index: index,
+            validator: [v; 20],
+        }
+    }
+
     #[test]
-    fn guard_refuses_a_second_payload_for_a_slot_across_reopen() {
+    fn guard_refuses_a_second_payload_for_a_duty_across_reopen() {
         let dir = tempfile::tempdir().unwrap();
+        let att = |slot, v| duty(slot, DutyKind::Attestation, 0, v);
         {
             let s = Store::open(dir.path()).unwrap();
-            assert_eq!(s.guard_slot(7, &[1; 32]).unwrap(), Guard::Recorded);
-            assert_eq!(s.guard_slot(7, &[1; 32]).unwrap(), Guard::Same);
+            assert_eq!(s.guard(&att(7, 1), &[1; 32]).unwrap(), Guard::Recorded);
+            assert_eq!(s.guard(&att(7, 1), &[1; 32]).unwrap(), Guard::Same);
         }
         let s = Store::open(dir.path()).unwrap();
         assert!(s.signed_slot(7).unwrap());
-        assert_eq!(s.guard_slot(7, &[2; 32]).unwrap(), Guard::Conflict);
-        assert_eq!(s.guard_slot(8, &[2; 32]).unwrap(), Guard::Recorded);
+        assert!(!s.signed_slot(6).unwrap());
+        assert_eq!(s.guard(&att(7, 1), &[2; 32]).unwrap(), Guard::Conflict);
+        // Other validators, duties, block indices and slots are separate duties.
+        assert_eq!(s.guard(&att(7, 2), &[2; 32]).unwrap(), Guard::Recorded);
+        let prop = duty(7, DutyKind::BlockProposal, 1, 1);
+        assert_eq!(s.guard(&prop, &[3; 32]).unwrap(), Guard::Recorded);
+        assert_eq!(s.guard(&att(8, 1), &[2; 32]).unwrap(), Guard::Recorded);
+        assert_eq!(s.signed_digests(7).unwrap().len(), 3);
+        assert_eq!(s.duties(7).unwrap().len(), 3);
+        assert_eq!(
+            s.duties(8).unwrap(),
+            vec![(DutyKind::Attestation, 0, [1; 20], [2; 32])]
+        );
+    }
+
+    #[test]
+    fn a_slot_signed_by_an_earlier_version_binds_every_duty_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        s.write(|w| {
+            w.open_table(LEGACY_SIGNED)?.insert(9u64, &[5u8; 32][..])?;
+            Ok(())
+        })
+        .unwrap();
+        assert!(s.signed_slot(9).unwrap());
+        let d = duty(9, DutyKind::Attestation, 0, 4);
+        assert_eq!(s.guard(&d, &[6; 32]).unwrap(), Guard::Conflict);
+        assert_eq!(s.guard(&d, &[5; 32]).unwrap(), Guard::Same);
     }
 
     #[test]

@@ -35,9 +35,17 @@ pub struct UpArgs {
     /// L1 JSON-RPC port.
     #[arg(long, default_value_t = 8545)]
     port: u16,
-    /// Validators to generate and register (all held by the one node).
+    /// Validators to generate and register, split round-robin among the nodes.
     #[arg(long, default_value_t = 4)]
     validators: u32,
+    /// Nodes to run (`cairn start` processes gossiping over libp2p on loopback). Node i serves
+    /// JSON-RPC on --rpc-port + i, admin on --admin-port + i and p2p on --p2p-port + i, and
+    /// publishes from its own funded L1 account; node 0 also runs the devnet prover.
+    #[arg(long, default_value_t = 1)]
+    nodes: u16,
+    /// First node's p2p port (P2P_PORT); used only with --nodes above 1.
+    #[arg(long = "p2p-port", default_value_t = 40400)]
+    p2p_port: u16,
     /// Node JSON-RPC port (AZTEC_PORT).
     #[arg(long = "rpc-port", default_value_t = 8080)]
     rpc_port: u16,
@@ -231,11 +239,53 @@ fn l1(a: L1Args) -> Result<()> {
     Ok(())
 }
 
+/// Splits a generated keystore's validators round-robin into `out/node<i>/key1.json`
+/// (owner-only: they hold private keys).
+fn split_keystore(src: &std::path::Path, out: &std::path::Path, nodes: usize) -> Result<()> {
+    use std::io::Write;
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(src)?)?;
+    let all = doc["validators"]
+        .as_array()
+        .cloned()
+        .ok_or_else(|| anyhow!("{}: no validators array", src.display()))?;
+    for i in 0..nodes {
+        let mut part = doc.clone();
+        part["validators"] = all.iter().skip(i).step_by(nodes).cloned().collect();
+        let dir = out.join(format!("node{i}"));
+        std::fs::create_dir_all(&dir)?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        opts.open(dir.join("key1.json"))?
+            .write_all(serde_json::to_string_pretty(&part)?.as_bytes())?;
+    }
+    std::fs::remove_file(src)?;
+    Ok(())
+}
+
 /// A child process killed when dropped.
 struct Child(std::process::Child);
 
 impl Drop for Child {
+    /// SIGTERM first so a node finishes its duty and exits cleanly; SIGKILL after 15 s.
     fn drop(&mut self) {
+        let pid = self.0.id().to_string();
+        let termed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if termed {
+            let deadline = std::time::Instant::now() + Duration::from_secs(15);
+            while std::time::Instant::now() < deadline {
+                if let Ok(Some(_)) = self.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -245,6 +295,22 @@ fn up(a: UpArgs) -> Result<()> {
     use std::process::{Command, Stdio};
     if a.validators == 0 {
         return Err(anyhow!("--validators must be at least 1"));
+    }
+    if a.nodes == 0 || u32::from(a.nodes) > a.validators {
+        return Err(anyhow!(
+            "--nodes must be between 1 and --validators ({}): every node holds at least one validator",
+            a.validators
+        ));
+    }
+    let nodes = usize::from(a.nodes);
+    for (flag, base) in [
+        ("--rpc-port", a.rpc_port),
+        ("--admin-port", a.admin_port),
+        ("--p2p-port", a.p2p_port),
+    ] {
+        if usize::from(base) + nodes > usize::from(u16::MAX) {
+            return Err(anyhow!("{flag} {base} leaves no room for {nodes} nodes"));
+        }
     }
     let dir = a.dir.clone().unwrap_or_else(default_dir);
     let _ = cairn_devnet::stop(&dir);
@@ -260,6 +326,8 @@ fn up(a: UpArgs) -> Result<()> {
         port: a.port,
         tools_dir: a.tools_dir.clone(),
         committee_size: u64::from(a.validators.min(48)),
+        // Accounts 5 (prover) and 6.. (one publisher per node) must exist.
+        accounts: (7 + u32::from(a.nodes)).max(DevnetConfig::default().accounts),
         ..DevnetConfig::default()
     };
     let t0 = std::time::Instant::now();
@@ -316,7 +384,11 @@ fn up(a: UpArgs) -> Result<()> {
         s("--wait"),
         s("--force"),
     ])?;
-    std::fs::rename(keys.join("key1.json"), keystore.join("key1.json"))?;
+    if nodes == 1 {
+        std::fs::rename(keys.join("key1.json"), keystore.join("key1.json"))?;
+    } else {
+        split_keystore(&keys.join("key1.json"), &keystore, nodes)?;
+    }
     println!(
         "devnet: {} validators registered (GSE-checked proofs of possession)",
         a.validators
@@ -352,79 +424,133 @@ fn up(a: UpArgs) -> Result<()> {
         .get(5)
         .map(|a| a.private_key.clone())
         .ok_or_else(|| anyhow!("manifest without test accounts"))?;
-    let publisher_key = m
-        .accounts
-        .get(6)
-        .map(|a| a.private_key.clone())
-        .ok_or_else(|| anyhow!("manifest without test accounts"))?;
-    let data = dir.join("node");
-    let log = std::fs::File::create(dir.join("node.log"))?;
-    let mut cmd = Command::new(&exe);
-    cmd.args(["start", "--node", "--sequencer", "--prover-node"])
-        .arg("--data-directory")
-        .arg(&data)
-        .arg("--key-store-directory")
-        .arg(&keystore)
-        .args([
-            "--port",
-            &a.rpc_port.to_string(),
-            "--admin-port",
-            &a.admin_port.to_string(),
-        ])
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("SEQ_PUBLISHER_PRIVATE_KEYS", &publisher_key)
-        .env("PROVER_PUBLISHER_PRIVATE_KEY", &prover_key)
-        .env("LOG_LEVEL", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log);
-    if let Some(mods) = &a.modules {
-        cmd.arg("--modules").arg(mods);
+    // Each node's data directory, keystore and log; one node keeps the single-node layout.
+    let layout = |i: usize| -> (PathBuf, PathBuf, PathBuf) {
+        if nodes == 1 {
+            (dir.join("node"), keystore.clone(), dir.join("node.log"))
+        } else {
+            (
+                dir.join(format!("node{i}")),
+                keystore.join(format!("node{i}")),
+                dir.join(format!("node{i}.log")),
+            )
+        }
+    };
+    // Peer identities made up front, so every node can be told every other's address.
+    let mut peers = Vec::new();
+    if nodes > 1 {
+        for i in 0..nodes {
+            let key =
+                cairn_p2p::load_or_create_identity(&layout(i).0.join("p2p").join("identity.key"))
+                    .map_err(|e| anyhow!("{e}"))?;
+            peers.push(format!(
+                "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+                usize::from(a.p2p_port) + i,
+                key.public().to_peer_id()
+            ));
+        }
     }
-    if a.native_stages {
-        cmd.arg("--native-stages");
+    let mut children = Vec::new();
+    for i in 0..nodes {
+        let (data, ks, log_path) = layout(i);
+        let publisher_key = m
+            .accounts
+            .get(6 + i)
+            .map(|a| a.private_key.clone())
+            .ok_or_else(|| anyhow!("manifest has no funded account for node {i}'s publisher"))?;
+        let log = std::fs::File::create(&log_path)?;
+        let mut cmd = Command::new(&exe);
+        cmd.args(["start", "--node", "--sequencer"]);
+        if i == 0 {
+            cmd.arg("--prover-node")
+                .env("PROVER_PUBLISHER_PRIVATE_KEY", &prover_key);
+        }
+        cmd.arg("--data-directory")
+            .arg(&data)
+            .arg("--key-store-directory")
+            .arg(&ks)
+            .args([
+                "--port",
+                &(usize::from(a.rpc_port) + i).to_string(),
+                "--admin-port",
+                &(usize::from(a.admin_port) + i).to_string(),
+            ])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("SEQ_PUBLISHER_PRIVATE_KEYS", &publisher_key)
+            .env("LOG_LEVEL", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        if nodes > 1 {
+            let others: Vec<&str> = peers
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, p)| p.as_str())
+                .collect();
+            cmd.env("P2P_ENABLED", "true")
+                .env("P2P_LISTEN_ADDR", "127.0.0.1")
+                .env("P2P_PORT", (usize::from(a.p2p_port) + i).to_string())
+                .env("BOOTSTRAP_NODES", others.join(","));
+        }
+        if let Some(mods) = &a.modules {
+            cmd.arg("--modules").arg(mods);
+        }
+        if a.native_stages {
+            cmd.arg("--native-stages");
+        }
+        children.push((Child(cmd.spawn()?), log_path));
     }
-    let mut node = Child(cmd.spawn()?);
-    let url = format!("http://127.0.0.1:{}", a.rpc_port);
+    let url_of = |i: usize| format!("http://127.0.0.1:{}", usize::from(a.rpc_port) + i);
+    let url = url_of(0);
     // Ready when the JSON-RPC answers; the answer names the stage modules it runs.
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    let stages = loop {
-        let info = ureq::post(&url)
-            .timeout(Duration::from_secs(2))
-            .send_json(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "node_getNodeInfo"}))
-            .ok()
-            .and_then(|r| r.into_json::<serde_json::Value>().ok());
-        if let Some(info) = info {
-            break info["result"]["stages"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|s| {
-                            format!(
-                                "{} {}",
-                                s["stage"].as_str().unwrap_or("?"),
-                                s["module"].as_str().unwrap_or("?")
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
+    let mut stages = String::new();
+    for (i, (child, log_path)) in children.iter_mut().enumerate() {
+        let url = url_of(i);
+        let s = loop {
+            let info = ureq::post(&url)
+                .timeout(Duration::from_secs(2))
+                .send_json(
+                    serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "node_getNodeInfo"}),
+                )
+                .ok()
+                .and_then(|r| r.into_json::<serde_json::Value>().ok());
+            if let Some(info) = info {
+                break info["result"]["stages"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|s| {
+                                format!(
+                                    "{} {}",
+                                    s["stage"].as_str().unwrap_or("?"),
+                                    s["module"].as_str().unwrap_or("?")
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default();
+            }
+            if let Ok(Some(st)) = child.0.try_wait() {
+                return Err(anyhow!(
+                    "node {i} exited ({st}); see {}",
+                    log_path.display()
+                ));
+            }
+            if std::time::Instant::now() > deadline || stop.load(Ordering::SeqCst) {
+                return Err(anyhow!(
+                    "node {i} did not answer on {url}; see {}",
+                    log_path.display()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        };
+        if i == 0 {
+            stages = s;
         }
-        if let Ok(Some(st)) = node.0.try_wait() {
-            return Err(anyhow!(
-                "the node exited ({st}); see {}",
-                dir.join("node.log").display()
-            ));
-        }
-        if std::time::Instant::now() > deadline || stop.load(Ordering::SeqCst) {
-            return Err(anyhow!(
-                "the node did not answer on {url}; see {}",
-                dir.join("node.log").display()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    };
+    }
     let _bot = if a.bot_rate > 0.0 {
         let log = std::fs::File::create(dir.join("bot.log"))?;
         Some(Child(
@@ -469,13 +595,31 @@ fn up(a: UpArgs) -> Result<()> {
     } else {
         None
     };
-    let key_line = std::fs::read_to_string(dir.join("node.log"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.split("store it now): ").nth(1).map(str::to_string))
-        .unwrap_or_else(|| "(see node.log)".into());
+    let key_of = |i: usize| {
+        std::fs::read_to_string(&children[i].1)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.split("store it now): ").nth(1).map(str::to_string))
+            .unwrap_or_else(|| format!("(see {})", children[i].1.display()))
+    };
+    let key_line = key_of(0);
+    let mut others = String::new();
+    for (i, peer) in peers.iter().enumerate().skip(1) {
+        others.push_str(&format!(
+            "  node {i}          {} (admin http://127.0.0.1:{}, x-api-key: {}; p2p {})\n",
+            url_of(i),
+            usize::from(a.admin_port) + i,
+            key_of(i),
+            peer,
+        ));
+    }
+    let node_logs = if nodes == 1 {
+        "node.log".to_string()
+    } else {
+        format!("node0.log … node{}.log", nodes - 1)
+    };
     println!(
-        "\ncairn devnet is up ({:.0} s).\n  node JSON-RPC   {url}\n  node stages     {stages}\n  node admin      http://127.0.0.1:{} (x-api-key: {key_line})\n  staking page    {dashboard_line}\n  L1 RPC          {}\n  manifest        {}\n  keystore        {}\n  logs            {}/node.log, bot.log\n\nTry:\n  curl -s -X POST -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node_getL2Tips\"}}' {url}\n  cairn tx transfer --node-url {url} --from 0 --to 1 --amount 5 --wait 60\n  cairn tx balance --node-url {url} --account 1\n  NETWORK=devnet CAIRN_DEVNET_MANIFEST={} cairn rollup info\nCtrl-C stops everything.",
+        "\ncairn devnet is up ({:.0} s).\n  node JSON-RPC   {url}\n  node stages     {stages}\n  node admin      http://127.0.0.1:{} (x-api-key: {key_line})\n{others}  staking page    {dashboard_line}\n  L1 RPC          {}\n  manifest        {}\n  keystore        {}\n  logs            {}/{node_logs}, bot.log\n\nTry:\n  curl -s -X POST -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node_getL2Tips\"}}' {url}\n  cairn tx transfer --node-url {url} --from 0 --to 1 --amount 5 --wait 60\n  cairn tx balance --node-url {url} --account 1\n  NETWORK=devnet CAIRN_DEVNET_MANIFEST={} cairn rollup info\nCtrl-C stops everything.",
         t0.elapsed().as_secs_f64(),
         a.admin_port,
         m.rpc_url,
@@ -485,12 +629,17 @@ fn up(a: UpArgs) -> Result<()> {
         manifest_path.display(),
     );
     while !stop.load(Ordering::SeqCst) {
-        if let Ok(Some(st)) = node.0.try_wait() {
+        let exited = children
+            .iter_mut()
+            .enumerate()
+            .find_map(|(i, (child, log))| match child.0.try_wait() {
+                Ok(Some(st)) => Some(format!("node {i} exited ({st}); see {}", log.display())),
+                _ => None,
+            });
+        if let Some(why) = exited {
+            drop(children);
             devnet.shutdown();
-            return Err(anyhow!(
-                "the node exited ({st}); see {}",
-                dir.join("node.log").display()
-            ));
+            return Err(anyhow!(why));
         }
         if !devnet.is_running() {
             return Err(anyhow!(
@@ -500,7 +649,7 @@ fn up(a: UpArgs) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
-    drop(node);
+    drop(children);
     devnet.shutdown();
     println!("devnet: stopped");
     Ok(())

@@ -351,8 +351,26 @@ pub fn start(args: StartArgs) -> Result<()> {
         "cairn node: JSON-RPC http://{rpc}  admin http://{admin}  data {}",
         args.data_directory.display()
     );
-    for t in threads {
-        let _ = t.join();
+    // Ctrl-C and SIGTERM (a service manager's stop): the loops finish the duty they are in
+    // (every store write is one transaction, so the store is consistent at any point) and exit.
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.send(());
+    })
+    .map_err(|e| anyhow!("cannot install the signal handler: {e}"))?;
+    let _ = stop_rx.recv();
+    tracing::info!("stop requested; finishing the current duty");
+    node.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let loops: Vec<_> = threads
+        .into_iter()
+        .filter(|t| matches!(t.thread().name(), Some("archiver" | "sequencer" | "prover")))
+        .collect();
+    // A proposal in flight waits at most for its L1 receipt (one slot).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while loops.iter().any(|t| !t.is_finished()) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
     }
+    drop(_p2p);
+    eprintln!("cairn node: stopped");
     Ok(())
 }

@@ -24,7 +24,7 @@ pub struct Running {
 
 struct Bridge {
     handle: P2pHandle,
-    outgoing: mpsc::Sender<Vec<u8>>,
+    outgoing: mpsc::Sender<(Topic, Vec<u8>)>,
     runtime: tokio::runtime::Handle,
 }
 
@@ -32,8 +32,14 @@ impl cairn_node::Network for Bridge {
     fn announce_tx(&self, tx: &[u8]) {
         // Never blocks the RPC thread: under a flood the newest txs wait in the pool for the
         // next block instead of being gossiped.
-        if self.outgoing.try_send(tx.to_vec()).is_err() {
+        if self.outgoing.try_send((Topic::Tx, tx.to_vec())).is_err() {
             tracing::debug!("tx gossip queue full; not announcing");
+        }
+    }
+
+    fn publish(&self, topic: Topic, data: Vec<u8>) {
+        if self.outgoing.try_send((topic, data)).is_err() {
+            tracing::warn!(topic = topic.name(), "gossip queue full; message dropped");
         }
     }
 
@@ -111,7 +117,7 @@ pub fn start(node: &Arc<Node>, args: &StartArgs, bootstrap: Vec<Multiaddr>) -> R
         .block_on(cairn_p2p::start(p2p_cfg, shutdown.clone()))
         .map_err(|e| anyhow!("{e}"))?;
     tracing::info!(peer_id = %handle.peer_id, listen = ?handle.listen_addrs, "p2p service listening");
-    let (outgoing, mut to_publish) = mpsc::channel::<Vec<u8>>(1024);
+    let (outgoing, mut to_publish) = mpsc::channel::<(Topic, Vec<u8>)>(1024);
     let bridge = Bridge {
         handle: handle.clone(),
         outgoing,
@@ -122,10 +128,11 @@ pub fn start(node: &Arc<Node>, args: &StartArgs, bootstrap: Vec<Multiaddr>) -> R
     }
     let publisher = handle.clone();
     runtime.spawn(async move {
-        while let Some(tx) = to_publish.recv().await {
-            if let Err(e) = publisher.publish(Topic::Tx, tx).await {
-                // No peer yet: the tx still waits in this node's pool.
-                tracing::debug!(error = %e, "tx not gossiped");
+        while let Some((topic, data)) = to_publish.recv().await {
+            if let Err(e) = publisher.publish(topic, data).await {
+                // No peer yet: a tx still waits in this node's pool; a proposal's round ends
+                // at its deadline with the local attestations only.
+                tracing::debug!(topic = topic.name(), error = %e, "not gossiped");
             }
         }
     });
@@ -156,7 +163,31 @@ pub fn start(node: &Arc<Node>, args: &StartArgs, bootstrap: Vec<Multiaddr>) -> R
                         Err(_) => Verdict::Ignore,
                     }
                 }
-                // Consensus messages are not handled by this version: not forwarded, no penalty.
+                Topic::CheckpointProposal | Topic::CheckpointAttestation => {
+                    let n = node.clone();
+                    // Re-execution and signature recovery: CPU work, off the reactor.
+                    let result = tokio::task::spawn_blocking(move || {
+                        if topic == Topic::CheckpointProposal {
+                            n.on_proposal(&data)
+                        } else {
+                            n.on_attestation(&data)
+                        }
+                    })
+                    .await;
+                    match result {
+                        Ok(Ok(())) => Verdict::Accept,
+                        Ok(Err(e)) if e.penalises() => {
+                            tracing::warn!(peer = %from, topic = topic.name(), error = %e, "consensus message rejected");
+                            Verdict::Reject
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(peer = %from, topic = topic.name(), error = %e, "consensus message ignored");
+                            Verdict::Ignore
+                        }
+                        Err(_) => Verdict::Ignore,
+                    }
+                }
+                // Block proposals come with multi-block checkpoints; nothing sends them yet.
                 _ => Verdict::Ignore,
             };
             handle.report(id, from, verdict).await;

@@ -1,0 +1,551 @@
+//! Consensus across nodes: validating and re-executing gossiped checkpoint proposals, attesting
+//! to them through the slashing guard, and the pool of attestations the proposer collects.
+//!
+//! The p2p service hands every consensus message to [`Node::on_proposal`] or
+//! [`Node::on_attestation`] (on a blocking thread: re-execution is CPU work) and turns the
+//! result into a gossip verdict: `Ok` relays it, a [`GossipError`] that
+//! [`penalises`](GossipError::penalises) rejects it (the sender's score drops), any other
+//! error ignores it (not relayed, no penalty).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use alloy_primitives::{Address, B256};
+use cairn_consensus::attest::RawSignature;
+use cairn_consensus::{blob, constants};
+use cairn_l1::blob::BlobBundle;
+use cairn_protocol::stages::{BlockContext, BlockHeader};
+use cairn_wire::{CheckpointAttestation, CheckpointProposal, Topic, WireError};
+
+use crate::chain::decode_body;
+use crate::node::{seal, Node};
+use crate::store::{Duty, DutyKind, Guard};
+
+/// How far (seconds of L1 time) ahead of the current slot a message may be and still count
+/// for the next slot: L1's latest block can lag the proposer's clock by a block interval.
+pub const SLOT_TOLERANCE_SECS: u64 = 2;
+
+/// How many recent slots of proposals and attestations are kept.
+const KEEP_SLOTS: u64 = 16;
+
+/// Why a gossiped consensus message was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum GossipError {
+    /// The bytes are not a message of this version.
+    #[error("undecodable: {0}")]
+    Undecodable(#[from] WireError),
+    /// The message is for a slot other than the current one.
+    #[error("for slot {slot}, but the current slot is {current}")]
+    WrongSlot {
+        /// The message's slot.
+        slot: u64,
+        /// The slot L1 time is in.
+        current: u64,
+    },
+    /// Signed by someone other than the slot's proposer.
+    #[error("signed by {signer}, but the proposer of slot {slot} is {expected}")]
+    WrongProposer {
+        /// The slot.
+        slot: u64,
+        /// Who signed.
+        signer: Address,
+        /// Who should have.
+        expected: String,
+    },
+    /// An attestation by someone outside the slot's committee.
+    #[error("attester {0} is not in the committee of slot {1}")]
+    NotInCommittee(Address, u64),
+    /// The proposal's block does not re-execute to what it claims.
+    #[error("invalid checkpoint {checkpoint}: {reason}")]
+    InvalidBlock {
+        /// The checkpoint number.
+        checkpoint: u64,
+        /// What differs.
+        reason: String,
+    },
+    /// Already seen (gossip dedups by id too; this catches re-encodings).
+    #[error("already seen")]
+    Duplicate,
+    /// This node cannot judge it now (not synced to its parent, L1 unreachable, too old).
+    #[error("cannot check it now: {0}")]
+    NotReady(String),
+}
+
+impl GossipError {
+    /// Whether the sender is at fault (the message is rejected and the peer penalised) rather
+    /// than the message merely being of no use to this node now.
+    pub fn penalises(&self) -> bool {
+        matches!(
+            self,
+            GossipError::Undecodable(_)
+                | GossipError::WrongProposer { .. }
+                | GossipError::NotInCommittee(..)
+                | GossipError::InvalidBlock { .. }
+        )
+    }
+}
+
+/// Attestations of one slot: digest → attester → signature.
+type SlotAttestations = BTreeMap<B256, BTreeMap<Address, RawSignature>>;
+/// A slot's committee and proposer.
+type SlotDuty = (Vec<Address>, Option<Address>);
+/// The first proposal seen from a signer for a slot: its digest and encoding.
+type SeenProposal = (B256, Vec<u8>);
+
+/// Consensus state shared between the p2p handlers and the sequencer: the only writers are
+/// [`Node::on_proposal`], [`Node::on_attestation`] and the sequencer's own signatures.
+#[derive(Default)]
+pub struct Consensus {
+    /// (slot, proposer) → the digest and encoding of the first proposal seen.
+    proposals: Mutex<BTreeMap<(u64, Address), SeenProposal>>,
+    /// Slots whose proposer signed two different proposals: attested by no one.
+    equivocations: Mutex<BTreeSet<u64>>,
+    /// slot → digest → attester → signature (verified on insertion).
+    attestations: Mutex<BTreeMap<u64, SlotAttestations>>,
+    arrived: Condvar,
+    /// slot → proposer (None: no committee) with its committee, read once from L1.
+    proposers: Mutex<BTreeMap<u64, SlotDuty>>,
+}
+
+impl Consensus {
+    fn prune<V>(map: &mut BTreeMap<u64, V>, newest: u64) {
+        while map.len() as u64 > KEEP_SLOTS {
+            match map.keys().next() {
+                Some(&k) if k + KEEP_SLOTS < newest || map.len() as u64 > 4 * KEEP_SLOTS => {
+                    map.remove(&k);
+                }
+                _ => break,
+            }
+        }
+    }
+
+    /// Adds a verified attestation; false if it was already there.
+    pub fn add_attestation(
+        &self,
+        slot: u64,
+        digest: B256,
+        who: Address,
+        sig: RawSignature,
+    ) -> bool {
+        let mut m = match self.attestations.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        let fresh = m
+            .entry(slot)
+            .or_default()
+            .entry(digest)
+            .or_default()
+            .insert(who, sig)
+            .is_none();
+        Consensus::prune(&mut m, slot);
+        drop(m);
+        if fresh {
+            self.arrived.notify_all();
+        }
+        fresh
+    }
+
+    /// Waits until `enough` says the attestations for (slot, digest) suffice, or `deadline`;
+    /// returns what is there then.
+    pub fn wait_for(
+        &self,
+        slot: u64,
+        digest: B256,
+        deadline: Instant,
+        enough: impl Fn(&BTreeMap<Address, RawSignature>) -> bool,
+    ) -> BTreeMap<Address, RawSignature> {
+        let mut m = match self.attestations.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        loop {
+            let have = m
+                .get(&slot)
+                .and_then(|d| d.get(&digest))
+                .cloned()
+                .unwrap_or_default();
+            let now = Instant::now();
+            if enough(&have) || now >= deadline {
+                return have;
+            }
+            m = match self.arrived.wait_timeout(m, deadline - now) {
+                Ok((m, _)) => m,
+                Err(p) => p.into_inner().0,
+            };
+        }
+    }
+
+    /// Whether the proposer of `slot` equivocated.
+    pub fn equivocated(&self, slot: u64) -> bool {
+        self.equivocations
+            .lock()
+            .map(|e| e.contains(&slot))
+            .unwrap_or(true)
+    }
+}
+
+impl Node {
+    /// The committee of `slot`'s epoch and its proposer (None when the committee is empty),
+    /// cached per slot.
+    pub(crate) fn slot_proposer(&self, slot: u64) -> Result<SlotDuty, String> {
+        if let Some(p) = self
+            .consensus
+            .proposers
+            .lock()
+            .map_err(|_| "lock")?
+            .get(&slot)
+        {
+            return Ok(p.clone());
+        }
+        let epoch = self.timing.epoch_of_slot(slot);
+        let committee = self.committee(epoch)?;
+        let proposer = if committee.is_empty() {
+            None
+        } else {
+            let start = self.timing.slot_start(slot).unwrap_or(0);
+            let seed = self.sample_seed(start)?;
+            cairn_consensus::committee::proposer(epoch, slot, seed, &committee)
+        };
+        let mut m = self.consensus.proposers.lock().map_err(|_| "lock")?;
+        m.insert(slot, (committee.clone(), proposer));
+        Consensus::prune(&mut m, slot);
+        Ok((committee, proposer))
+    }
+
+    /// The slot a message for `slot` may be for now: the current one, or the next one within
+    /// [`SLOT_TOLERANCE_SECS`] of its start.
+    fn check_slot(&self, slot: u64) -> Result<(), GossipError> {
+        let now = self
+            .l1
+            .latest_timestamp()
+            .map_err(|e| GossipError::NotReady(format!("L1: {e}")))?;
+        let current = self.timing.slot_at(now);
+        let next_soon = slot == current + 1
+            && self
+                .timing
+                .slot_start(slot)
+                .is_some_and(|s| s <= now + SLOT_TOLERANCE_SECS);
+        if slot == current || next_soon {
+            Ok(())
+        } else {
+            Err(GossipError::WrongSlot { slot, current })
+        }
+    }
+
+    /// A gossiped checkpoint proposal: checks slot, proposer and signature, records
+    /// equivocation, re-executes the block on this node's state and attests with every local
+    /// committee member the guard allows. `Ok` means relay it.
+    pub fn on_proposal(&self, bytes: &[u8]) -> Result<(), GossipError> {
+        let p = CheckpointProposal::decode(bytes)?;
+        let signer = p.signer()?;
+        let slot = p.payload.slot();
+        self.check_slot(slot)?;
+        let (committee, expected) = self.slot_proposer(slot).map_err(GossipError::NotReady)?;
+        if expected != Some(signer) {
+            return Err(GossipError::WrongProposer {
+                slot,
+                signer,
+                expected: expected.map_or("nobody (empty committee)".into(), |a| a.to_string()),
+            });
+        }
+        self.metrics
+            .proposals_received
+            .fetch_add(1, Ordering::Relaxed);
+        let digest = p.payload.digest();
+        {
+            let mut seen = self
+                .consensus
+                .proposals
+                .lock()
+                .map_err(|_| GossipError::NotReady("lock".into()))?;
+            match seen.get(&(slot, signer)) {
+                Some((d, _)) if *d == digest => return Err(GossipError::Duplicate),
+                Some((_, first)) => {
+                    // Relayed so every node sees it; the signer, not the relaying peer, is at
+                    // fault, and nobody attests to this slot any more.
+                    let first = first.clone();
+                    drop(seen);
+                    self.record_equivocation(slot, signer, &first, bytes);
+                    return Ok(());
+                }
+                None => {
+                    seen.insert((slot, signer), (digest, bytes.to_vec()));
+                    let newest = slot;
+                    while seen.len() > 4 * KEEP_SLOTS as usize {
+                        match seen.keys().next().copied() {
+                            Some(k) if k.0 + KEEP_SLOTS < newest => {
+                                seen.remove(&k);
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+            }
+        }
+        if self.consensus.equivocated(slot) {
+            return Ok(());
+        }
+        self.reexecute(&p)?;
+        // The proposer's own signature counts as its attestation.
+        self.consensus
+            .add_attestation(slot, digest, signer, p.signature);
+        self.attest(&p, &committee);
+        Ok(())
+    }
+
+    fn record_equivocation(&self, slot: u64, signer: Address, first: &[u8], second: &[u8]) {
+        let fresh = self
+            .consensus
+            .equivocations
+            .lock()
+            .map(|mut e| e.insert(slot))
+            .unwrap_or(false);
+        if !fresh {
+            return;
+        }
+        self.metrics.equivocations.fetch_add(1, Ordering::Relaxed);
+        let mut both = (first.len() as u32).to_be_bytes().to_vec();
+        both.extend_from_slice(first);
+        both.extend_from_slice(second);
+        let key = format!("equivocation/{slot}/{signer}");
+        if let Err(e) = self.store.set_meta(&key, &both) {
+            tracing::error!(error = %e, "cannot record an equivocation");
+        }
+        tracing::warn!(
+            slot,
+            proposer = %signer,
+            "the proposer signed two different checkpoint proposals for this slot; both are recorded and no local attester will attest to this slot"
+        );
+    }
+
+    /// Re-executes a proposal's block on this node's state: every field the proposer claims
+    /// must come out the same.
+    fn reexecute(&self, p: &CheckpointProposal) -> Result<(), GossipError> {
+        let n = p.checkpoint;
+        let invalid = |reason: String| GossipError::InvalidBlock {
+            checkpoint: n,
+            reason,
+        };
+        let tip = self
+            .chain
+            .read()
+            .map_err(|_| GossipError::NotReady("lock".into()))?
+            .tip();
+        if tip + 1 < n {
+            // Behind: the parent may be on L1 already.
+            self.sync_once().map_err(GossipError::NotReady)?;
+        }
+        let (state, tip, parent) = {
+            let c = self
+                .chain
+                .read()
+                .map_err(|_| GossipError::NotReady("lock".into()))?;
+            (c.state.clone(), c.tip(), c.archive_at(c.tip()))
+        };
+        if tip + 1 != n {
+            return Err(GossipError::NotReady(format!(
+                "proposal for checkpoint {n}, this node's tip is {tip}"
+            )));
+        }
+        let ph = &p.payload.header;
+        if ph.last_archive_root != parent {
+            return Err(invalid(format!(
+                "builds on archive {}, but checkpoint {tip} has {parent}",
+                ph.last_archive_root
+            )));
+        }
+        let (header, txs) =
+            decode_body(&p.block).ok_or_else(|| invalid("the block body does not parse".into()))?;
+        let cfg = self.config();
+        let slot_start = self.timing.slot_start(ph.slot_number).unwrap_or(0);
+        let checks: [(&str, bool); 11] = [
+            ("block number", header.block_number == n),
+            ("slot", header.slot == ph.slot_number),
+            ("chain id", header.chain_id == self.l1.chain_id()),
+            (
+                "rollup version",
+                header.rollup_version == cfg.rollup_version,
+            ),
+            ("timestamp", ph.timestamp == slot_start),
+            ("coinbase", header.coinbase == ph.coinbase.0 .0),
+            ("fee", header.fee_per_mana == ph.fee_per_l2_gas),
+            ("mana", u128::from(header.gas_used) == ph.total_mana_used),
+            ("DA fee", ph.fee_per_da_gas == 0),
+            ("out hash", ph.out_hash == constants::EMPTY_EPOCH_OUT_HASH),
+            (
+                "block headers hash",
+                ph.block_headers_hash == cairn_consensus::sha256_to_field(&header.encode()),
+            ),
+        ];
+        if let Some((what, _)) = checks.iter().find(|(_, ok)| !ok) {
+            return Err(invalid(format!(
+                "the header's {what} does not match its block"
+            )));
+        }
+        let in_hash = self.in_hash(n).map_err(GossipError::NotReady)?;
+        if ph.in_hash != in_hash {
+            return Err(invalid("in hash differs from the Inbox's".into()));
+        }
+        let blobs = blob::encode_blobs(&p.block).map_err(|e| invalid(e.to_string()))?;
+        let bundle = BlobBundle::new(blobs).map_err(|e| invalid(e.to_string()))?;
+        if ph.blobs_hash != blob::blobs_hash(&bundle.versioned_hashes) {
+            return Err(invalid(
+                "blobs hash does not commit to the block body".into(),
+            ));
+        }
+        let ctx = BlockContext {
+            chain_id: header.chain_id,
+            rollup_version: header.rollup_version,
+            block_number: n,
+            fee_per_mana: header.fee_per_mana,
+            coinbase: header.coinbase,
+        };
+        self.block_boundary(n);
+        let run = self.run_block(&state, &ctx, &txs).map_err(invalid)?;
+        if let Some((_, stage, r)) = run.rejected.first() {
+            return Err(invalid(format!(
+                "holds a tx this node rejects at {}: {}",
+                stage.name(),
+                r.message
+            )));
+        }
+        let blank = BlockHeader {
+            previous_archive: [0; 32],
+            note_root: [0; 32],
+            nullifier_root: [0; 32],
+            public_data_root: [0; 32],
+            effects_hash: [0; 32],
+            tx_count: 0,
+            gas_used: 0,
+            ..header.clone()
+        };
+        let (local, archive) = seal(&state, blank, &run.effects);
+        // The attestation stage compares (a module fault falls back to the native twin).
+        let (verdict, _) = self.pipeline.attest(&header.encode(), &local);
+        verdict.map_err(|e| invalid(format!("re-execution disagrees: {e}")))?;
+        if archive != p.payload.archive {
+            return Err(invalid("re-execution gives another archive root".into()));
+        }
+        Ok(())
+    }
+
+    /// Signs an attestation for every local committee member the guard allows and gossips it.
+    fn attest(&self, p: &CheckpointProposal, committee: &[Address]) {
+        let slot = p.payload.slot();
+        let digest = p.payload.digest();
+        let cfg = self.config();
+        for a in &cfg.attesters {
+            let who = Address::from(a.key.address().0);
+            if !committee.contains(&who) {
+                continue;
+            }
+            let duty = Duty {
+                slot,
+                kind: DutyKind::Attestation,
+                block_index: 0,
+                validator: who.0 .0,
+            };
+            match self.store.guard(&duty, &digest.0) {
+                Ok(Guard::Recorded | Guard::Same) => {}
+                Ok(Guard::Conflict) => {
+                    tracing::warn!(slot, attester = %who, "slashing protection: this attester already signed another payload for this slot; not attesting");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(slot, error = %e, "slashing protection unavailable; not attesting");
+                    continue;
+                }
+            }
+            let signature = p.payload.sign(&a.key);
+            self.consensus.add_attestation(slot, digest, who, signature);
+            let msg = CheckpointAttestation {
+                payload: p.payload,
+                signature,
+                proposer_signature: p.signature,
+            };
+            if let Some(net) = self.network.get() {
+                net.publish(Topic::CheckpointAttestation, msg.encode());
+            }
+            self.metrics
+                .attestations_made
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::info!(slot, checkpoint = p.checkpoint, attester = %who, "attested");
+        }
+    }
+
+    /// A gossiped attestation: from a committee member, answering the slot's proposer. Kept
+    /// for the proposer's collection; `Ok` means relay it.
+    pub fn on_attestation(&self, bytes: &[u8]) -> Result<(), GossipError> {
+        let a = CheckpointAttestation::decode(bytes)?;
+        let who = a.signer()?;
+        let proposer = a.proposer()?;
+        let slot = a.payload.slot();
+        self.check_slot(slot)?;
+        let (committee, expected) = self.slot_proposer(slot).map_err(GossipError::NotReady)?;
+        if expected != Some(proposer) {
+            return Err(GossipError::WrongProposer {
+                slot,
+                signer: proposer,
+                expected: expected.map_or("nobody (empty committee)".into(), |a| a.to_string()),
+            });
+        }
+        if !committee.contains(&who) {
+            return Err(GossipError::NotInCommittee(who, slot));
+        }
+        self.metrics
+            .attestations_received
+            .fetch_add(1, Ordering::Relaxed);
+        if !self
+            .consensus
+            .add_attestation(slot, a.payload.digest(), who, a.signature)
+        {
+            return Err(GossipError::Duplicate);
+        }
+        Ok(())
+    }
+
+    /// The proposer's attestation round: waits for attestations to `digest` from the network
+    /// until `needed` committee members (local ones included in `sigs`) signed or `deadline`.
+    pub(crate) fn collect_attestations(
+        &self,
+        slot: u64,
+        digest: B256,
+        committee: &[Address],
+        sigs: &mut [Option<RawSignature>],
+        needed: usize,
+        deadline: Instant,
+    ) {
+        let local: Vec<Address> = committee
+            .iter()
+            .zip(sigs.iter())
+            .filter(|(_, s)| s.is_some())
+            .map(|(m, _)| *m)
+            .collect();
+        let count = |have: &BTreeMap<Address, RawSignature>| {
+            local.len()
+                + have
+                    .keys()
+                    .filter(|a| committee.contains(a) && !local.contains(a))
+                    .count()
+        };
+        let t0 = Instant::now();
+        let have = self
+            .consensus
+            .wait_for(slot, digest, deadline, |h| count(h) >= needed);
+        self.metrics
+            .attestation_round_ms
+            .store(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
+        for (m, s) in committee.iter().zip(sigs.iter_mut()) {
+            if s.is_none() {
+                *s = have.get(m).copied();
+            }
+        }
+    }
+}
+
+/// How long before the end of its slot the proposer stops collecting attestations to leave
+/// time to publish (L1 mines within a block interval on the devnet).
+pub const PUBLISH_RESERVE: Duration = Duration::from_secs(3);
