@@ -869,6 +869,29 @@ fn start_refuses_bad_keystores_before_touching_l1() {
 }
 
 #[test]
+fn devnet_up_refuses_node_counts_it_cannot_staff_before_starting_anything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("dn").to_string_lossy().to_string();
+    for (nodes, validators) in [("0", "4"), ("5", "4")] {
+        let o = cairn(
+            tmp.path(),
+            &[
+                "devnet",
+                "up",
+                "--dir",
+                &d,
+                "--nodes",
+                nodes,
+                "--validators",
+                validators,
+            ],
+        );
+        assert_fails(&o, &["--nodes must be between 1 and --validators (4)"]);
+    }
+    assert!(!tmp.path().join("dn").join("manifest.json").exists());
+}
+
+#[test]
 fn start_refuses_bad_p2p_settings_before_touching_l1() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path().join("data").to_string_lossy().to_string();
@@ -899,4 +922,17 @@ fn start_refuses_bad_p2p_settings_before_touching_l1() {
         &["--p2p-listen-addr"],
     );
     assert_fails(&start(&[("P2P_PORT", "70000")]), &["--p2p-port"]);
+    assert_fails(&start(&[("P2P_MAX_PEERS", "0")]), &["--p2p-max-peers"]);
+    assert_fails(
+        &start(&[("P2P_MAX_PENDING_TX_COUNT", "0")]),
+        &["--p2p-max-pending-tx-count"],
+    );
+    assert_fails(
+        &start(&[("P2P_MIN_PEERS", "5"), ("P2P_MAX_PEERS", "2")]),
+        &["P2P_MIN_PEERS (5) is above P2P_MAX_PEERS (2)"],
+    );
+    assert_fails(
+        &start(&[("P2P_ENABLED", "false"), ("P2P_MIN_PEERS", "1")]),
+        &["P2P_MIN_PEERS is 1 but P2P_ENABLED is off"],
+    );
 }

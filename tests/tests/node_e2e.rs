@@ -6,7 +6,6 @@
 //! state from L1 alone, and a stage hot-swapped through the admin API while blocks continue.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{Address, U256};
@@ -14,136 +13,12 @@ use alloy_sol_types::SolCall;
 use cairn_consensus::abi::IRollupConsensus as R;
 use cairn_consensus::attest;
 use cairn_l1::{RpcClient, L1};
-use cairn_tests::{cairn_bin, components, free_port, run_cairn, Devnet};
+use cairn_tests::node::{NodeProc, ADMIN_KEY};
+use cairn_tests::{components, run_cairn, Devnet};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 const M: &str = "test test test test test test test test test test test junk";
 const FEE: &str = "0x0000000000000000000000000000000000000000000000000000000000000001";
-const ADMIN_KEY: &str = "e2e-admin-key";
-
-struct NodeProc {
-    child: Child,
-    rpc: String,
-    admin: String,
-    log: PathBuf,
-}
-
-impl NodeProc {
-    fn start(
-        net: &Devnet,
-        data: &Path,
-        ks: Option<&Path>,
-        l1_url: Option<&str>,
-        log: PathBuf,
-    ) -> NodeProc {
-        Self::start_with(net, data, ks, l1_url, log, true, &[])
-    }
-
-    fn start_with(
-        net: &Devnet,
-        data: &Path,
-        ks: Option<&Path>,
-        l1_url: Option<&str>,
-        log: PathBuf,
-        prover: bool,
-        env: &[(&str, String)],
-    ) -> NodeProc {
-        let port = free_port();
-        let admin_port = free_port();
-        let mut cmd = Command::new(cairn_bin());
-        cmd.args(["start", "--node"])
-            .arg("--data-directory")
-            .arg(data)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--admin-port",
-                &admin_port.to_string(),
-            ])
-            .args(["--poll-ms", "250"])
-            .arg("--admin-api-key-hash")
-            .arg(hex::encode(Sha256::digest(ADMIN_KEY.as_bytes())))
-            .env("LOG_LEVEL", "info,cairn_node=debug")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"));
-        for (k, v) in net.env() {
-            cmd.env(k, v);
-        }
-        if let Some(ks) = ks {
-            cmd.args(["--sequencer"])
-                .arg("--key-store-directory")
-                .arg(ks);
-            if prover {
-                let (_, prover_key) = net.account(5);
-                cmd.args(["--prover-node", "--prover-private-key", &prover_key]);
-            }
-        }
-        if let Some(u) = l1_url {
-            cmd.env("ETHEREUM_HOSTS", u);
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        NodeProc {
-            child: cmd.spawn().expect("spawn cairn start"),
-            rpc: format!("http://127.0.0.1:{port}"),
-            admin: format!("http://127.0.0.1:{admin_port}"),
-            log,
-        }
-    }
-
-    fn call(&self, method: &str, params: Value) -> Result<Value, String> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let v: Value = ureq::post(&self.rpc)
-            .timeout(Duration::from_secs(20))
-            .send_json(body)
-            .map_err(|e| e.to_string())?
-            .into_json()
-            .map_err(|e| e.to_string())?;
-        match v.get("error") {
-            Some(e) => Err(e.to_string()),
-            None => Ok(v["result"].clone()),
-        }
-    }
-
-    fn tips(&self) -> Option<(u64, u64)> {
-        let t = self.call("node_getL2Tips", json!([])).ok()?;
-        Some((
-            t["latest"]["number"].as_u64()?,
-            t["proven"]["number"].as_u64()?,
-        ))
-    }
-
-    fn wait_for(&self, what: &str, secs: u64, mut ok: impl FnMut(&NodeProc) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if ok(self) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(40).collect();
-        panic!(
-            "timed out waiting for {what}; node log (newest first):\n{}",
-            tail.join("\n")
-        );
-    }
-
-    fn kill9(&mut self) {
-        let _ = self.child.kill(); // SIGKILL
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for NodeProc {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
-
 fn cli(net: &Devnet, dir: &Path, args: &[&str]) -> String {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let out = run_cairn(dir, &args, &net.env());
@@ -1061,10 +936,85 @@ fn a_tx_sent_to_one_node_reaches_the_pool_of_a_node_it_gossips_with() {
         b.wait_for("the tx in B's pool", 30, |n| in_pool(n, &h));
     }
     // Off by default: a node without P2P_ENABLED has no p2p.
-    let c = start("c", &[]);
+    let c = start("c", &[("P2P_MAX_PENDING_TX_COUNT", "2".to_string())]);
     c.wait_for("node C", 60, |n| {
         n.call("node_getNodeInfo", json!([])).is_ok()
     });
     let err = c.call("p2p_getPeers", json!([])).unwrap_err();
     assert!(err.contains("P2P_ENABLED"), "{err}");
+
+    // Requests are served concurrently: two clients stalled half-way through their bodies
+    // hold two workers, and /status still answers at once.
+    let stalled: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| {
+            use std::io::Write;
+            let mut s = std::net::TcpStream::connect(c.rpc.trim_start_matches("http://")).unwrap();
+            s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"jsonrpc\"")
+                .unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let t = Instant::now();
+    let st = ureq::get(&format!("{}/status", c.rpc))
+        .timeout(Duration::from_secs(5))
+        .call();
+    assert!(
+        st.is_ok() || matches!(st, Err(ureq::Error::Status(..))),
+        "{st:?}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(5));
+    drop(stalled);
+
+    // C's pool holds 2 txs: a third at the same fee is refused, one paying more evicts the
+    // lowest-paying tx, which gets a receipt that says so.
+    let send_c = |from: u32, fee: Option<&str>| {
+        let from = from.to_string();
+        let mut args = vec![
+            "tx",
+            "transfer",
+            "--node-url",
+            &c.rpc,
+            "--from",
+            &from,
+            "--to",
+            "1",
+            "--amount",
+            "1",
+        ];
+        if let Some(f) = fee {
+            args.extend(["--max-fee-per-mana", f]);
+        }
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        run_cairn(tmp.path(), &args, &net.env())
+    };
+    let low = String::from_utf8_lossy(&send_c(2, Some("1000")).stdout)
+        .trim()
+        .to_string();
+    let mid = send_c(3, Some("2000"));
+    assert!(
+        mid.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mid.stderr)
+    );
+    let refused = send_c(4, Some("500"));
+    assert!(!refused.status.success());
+    let e = String::from_utf8_lossy(&refused.stderr);
+    assert!(e.contains("P2P_MAX_PENDING_TX_COUNT"), "{e}");
+    let high = send_c(5, Some("5000"));
+    assert!(
+        high.status.success(),
+        "{}",
+        String::from_utf8_lossy(&high.stderr)
+    );
+    let r = c.call("node_getTxReceipt", json!([low])).unwrap();
+    assert_eq!(r["status"], "dropped", "{r}");
+    assert_eq!(r["code"], "evicted", "{r}");
+    let m = c
+        .call(
+            "node_getTxReceipt",
+            json!([String::from_utf8_lossy(&mid.stdout).trim()]),
+        )
+        .unwrap();
+    assert_eq!(m["status"], "pending", "{m}");
 }

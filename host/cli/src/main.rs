@@ -101,6 +101,10 @@ enum BenchCommand {
     /// Throughput and submit-to-receipt latency through a running node, and a full block's
     /// build time natively and through the components against the slot (JSON).
     Node(cmd::benchnode::BenchNodeArgs),
+    /// A committee over local nodes: attestation round for empty and full blocks, tx gossip
+    /// latency to every pool, throughput of N nodes against one. Starts its own devnets; run
+    /// by hand (release build), not in CI.
+    Network(cmd::benchnet::BenchNetworkArgs),
 }
 
 fn main() -> ExitCode {
@@ -150,6 +154,9 @@ fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Node(args),
         } => cmd::benchnode::bench_node(args),
+        Command::Bench {
+            command: BenchCommand::Network(args),
+        } => cmd::benchnet::bench_network(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -74,8 +74,10 @@ pub enum GossipError {
 }
 
 impl GossipError {
-    /// Whether the sender is at fault (the message is rejected and the peer penalised) rather
-    /// than the message merely being of no use to this node now.
+    /// Whether the peer that sent it is at fault (the message is rejected and the peer
+    /// penalised) rather than the message merely being of no use to this node now. Honest nodes
+    /// relay only proposals that re-executed (an equivocating proposer's second proposal
+    /// included), so a peer that forwards an invalid block is at fault.
     pub fn penalises(&self) -> bool {
         matches!(
             self,
@@ -264,12 +266,13 @@ impl Node {
             match seen.get(&(slot, signer)) {
                 Some((d, _)) if *d == digest => return Err(GossipError::Duplicate),
                 Some((_, first)) => {
-                    // Relayed so every node sees it; the signer, not the relaying peer, is at
-                    // fault, and nobody attests to this slot any more.
+                    // The signer is at fault, not the relaying peer: recorded, nobody here
+                    // attests to this slot any more, and the proposal is relayed if its block
+                    // is valid, so every node sees the equivocation.
                     let first = first.clone();
                     drop(seen);
                     self.record_equivocation(slot, signer, &first, bytes);
-                    return Ok(());
+                    return self.reexecute(&p);
                 }
                 None => {
                     seen.insert((slot, signer), (digest, bytes.to_vec()));
@@ -285,10 +288,10 @@ impl Node {
                 }
             }
         }
+        self.reexecute(&p)?;
         if self.consensus.equivocated(slot) {
             return Ok(());
         }
-        self.reexecute(&p)?;
         // The proposer's own signature counts as its attestation.
         self.consensus
             .add_attestation(slot, digest, signer, p.signature);
@@ -336,7 +339,7 @@ impl Node {
             .tip();
         if tip + 1 < n {
             // Behind: the parent may be on L1 already.
-            self.sync_once().map_err(GossipError::NotReady)?;
+            self.catch_up().map_err(GossipError::NotReady)?;
         }
         let (state, tip, parent) = {
             let c = self

@@ -15,6 +15,7 @@ pub mod chain;
 pub mod consensus;
 pub mod node;
 pub mod rpc;
+pub mod sentinel;
 pub mod store;
 
-pub use node::{Attester, Network, Node, NodeConfig, Roles};
+pub use node::{Attester, Network, NetworkError, Node, NodeConfig, Roles};

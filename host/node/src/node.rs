@@ -80,6 +80,11 @@ pub struct NodeConfig {
     pub min_publisher_balance: U256,
     /// The genesis L2 state.
     pub genesis: WorldState,
+    /// `P2P_MIN_PEERS`: fewer connected peers make the node unhealthy (0: never).
+    pub min_peers: usize,
+    /// `P2P_MAX_PENDING_TX_COUNT`: the pool's bound; a full pool evicts its lowest-fee tx for
+    /// a higher-fee one and refuses the rest.
+    pub max_pending_txs: usize,
     /// Beacon API URLs for blob sidecars (`L1_CONSENSUS_HOST_URLS`); empty: the L1 node serves
     /// blobs itself (anvil).
     pub beacon_urls: Vec<String>,
@@ -100,7 +105,17 @@ pub trait Network: Send + Sync {
     fn listen_addrs(&self) -> Vec<String>;
     /// The connected peers (`p2p_getPeers`): id, address, direction, score.
     fn peers(&self) -> Vec<Value>;
+    /// Blocks `from ..` (at most `count`) from the peer with the highest tip, as stored block
+    /// encodings; unverified (the caller re-executes them).
+    fn fetch_blocks(&self, from: u64, count: u32) -> Result<Vec<Vec<u8>>, NetworkError>;
+    /// What this node announces in status handshakes.
+    fn set_status(&self, tip: u64, tip_archive: B256, proven: u64);
 }
+
+/// A request to peers that got no usable answer.
+#[derive(Debug, thiserror::Error)]
+#[error("p2p: {0}")]
+pub struct NetworkError(pub String);
 
 /// Counters and gauges exported on `/metrics` (names documented in docs/node.md).
 #[derive(Default)]
@@ -136,6 +151,8 @@ pub struct Metrics {
     pub equivocations: AtomicU64,
     /// `cairn_sequencer_attestation_round_seconds`: the last round, proposal to quorum or deadline.
     pub attestation_round_ms: AtomicU64,
+    /// `cairn_p2p_blocks_received_total`: blocks appended from peers' req/resp answers.
+    pub blocks_from_peers: AtomicU64,
 }
 
 /// Why the node is unhealthy.
@@ -145,6 +162,9 @@ pub struct Health {
     pub l1_error: Mutex<Option<(Instant, String)>>,
     /// Last successful L1 read.
     pub l1_ok: Mutex<Option<Instant>>,
+    /// The last proposal of this node that did not reach quorum, and when (cleared by one
+    /// that does).
+    pub quorum: Mutex<Option<(Instant, String)>>,
 }
 
 /// A running node.
@@ -180,6 +200,8 @@ pub struct Node {
     pub network: std::sync::OnceLock<Box<dyn Network>>,
     /// Proposals and attestations seen on the network.
     pub(crate) consensus: Consensus,
+    /// Serialises the pool-bound check and the insert.
+    admitting: Mutex<()>,
 }
 
 /// The node's error for start-up problems.
@@ -306,6 +328,7 @@ impl Node {
             activated: Mutex::new(BTreeMap::new()),
             network: std::sync::OnceLock::new(),
             consensus: Consensus::default(),
+            admitting: Mutex::new(()),
         });
         node.restore_modules()?;
         Ok(node)
@@ -475,6 +498,15 @@ impl Node {
                     Ok(()) => self.l1_ok(),
                     Err(e) => self.l1_err(&e),
                 }
+            } else if let Err(e) = self.sync_from_peers() {
+                tracing::warn!(error = %e, "catching up from peers failed");
+            }
+            if let Some(net) = self.network.get() {
+                let (tip, archive) = match self.chain.read() {
+                    Ok(c) => (c.tip(), c.archive_at(c.tip())),
+                    Err(p) => (p.get_ref().tip(), p.get_ref().archive_at(p.get_ref().tip())),
+                };
+                net.set_status(tip, archive, self.proven.load(Ordering::Relaxed).min(tip));
             }
             self.sleep();
         }
@@ -629,10 +661,33 @@ impl Node {
         let body = blob::decode_blobs(&refs).map_err(|e| format!("checkpoint {n}: {e}"))?;
         let (header, txs) = decode_body(&body)
             .ok_or_else(|| format!("checkpoint {n}: blob body does not parse"))?;
-        // Re-execute against our state.
+        if self.append_verified(
+            n,
+            header,
+            txs,
+            archive,
+            log.tx_hash,
+            call._attestations.abi_encode(),
+        )? {
+            tracing::info!(checkpoint = n, "synced checkpoint from L1");
+        }
+        Ok(())
+    }
+
+    /// Re-executes checkpoint `n` (its header and txs) on the tip's state and appends it if it
+    /// reproduces the header and `archive`; false if the tip moved past it meanwhile.
+    fn append_verified(
+        &self,
+        n: u64,
+        header: BlockHeader,
+        txs: Vec<Vec<u8>>,
+        archive: B256,
+        l1_tx: B256,
+        attestations: Vec<u8>,
+    ) -> Result<bool, String> {
         let mut chain = self.chain.write().map_err(|_| "lock")?;
         if chain.tip() + 1 != n {
-            return Ok(()); // the sequencer appended it meanwhile
+            return Ok(false); // the sequencer appended it meanwhile
         }
         let ctx = BlockContext {
             chain_id: header.chain_id,
@@ -658,12 +713,12 @@ impl Node {
         let effects = run.effects;
         let block = Block {
             header,
-            txs: txs.clone(),
+            txs,
             effects: run.effect_bytes,
             archive,
-            l1_tx: log.tx_hash,
+            l1_tx,
             status: Status::Checkpointed,
-            attestations: call._attestations.abi_encode(),
+            attestations,
         };
         self.store
             .put_block(n, &block.encode())
@@ -671,8 +726,105 @@ impl Node {
         let receipts = receipts_for(&block, "checkpointed");
         chain.push(block, &effects)?;
         self.store.settle(&receipts).map_err(|e| e.to_string())?;
-        tracing::info!(checkpoint = n, txs = txs.len(), "synced checkpoint from L1");
-        Ok(())
+        Ok(true)
+    }
+
+    /// Catches up with the checkpoints on L1: from L1 itself, or, while the L1 archiver is
+    /// paused (`nodeAdmin_pauseSync`), from peers over req/resp.
+    pub(crate) fn catch_up(&self) -> Result<(), String> {
+        if self.sync_paused.load(Ordering::Relaxed) && self.network.get().is_some() {
+            self.sync_from_peers().map(|_| ())
+        } else {
+            self.sync_once()
+        }
+    }
+
+    /// Fetches blocks after the tip from the best peer, re-executes each and appends it when it
+    /// reproduces the archive root L1 holds for that checkpoint (a peer cannot make this node
+    /// accept anything L1 does not hold). Returns how many were appended.
+    pub fn sync_from_peers(&self) -> Result<usize, String> {
+        let Some(net) = self.network.get() else {
+            return Ok(0);
+        };
+        let l1_tip: u64 = self
+            .l1
+            .call(self.rollup(), &R::getTipsCall {})
+            .map_err(|e| e.to_string())?
+            .pending
+            .try_into()
+            .unwrap_or(0);
+        let mut added = 0;
+        loop {
+            let tip = self.chain.read().map_err(|_| "lock")?.tip();
+            if tip >= l1_tip {
+                return Ok(added);
+            }
+            let count =
+                (l1_tip - tip).min(u64::from(cairn_wire::reqresp::MAX_BLOCKS_PER_REQUEST)) as u32;
+            let blocks = net
+                .fetch_blocks(tip + 1, count)
+                .map_err(|e| e.to_string())?;
+            if blocks.is_empty() {
+                return Ok(added);
+            }
+            for (i, bytes) in blocks.iter().enumerate() {
+                let n = tip + 1 + i as u64;
+                let b = Block::decode(bytes)
+                    .ok_or_else(|| format!("block {n} from a peer does not decode"))?;
+                if b.header.block_number != n {
+                    return Err(format!(
+                        "a peer answered block {} for {n}",
+                        b.header.block_number
+                    ));
+                }
+                let on_l1 = self
+                    .l1
+                    .call(
+                        self.rollup(),
+                        &R::archiveAtCall {
+                            _checkpointNumber: U256::from(n),
+                        },
+                    )
+                    .map_err(|e| e.to_string())?;
+                if on_l1 != b.archive {
+                    return Err(format!(
+                        "block {n} from a peer is not the checkpoint L1 holds"
+                    ));
+                }
+                if self.append_verified(n, b.header, b.txs, b.archive, b.l1_tx, b.attestations)? {
+                    added += 1;
+                    self.metrics
+                        .blocks_from_peers
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(checkpoint = n, "synced checkpoint from a peer");
+                }
+            }
+        }
+    }
+
+    /// Answers a peer's request for blocks or txs.
+    pub fn serve(&self, request: &cairn_wire::reqresp::Request) -> cairn_wire::reqresp::Response {
+        use cairn_wire::reqresp::{Request, Response};
+        match request {
+            Request::BlocksByNumber { from, count } => {
+                let chain = match self.chain.read() {
+                    Ok(c) => c,
+                    Err(p) => p.into_inner(),
+                };
+                let blocks = (*from..from.saturating_add(u64::from(*count)))
+                    .take_while(|n| *n >= 1 && *n <= chain.tip())
+                    .map(|n| chain.blocks[n as usize - 1].encode())
+                    .collect();
+                Response::Blocks(blocks)
+            }
+            Request::TxsByHash(hashes) => Response::Txs(
+                hashes
+                    .iter()
+                    .filter_map(|h| self.store.pool_get(h).ok().flatten())
+                    .collect(),
+            ),
+            Request::Status(_) => Response::Error("status is answered by the p2p service".into()),
+        }
     }
 
     // ----- sequencer -----
@@ -763,12 +915,21 @@ impl Node {
             return Ok(());
         };
         // Synced: our tip is L1's effective pending tip.
-        self.sync_once()?;
+        self.catch_up()?;
         if self.store.signed_slot(slot).map_err(|e| e.to_string())? {
             tracing::warn!(
                 slot,
                 "already signed a proposal for this slot (restart?); not proposing again"
             );
+            return Ok(());
+        }
+        if self.consensus.equivocated(slot) {
+            tracing::error!(
+                slot,
+                proposer = %proposer,
+                "two different proposals signed with this node's proposer key for this slot were seen on the network: the key may be compromised; not proposing"
+            );
+            self.metrics.missed.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
         match self.propose(slot, epoch, &committee, &me, &cfg) {
@@ -962,12 +1123,29 @@ impl Node {
                     needed,
                     Instant::now() + left,
                 );
+                tracing::info!(
+                    slot,
+                    checkpoint = n,
+                    txs = txs.len(),
+                    collected = sigs.iter().filter(|s| s.is_some()).count(),
+                    needed,
+                    ms = self.metrics.attestation_round_ms.load(Ordering::Relaxed),
+                    "attestation round over"
+                );
             }
         }
         let collected = sigs.iter().filter(|s| s.is_some()).count();
         self.metrics
             .att_collected
             .store(collected as u64, Ordering::Relaxed);
+        if let Ok(mut q) = self.health.quorum.lock() {
+            *q = (collected < needed).then(|| {
+                (
+                    Instant::now(),
+                    format!("slot {slot}: {collected} of {needed} attestations"),
+                )
+            });
+        }
         if collected < needed {
             let net = if self.network.get().is_some() {
                 format!("{} from the network by the deadline", collected - local)
@@ -1291,9 +1469,39 @@ impl Node {
         self.pipeline
             .admit(st, &ctx, bytes)
             .map_err(|(_, r)| (r.code, r.message))?;
-        self.store
-            .pool_add(&hash, bytes)
-            .map_err(|e| ("internal".to_string(), e.to_string()))?;
+        let internal = |e: crate::store::StoreError| ("internal".to_string(), e.to_string());
+        // One admission at a time past this point, so the bound holds.
+        let _admitting = self
+            .admitting
+            .lock()
+            .map_err(|_| ("internal".to_string(), "lock".to_string()))?;
+        let max = self.config().max_pending_txs.max(1);
+        if self.store.pool_len().map_err(internal)? as usize >= max {
+            let fee = tx.gas.max_fee_per_mana;
+            let lowest = self
+                .store
+                .pool()
+                .map_err(internal)?
+                .into_iter()
+                .filter_map(|(h, b)| Tx::decode(&b).ok().map(|t| (t.gas.max_fee_per_mana, h)))
+                .min();
+            match lowest {
+                Some((low, victim)) if low < fee => {
+                    let receipt = json!({"status": "dropped", "code": "evicted", "error": format!("the pool is full (P2P_MAX_PENDING_TX_COUNT = {max}) and a tx paying a higher fee per mana arrived; resend with a higher max fee")});
+                    self.store
+                        .settle(&[(victim, serde_json::to_vec(&receipt).unwrap_or_default())])
+                        .map_err(internal)?;
+                    tracing::debug!(evicted = %hex::encode(victim), "pool full: lowest-fee tx evicted");
+                }
+                _ => {
+                    return Err((
+                        "pool-full".into(),
+                        format!("the pool holds {max} txs (P2P_MAX_PENDING_TX_COUNT) paying at least this fee per mana; retry later or with a higher max fee"),
+                    ))
+                }
+            }
+        }
+        self.store.pool_add(&hash, bytes).map_err(internal)?;
         self.metrics.txs_received.fetch_add(1, Ordering::Relaxed);
         Ok(hash)
     }
@@ -1338,6 +1546,25 @@ impl Node {
                 if at.elapsed() < Duration::from_secs(30) {
                     r.push(format!("L1 unreachable or failing: {e}"));
                 }
+            }
+        }
+        if let Ok(g) = self.health.quorum.lock() {
+            if let Some((at, why)) = &*g {
+                // Unhealthy until a proposal of this node reaches quorum, or for two slots.
+                if at.elapsed() < Duration::from_secs(2 * self.timing.slot_duration()) {
+                    r.push(format!(
+                        "the last proposal missed quorum ({why}): too few committee members are reachable over p2p"
+                    ));
+                }
+            }
+        }
+        if let Some(net) = self.network.get() {
+            let min = self.config().min_peers;
+            let peers = net.peers().len();
+            if peers < min {
+                r.push(format!(
+                    "{peers} p2p peers, fewer than P2P_MIN_PEERS ({min})"
+                ));
             }
         }
         if let Ok(g) = self.health.l1_ok.lock() {

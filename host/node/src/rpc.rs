@@ -235,6 +235,44 @@ pub fn handle(node: &Node, req: &Value) -> Value {
                 }),
             )
         }
+        "node_getValidatorsStats" | "node_getValidatorStats" => {
+            // node_getValidatorStats [address, window?]; node_getValidatorsStats [window?].
+            let single = method == "node_getValidatorStats";
+            let (who, w) = if single {
+                (p0.as_str().map(str::to_lowercase), params.get(1))
+            } else {
+                (None, params.get(0))
+            };
+            if single && who.is_none() {
+                return err(
+                    &id,
+                    -32602,
+                    "invalid params: [address, window?] expected",
+                    None,
+                );
+            }
+            let window = w
+                .and_then(Value::as_u64)
+                .unwrap_or(crate::sentinel::DEFAULT_WINDOW);
+            match node.validators_stats(window) {
+                Ok(v) if single => {
+                    let who = who.unwrap_or_default();
+                    let one = v["stats"]
+                        .as_object()
+                        .and_then(|m| m.iter().find(|(k, _)| k.to_lowercase() == who))
+                        .map(|(_, s)| s.clone())
+                        .unwrap_or(Value::Null);
+                    ok(&id, one)
+                }
+                Ok(v) => ok(&id, v),
+                Err(e) => err(
+                    &id,
+                    -32000,
+                    &format!("cannot compute validator stats: {e}"),
+                    None,
+                ),
+            }
+        }
         "p2p_getPeers" => match node.network.get() {
             Some(n) => ok(&id, json!(n.peers())),
             None => err(
@@ -484,6 +522,12 @@ fn metrics_text(node: &Node) -> String {
             m.attestations_made.load(Ordering::Relaxed).to_string(),
         ),
         (
+            "cairn_p2p_blocks_received_total",
+            "Blocks appended from peers' req/resp answers (catching up while L1 sync is paused).",
+            "counter",
+            m.blocks_from_peers.load(Ordering::Relaxed).to_string(),
+        ),
+        (
             "cairn_consensus_equivocations_total",
             "Slots whose proposer signed two different checkpoint proposals.",
             "counter",
@@ -585,7 +629,28 @@ fn authorised(req: &tiny_http::Request, want: &[u8; 32]) -> bool {
     })
 }
 
-/// Binds both servers and starts their threads.
+/// Threads answering JSON-RPC, `/status` and `/metrics` at once: a slow request (a large
+/// batch, a client that stalls sending its body) holds one of them, never `/status`.
+const RPC_WORKERS: usize = 4;
+/// Threads answering the admin API (a module load compiles for a while).
+const ADMIN_WORKERS: usize = 2;
+
+/// The next request, or `None` once the node stops (checked twice a second).
+fn next_request(server: &tiny_http::Server, node: &Node) -> Option<tiny_http::Request> {
+    loop {
+        if node.stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        match server.recv_timeout(std::time::Duration::from_millis(500)) {
+            Ok(Some(r)) => return Some(r),
+            Ok(None) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Starts the HTTP servers: JSON-RPC with `/status` and `/metrics` on `AZTEC_PORT`, the admin
+/// API on `AZTEC_ADMIN_PORT`; each served by a few threads.
 pub fn serve(node: Arc<Node>) -> Result<Vec<std::thread::JoinHandle<()>>, StartError> {
     let cfg = node.config();
     let public = tiny_http::Server::http((cfg.bind.as_str(), cfg.port)).map_err(|e| {
@@ -600,35 +665,36 @@ pub fn serve(node: Arc<Node>) -> Result<Vec<std::thread::JoinHandle<()>>, StartE
         .map(|a| a.to_string())
         .unwrap_or_default();
     let mut threads = Vec::new();
-    let n = node.clone();
-    threads.push(
-        std::thread::Builder::new()
-            .name("rpc".into())
-            .spawn(move || {
-                for mut req in public.incoming_requests() {
-                    if n.stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let url = req.url().to_string();
-                    match (req.method(), url.as_str()) {
-                        (tiny_http::Method::Get, "/status") => respond_status(req, &n),
-                        (tiny_http::Method::Get, "/metrics") => {
-                            let t = metrics_text(&n);
-                            respond(req, 200, t, "text/plain; version=0.0.4");
+    let public = Arc::new(public);
+    for w in 0..RPC_WORKERS {
+        let n = node.clone();
+        let server = public.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("rpc-{w}"))
+                .spawn(move || {
+                    while let Some(mut req) = next_request(&server, &n) {
+                        let url = req.url().to_string();
+                        match (req.method(), url.as_str()) {
+                            (tiny_http::Method::Get, "/status") => respond_status(req, &n),
+                            (tiny_http::Method::Get, "/metrics") => {
+                                let t = metrics_text(&n);
+                                respond(req, 200, t, "text/plain; version=0.0.4");
+                            }
+                            (tiny_http::Method::Post, _) => {
+                                let out = match read_json(&mut req) {
+                                    Ok(body) => dispatch(body, &|r| handle(&n, r)),
+                                    Err(e) => e,
+                                };
+                                respond(req, 200, out.to_string(), "application/json");
+                            }
+                            _ => respond(req, 404, "not found".into(), "text/plain"),
                         }
-                        (tiny_http::Method::Post, _) => {
-                            let out = match read_json(&mut req) {
-                                Ok(body) => dispatch(body, &|r| handle(&n, r)),
-                                Err(e) => e,
-                            };
-                            respond(req, 200, out.to_string(), "application/json");
-                        }
-                        _ => respond(req, 404, "not found".into(), "text/plain"),
                     }
-                }
-            })
-            .map_err(|e| StartError::Other(e.to_string()))?,
-    );
+                })
+                .map_err(|e| StartError::Other(e.to_string()))?,
+        );
+    }
     let mut admin_addr = String::new();
     if let Some(want) = cfg.admin_key_sha256 {
         let admin = tiny_http::Server::http((cfg.bind.as_str(), cfg.admin_port)).map_err(|e| {
@@ -642,15 +708,15 @@ pub fn serve(node: Arc<Node>) -> Result<Vec<std::thread::JoinHandle<()>>, StartE
             .to_ip()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let n = node.clone();
-        threads.push(
+        let admin = Arc::new(admin);
+        for w in 0..ADMIN_WORKERS {
+            let n = node.clone();
+            let server = admin.clone();
+            threads.push(
             std::thread::Builder::new()
-                .name("admin".into())
+                .name(format!("admin-{w}"))
                 .spawn(move || {
-                    for mut req in admin.incoming_requests() {
-                        if n.stop.load(Ordering::Relaxed) {
-                            break;
-                        }
+                    while let Some(mut req) = next_request(&server, &n) {
                         if req.url() == "/status" {
                             respond_status(req, &n);
                             continue;
@@ -668,6 +734,7 @@ pub fn serve(node: Arc<Node>) -> Result<Vec<std::thread::JoinHandle<()>>, StartE
                 })
                 .map_err(|e| StartError::Other(e.to_string()))?,
         );
+        }
     }
     if let Ok(mut b) = node.bound.lock() {
         *b = (public_addr, admin_addr);

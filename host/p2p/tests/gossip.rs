@@ -32,6 +32,7 @@ async fn node(dir: &std::path::Path, name: &str, network: NetworkId, boot: &[&No
         bootstrap: boot.iter().map(|n| addr(n)).collect(),
         identity_file: dir.join(name).join("p2p-identity.key"),
         heartbeat: Duration::from_millis(200),
+        max_peers: 50,
     };
     let (handle, events, _task) = start(cfg, CancellationToken::new()).await.unwrap();
     Node { handle, events }
@@ -165,4 +166,156 @@ async fn the_identity_persists_privately_and_a_damaged_one_is_refused() {
     std::fs::write(&file, b"not a key").unwrap();
     let err = cairn_p2p::load_or_create_identity(&file).unwrap_err();
     assert!(err.to_string().contains("move it away"), "{err}");
+}
+
+async fn node_with(dir: &std::path::Path, name: &str, boot: &[&Node], max_peers: u32) -> Node {
+    let cfg = P2pConfig {
+        network: net(1),
+        listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+        announce: None,
+        bootstrap: boot.iter().map(|n| addr(n)).collect(),
+        identity_file: dir.join(name).join("p2p-identity.key"),
+        heartbeat: Duration::from_millis(200),
+        max_peers,
+    };
+    let (handle, events, _task) = start(cfg, CancellationToken::new()).await.unwrap();
+    Node { handle, events }
+}
+
+async fn wait_peers(n: &Node, want: impl Fn(usize) -> bool, what: &str) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let k = n.handle.peers().await.unwrap().len();
+        if want(k) {
+            return k;
+        }
+        assert!(Instant::now() < deadline, "{what}: {k} peers");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_whose_messages_keep_being_rejected_is_scored_down_banned_and_stays_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut honest = node(dir.path(), "honest", net(1), &[]).await;
+    let hostile = node(dir.path(), "hostile", net(1), &[&honest]).await;
+    wait_peers(&honest, |k| k == 1, "connected").await;
+    let mut banned = false;
+    let mut sent = 0;
+    while sent < cairn_p2p::BAN_AFTER_REJECTS && !banned {
+        publish(&hostile, Topic::Tx, format!("garbage {sent}").as_bytes()).await;
+        sent += 1;
+        let (_, id, from, _) = next_message(&mut honest, Duration::from_secs(20))
+            .await
+            .expect("the message arrives");
+        assert_eq!(from, hostile.handle.peer_id);
+        honest.handle.report(id, from, Verdict::Reject).await;
+        let peers = honest.handle.peers().await.unwrap();
+        match peers.iter().find(|p| p.id == from) {
+            Some(p) => assert!(p.score < 0.0, "penalised after a rejection: {peers:?}"),
+            None => banned = true, // already disconnected
+        }
+    }
+    assert!(sent >= 2, "banned after a single rejection");
+    // The ban is announced and the connection closed; redials from the hostile side (its
+    // bootstrap peer is the honest node) are refused from then on.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut announced = false;
+    while Instant::now() < deadline && !announced {
+        if let Ok(Some(P2pEvent::PeerBanned(p))) =
+            timeout(Duration::from_millis(200), honest.events.recv()).await
+        {
+            announced = p == hostile.handle.peer_id;
+        }
+    }
+    assert!(announced, "no ban event");
+    wait_peers(&honest, |k| k == 0, "disconnected").await;
+    tokio::time::sleep(Duration::from_secs(6)).await; // longer than the redial interval
+    assert!(honest.handle.peers().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_max_peers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = node_with(dir.path(), "hub", &[], 2).await;
+    let mut spokes = Vec::new();
+    for i in 0..4 {
+        spokes.push(node_with(dir.path(), &format!("s{i}"), &[&hub], 50).await);
+    }
+    wait_peers(&hub, |k| k == 2, "two spokes connected").await;
+    tokio::time::sleep(Duration::from_secs(6)).await; // redials included
+    assert_eq!(hub.handle.peers().await.unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_requests_and_answers_and_another_network_is_banned() {
+    use cairn_wire::reqresp::{Request, Response, Status};
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = node(dir.path(), "a", net(1), &[]).await;
+    a.handle
+        .set_status(Status {
+            version: String::new(),
+            tip: 5,
+            tip_archive: Default::default(),
+            proven: 3,
+        })
+        .await;
+    let b = node(dir.path(), "b", net(1), &[&a]).await;
+    // B learns A's tip from the handshake.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let peers = b.handle.peers().await.unwrap();
+        if peers.iter().any(|p| p.tip == Some(5)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no status from A: {peers:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A request goes to the peer with the highest tip; A's node answers it.
+    let ask = tokio::spawn({
+        let h = b.handle.clone();
+        async move {
+            h.request(None, Request::BlocksByNumber { from: 4, count: 2 })
+                .await
+        }
+    });
+    let (id, request) = loop {
+        match timeout(Duration::from_secs(20), a.events.recv()).await {
+            Ok(Some(P2pEvent::Request { id, request, .. })) => break (id, request),
+            Ok(Some(_)) => continue,
+            other => panic!("no request reached A: {other:?}"),
+        }
+    };
+    assert_eq!(request, Request::BlocksByNumber { from: 4, count: 2 });
+    a.handle
+        .respond(
+            id,
+            Response::Blocks(vec![b"four".to_vec(), b"five".to_vec()]),
+        )
+        .await;
+    let (from, answer) = ask.await.unwrap().unwrap();
+    assert_eq!(from, a.handle.peer_id);
+    assert_eq!(
+        answer,
+        Response::Blocks(vec![b"four".to_vec(), b"five".to_vec()])
+    );
+    // A node of another network: whichever side reads the other's handshake first bans it
+    // (both would), the connection closes and is never made again.
+    let mut other = node(dir.path(), "other", net(2), &[&a]).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut banned = false;
+    let (a_id, other_id) = (a.handle.peer_id, other.handle.peer_id);
+    while !banned && Instant::now() < deadline {
+        for (me, them) in [(&mut a, other_id), (&mut other, a_id)] {
+            if let Ok(Some(P2pEvent::PeerBanned(p))) =
+                timeout(Duration::from_millis(100), me.events.recv()).await
+            {
+                banned |= p == them;
+            }
+        }
+    }
+    assert!(banned, "the two networks' nodes did not ban each other");
+    wait_peers(&a, |k| k == 1, "only B left").await;
+    tokio::time::sleep(Duration::from_secs(6)).await; // past the redial interval
+    assert_eq!(a.handle.peers().await.unwrap().len(), 1);
 }

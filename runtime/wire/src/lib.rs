@@ -14,6 +14,7 @@
 
 mod codec;
 mod messages;
+pub mod reqresp;
 
 pub use codec::WireError;
 pub use messages::{CheckpointAttestation, CheckpointProposal, SignedPayload};

@@ -1,5 +1,6 @@
 //! One module per command family.
 
+pub mod benchnet;
 pub mod benchnode;
 pub mod bls;
 pub mod coinbase;

@@ -74,6 +74,15 @@ pub struct StartArgs {
         value_delimiter = ','
     )]
     pub bootstrap_nodes: Vec<String>,
+    /// Most connected peers; connections beyond it are refused (inbound) or not dialled.
+    #[arg(long = "p2p-max-peers", env = "P2P_MAX_PEERS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub p2p_max_peers: u32,
+    /// Most txs in the pool; when full, a tx paying a higher fee per mana evicts the lowest.
+    #[arg(long = "p2p-max-pending-tx-count", env = "P2P_MAX_PENDING_TX_COUNT", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub p2p_max_pending_tx_count: u32,
+    /// Fewest connected peers for a healthy `/status` (0: a lone node is healthy).
+    #[arg(long = "p2p-min-peers", env = "P2P_MIN_PEERS", default_value_t = 0)]
+    pub p2p_min_peers: u32,
     /// JSON-RPC port.
     #[arg(long, env = "AZTEC_PORT", default_value_t = 8080)]
     pub port: u16,
@@ -242,6 +251,19 @@ pub fn start(args: StartArgs) -> Result<()> {
     if !(args.node || args.sequencer || args.archiver || args.prover) {
         bail!("nothing to run: pass --node (and --sequencer / --archiver / --prover-node)");
     }
+    if !args.p2p_enabled && args.p2p_min_peers > 0 {
+        bail!(
+            "P2P_MIN_PEERS is {} but P2P_ENABLED is off: the node could never be healthy; enable p2p or set P2P_MIN_PEERS=0",
+            args.p2p_min_peers
+        );
+    }
+    if args.p2p_min_peers > args.p2p_max_peers {
+        bail!(
+            "P2P_MIN_PEERS ({}) is above P2P_MAX_PEERS ({}): the node could never be healthy",
+            args.p2p_min_peers,
+            args.p2p_max_peers
+        );
+    }
     if !args.p2p_enabled && (args.p2p_ip.is_some() || !args.bootstrap_nodes.is_empty()) {
         tracing::warn!("P2P settings given but P2P_ENABLED is off: the node stays off the network");
     }
@@ -337,6 +359,8 @@ pub fn start(args: StartArgs) -> Result<()> {
         min_publisher_balance: U256::from(10u64).pow(U256::from(16u64)),
         genesis,
         beacon_urls: args.l1_consensus_host_urls.clone(),
+        min_peers: args.p2p_min_peers as usize,
+        max_pending_txs: args.p2p_max_pending_tx_count as usize,
     };
     let node = Node::open(cfg, resolved.l1, pipeline).map_err(|e| anyhow!("{e}"))?;
     let threads = node.run().map_err(|e| anyhow!("{e}"))?;

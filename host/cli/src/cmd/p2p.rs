@@ -7,14 +7,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
+use cairn_node::NetworkError;
 use cairn_node::Node;
 use cairn_p2p::{Multiaddr, P2pConfig, P2pEvent, P2pHandle, Verdict};
+use cairn_wire::reqresp::{Request, Response, Status};
 use cairn_wire::{NetworkId, Topic};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::node::StartArgs;
+
+/// Gossip messages checked at once (each on a blocking thread).
+const VALIDATORS: usize = 4;
 
 /// The running service: dropping it stops the runtime and with it the service.
 pub struct Running {
@@ -55,6 +60,29 @@ impl cairn_node::Network for Bridge {
             .collect()
     }
 
+    fn fetch_blocks(&self, from: u64, count: u32) -> Result<Vec<Vec<u8>>, NetworkError> {
+        let handle = self.handle.clone();
+        let asked = Request::BlocksByNumber { from, count };
+        match self.runtime.block_on(handle.request(None, asked)) {
+            Ok((_, Response::Blocks(b))) => Ok(b),
+            Ok((peer, Response::Error(e))) => Err(NetworkError(format!("{peer} refused: {e}"))),
+            Ok((peer, _)) => Err(NetworkError(format!("{peer} answered with something else"))),
+            Err(e) => Err(NetworkError(e.to_string())),
+        }
+    }
+
+    fn set_status(&self, tip: u64, tip_archive: alloy_primitives::B256, proven: u64) {
+        let handle = self.handle.clone();
+        let status = Status {
+            version: String::new(), // the service fills in its own network version
+            tip,
+            tip_archive,
+            proven,
+        };
+        self.runtime
+            .spawn(async move { handle.set_status(status).await });
+    }
+
     fn peers(&self) -> Vec<Value> {
         let handle = self.handle.clone();
         self.runtime
@@ -71,6 +99,7 @@ impl cairn_node::Network for Bridge {
                     "address": p.address.to_string(),
                     "direction": if p.outbound { "outbound" } else { "inbound" },
                     "score": p.score,
+                    "tip": p.tip,
                 })
             })
             .collect()
@@ -106,6 +135,7 @@ pub fn start(node: &Arc<Node>, args: &StartArgs, bootstrap: Vec<Multiaddr>) -> R
         bootstrap,
         identity_file: cfg.data_dir.join("p2p").join("identity.key"),
         heartbeat: Duration::from_millis(700),
+        max_peers: args.p2p_max_peers,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -137,60 +167,86 @@ pub fn start(node: &Arc<Node>, args: &StartArgs, bootstrap: Vec<Multiaddr>) -> R
         }
     });
     let node = node.clone();
+    let permits = Arc::new(tokio::sync::Semaphore::new(VALIDATORS));
     runtime.spawn(async move {
         while let Some(event) = events.recv().await {
-            let P2pEvent::Message {
-                topic,
-                id,
-                from,
-                data,
-            } = event
-            else {
-                continue;
-            };
-            let verdict = match topic {
-                Topic::Tx => {
-                    let n = node.clone();
-                    // Validation and proof verification run the stage components: CPU work,
-                    // kept off the reactor.
-                    match tokio::task::spawn_blocking(move || n.admit_tx(&data)).await {
-                        Ok(Ok(_)) => Verdict::Accept,
-                        Ok(Err((code, _))) if code == "duplicate" => Verdict::Ignore,
-                        Ok(Err((code, message))) => {
-                            tracing::debug!(peer = %from, %code, %message, "gossiped tx rejected");
-                            Verdict::Reject
-                        }
-                        Err(_) => Verdict::Ignore,
-                    }
+            let (topic, id, from, data) = match event {
+                P2pEvent::Message {
+                    topic,
+                    id,
+                    from,
+                    data,
+                } => (topic, id, from, data),
+                P2pEvent::Request { peer, id, request } => {
+                    let (n, h) = (node.clone(), handle.clone());
+                    // Reading blocks and the pool touches the store: off the reactor.
+                    tokio::spawn(async move {
+                        let response = tokio::task::spawn_blocking(move || n.serve(&request))
+                            .await
+                            .unwrap_or_else(|_| Response::Error("internal error".into()));
+                        tracing::debug!(%peer, "answered a request");
+                        h.respond(id, response).await;
+                    });
+                    continue;
                 }
-                Topic::CheckpointProposal | Topic::CheckpointAttestation => {
-                    let n = node.clone();
-                    // Re-execution and signature recovery: CPU work, off the reactor.
-                    let result = tokio::task::spawn_blocking(move || {
-                        if topic == Topic::CheckpointProposal {
-                            n.on_proposal(&data)
-                        } else {
-                            n.on_attestation(&data)
-                        }
-                    })
-                    .await;
-                    match result {
-                        Ok(Ok(())) => Verdict::Accept,
-                        Ok(Err(e)) if e.penalises() => {
-                            tracing::warn!(peer = %from, topic = topic.name(), error = %e, "consensus message rejected");
-                            Verdict::Reject
-                        }
-                        Ok(Err(e)) => {
-                            tracing::debug!(peer = %from, topic = topic.name(), error = %e, "consensus message ignored");
-                            Verdict::Ignore
-                        }
-                        Err(_) => Verdict::Ignore,
-                    }
-                }
-                // Block proposals come with multi-block checkpoints; nothing sends them yet.
-                _ => Verdict::Ignore,
+                _ => continue,
             };
-            handle.report(id, from, verdict).await;
+            // Checks run concurrently (a re-execution does not hold up tx gossip), at most
+            // VALIDATORS at a time: under a flood the channel fills and the service drops the
+            // excess unforwarded.
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                break;
+            };
+            let (node, handle) = (node.clone(), handle.clone());
+            tokio::spawn(async move {
+                let verdict = match topic {
+                    Topic::Tx => {
+                        let n = node.clone();
+                        // Validation and proof verification run the stage components: CPU work,
+                        // kept off the reactor.
+                        match tokio::task::spawn_blocking(move || n.admit_tx(&data)).await {
+                            Ok(Ok(_)) => Verdict::Accept,
+                            // Not the sender's fault: known already, or no room here.
+                            Ok(Err((code, _))) if code == "duplicate" || code == "pool-full" => {
+                                Verdict::Ignore
+                            }
+                            Ok(Err((code, message))) => {
+                                tracing::debug!(peer = %from, %code, %message, "gossiped tx rejected");
+                                Verdict::Reject
+                            }
+                            Err(_) => Verdict::Ignore,
+                        }
+                    }
+                    Topic::CheckpointProposal | Topic::CheckpointAttestation => {
+                        let n = node.clone();
+                        // Re-execution and signature recovery: CPU work, off the reactor.
+                        let result = tokio::task::spawn_blocking(move || {
+                            if topic == Topic::CheckpointProposal {
+                                n.on_proposal(&data)
+                            } else {
+                                n.on_attestation(&data)
+                            }
+                        })
+                        .await;
+                        match result {
+                            Ok(Ok(())) => Verdict::Accept,
+                            Ok(Err(e)) if e.penalises() => {
+                                tracing::warn!(peer = %from, topic = topic.name(), error = %e, "consensus message rejected");
+                                Verdict::Reject
+                            }
+                            Ok(Err(e)) => {
+                                tracing::debug!(peer = %from, topic = topic.name(), error = %e, "consensus message ignored");
+                                Verdict::Ignore
+                            }
+                            Err(_) => Verdict::Ignore,
+                        }
+                    }
+                    // Block proposals come with multi-block checkpoints; nothing sends them yet.
+                    _ => Verdict::Ignore,
+                };
+                handle.report(id, from, verdict).await;
+                drop(permit);
+            });
         }
     });
     Ok(Running {

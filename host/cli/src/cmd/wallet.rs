@@ -51,6 +51,10 @@ pub enum TxCommand {
         /// amount goes to the receiver as a new note, the change back to the sender).
         #[arg(long)]
         private: bool,
+        /// Highest fee per mana to pay (default: twice the current minimum). A higher one
+        /// takes the place of a lower-paying tx in a full pool.
+        #[arg(long = "max-fee-per-mana", conflicts_with = "private")]
+        max_fee_per_mana: Option<u128>,
     },
     /// A tx's receipt.
     Receipt {
@@ -260,6 +264,7 @@ pub fn tx(cmd: TxCommand) -> Result<()> {
             amount,
             wait,
             private,
+            max_fee_per_mana,
         } => {
             let salt = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -268,7 +273,12 @@ pub fn tx(cmd: TxCommand) -> Result<()> {
             let tx = if private {
                 build_private(&r.url, from, to, amount, salt)?
             } else {
-                build(&r.url, from, transfer_call(to, amount), salt)?
+                let mut tx = build(&r.url, from, transfer_call(to, amount), salt)?;
+                if let Some(fee) = max_fee_per_mana {
+                    tx.gas.max_fee_per_mana = fee;
+                    tx.signature = account_key(from).sign_hash(&tx.signing_hash()).0;
+                }
+                tx
             };
             let hash = send(&r.url, &tx)?;
             println!("{hash}");
