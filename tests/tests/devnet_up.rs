@@ -144,3 +144,99 @@ fn devnet_up_runs_l1_validators_node_and_bot_and_stops_on_ctrl_c() {
         "node still running"
     );
 }
+
+/// `cairn devnet up --nodes 2`: two nodes holding one validator each (committee 2, quorum 2, so
+/// every checkpoint needs both, over gossip); SIGTERM, as a service manager sends it, stops
+/// both nodes (each finishing cleanly), and anvil.
+#[test]
+fn devnet_up_with_two_nodes_needs_both_and_stops_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (l1, rpc, admin, p2p) = (free_port(), free_port(), free_port(), free_port());
+    // Consecutive ports for node 1: probe that they are free too.
+    for p in [rpc + 1, admin + 1, p2p + 1] {
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", p)).is_ok(),
+            "port {p} busy"
+        );
+    }
+    let dir = tmp.path().join("devnet");
+    let mut child = Command::new(cairn_bin())
+        .args(["devnet", "up", "--nodes", "2", "--validators", "2", "--dir"])
+        .arg(&dir)
+        .args(["--port", &l1.to_string(), "--rpc-port", &rpc.to_string()])
+        .args([
+            "--admin-port",
+            &admin.to_string(),
+            "--p2p-port",
+            &p2p.to_string(),
+        ])
+        .args(["--bot-rate", "0", "--dashboard-port", "0"])
+        .env("CAIRN_TOOLS_DIR", repo_root().join("tools/node_modules"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(tmp.path().join("up.err")).unwrap())
+        .spawn()
+        .expect("spawn cairn devnet up");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut summary = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        summary.push_str(&line);
+        summary.push('\n');
+        if line.starts_with("Ctrl-C stops everything") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let urls = [
+        format!("http://127.0.0.1:{rpc}"),
+        format!("http://127.0.0.1:{}", rpc + 1),
+    ];
+    assert!(
+        summary.contains(&urls[0]) && summary.contains(&urls[1]),
+        "{summary}"
+    );
+    assert!(summary.contains("node 1"), "{summary}");
+    // A checkpoint on L1 needs both nodes' attesters: both nodes hold it.
+    let t = Instant::now();
+    let at_one = |u: &str| {
+        call(u, "node_getL2Tips", json!([]))
+            .and_then(|t| t["latest"]["number"].as_u64())
+            .unwrap_or(0)
+            >= 1
+    };
+    while t.elapsed() < Duration::from_secs(180) && !urls.iter().all(|u| at_one(u)) {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let log =
+        |i: usize| std::fs::read_to_string(dir.join(format!("node{i}.log"))).unwrap_or_default();
+    assert!(
+        urls.iter().all(|u| at_one(u)),
+        "no checkpoint with two nodes:\n{}\n{}",
+        log(0),
+        log(1)
+    );
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        child.try_wait().unwrap().is_some(),
+        "cairn devnet up ignored SIGTERM"
+    );
+    for i in 0..2 {
+        assert!(
+            log(i).contains("cairn node: stopped"),
+            "node {i} did not stop cleanly:\n{}",
+            log(i)
+        );
+    }
+    for port in [l1, rpc, rpc + 1] {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "port {port} still served after SIGTERM"
+        );
+    }
+}

@@ -267,27 +267,41 @@ fn split_keystore(src: &std::path::Path, out: &std::path::Path, nodes: usize) ->
 /// A child process killed when dropped.
 struct Child(std::process::Child);
 
-impl Drop for Child {
-    /// SIGTERM first so a node finishes its duty and exits cleanly; SIGKILL after 15 s.
-    fn drop(&mut self) {
-        let pid = self.0.id().to_string();
-        let termed = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
+impl Child {
+    fn term(&self) -> bool {
+        std::process::Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status()
-            .is_ok_and(|s| s.success());
-        if termed {
-            let deadline = std::time::Instant::now() + Duration::from_secs(15);
-            while std::time::Instant::now() < deadline {
-                if let Ok(Some(_)) = self.0.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            .is_ok_and(|s| s.success())
+    }
+}
+
+/// SIGTERM to every child at once, so each node finishes its duty and exits cleanly (a
+/// proposal in flight takes at most a slot); SIGKILL to those still running after 30 s.
+fn stop_all(children: &mut [Child]) {
+    let termed: Vec<bool> = children.iter().map(Child::term).collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        let running = children
+            .iter_mut()
+            .zip(&termed)
+            .any(|(c, t)| *t && matches!(c.0.try_wait(), Ok(None)));
+        if !running {
+            break;
         }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for c in children.iter_mut() {
+        let _ = c.0.kill();
+        let _ = c.0.wait();
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        stop_all(std::slice::from_mut(self));
     }
 }
 
@@ -637,7 +651,8 @@ fn up(a: UpArgs) -> Result<()> {
                 _ => None,
             });
         if let Some(why) = exited {
-            drop(children);
+            let mut procs: Vec<Child> = children.into_iter().map(|(c, _)| c).collect();
+            stop_all(&mut procs);
             devnet.shutdown();
             return Err(anyhow!(why));
         }
@@ -649,7 +664,8 @@ fn up(a: UpArgs) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
-    drop(children);
+    let mut procs: Vec<Child> = children.into_iter().map(|(c, _)| c).collect();
+    stop_all(&mut procs);
     devnet.shutdown();
     println!("devnet: stopped");
     Ok(())
