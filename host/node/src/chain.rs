@@ -134,6 +134,14 @@ impl Block {
     }
 }
 
+/// A block that cannot join the chain.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// Its effects do not lead to the roots its header states.
+    #[error("block {0} does not apply to the local state (roots differ)")]
+    RootsDiffer(u64),
+}
+
 /// Genesis state plus the blocks applied to it.
 #[derive(Clone)]
 pub struct Chain {
@@ -178,13 +186,10 @@ impl Chain {
     }
 
     /// Appends a block whose header and effects were checked by the caller.
-    pub fn push(&mut self, block: Block, effects: &[TxEffects]) -> Result<(), String> {
+    pub fn push(&mut self, block: Block, effects: &[TxEffects]) -> Result<(), ChainError> {
         let h = Arc::make_mut(&mut self.state).apply_block(block.header.clone(), effects);
         if h != block.header {
-            return Err(format!(
-                "block {} does not apply to the local state (roots differ)",
-                block.header.block_number
-            ));
+            return Err(ChainError::RootsDiffer(block.header.block_number));
         }
         self.blocks.push(block);
         Ok(())

@@ -192,12 +192,12 @@ impl Consensus {
 impl Node {
     /// The committee of `slot`'s epoch and its proposer (None when the committee is empty),
     /// cached per slot.
-    pub(crate) fn slot_proposer(&self, slot: u64) -> Result<SlotDuty, String> {
+    pub(crate) fn slot_proposer(&self, slot: u64) -> Result<SlotDuty, crate::node::NodeError> {
         if let Some(p) = self
             .consensus
             .proposers
             .lock()
-            .map_err(|_| "lock")?
+            .map_err(|_| crate::node::NodeError::Poisoned)?
             .get(&slot)
         {
             return Ok(p.clone());
@@ -211,7 +211,11 @@ impl Node {
             let seed = self.sample_seed(start)?;
             cairn_consensus::committee::proposer(epoch, slot, seed, &committee)
         };
-        let mut m = self.consensus.proposers.lock().map_err(|_| "lock")?;
+        let mut m = self
+            .consensus
+            .proposers
+            .lock()
+            .map_err(|_| crate::node::NodeError::Poisoned)?;
         m.insert(slot, (committee.clone(), proposer));
         Consensus::prune(&mut m, slot);
         Ok((committee, proposer))
@@ -245,7 +249,9 @@ impl Node {
         let signer = p.signer()?;
         let slot = p.payload.slot();
         self.check_slot(slot)?;
-        let (committee, expected) = self.slot_proposer(slot).map_err(GossipError::NotReady)?;
+        let (committee, expected) = self
+            .slot_proposer(slot)
+            .map_err(|e| GossipError::NotReady(e.to_string()))?;
         if expected != Some(signer) {
             return Err(GossipError::WrongProposer {
                 slot,
@@ -339,7 +345,8 @@ impl Node {
             .tip();
         if tip + 1 < n {
             // Behind: the parent may be on L1 already.
-            self.catch_up().map_err(GossipError::NotReady)?;
+            self.catch_up()
+                .map_err(|e| GossipError::NotReady(e.to_string()))?;
         }
         let (state, tip, parent) = {
             let c = self
@@ -388,7 +395,9 @@ impl Node {
                 "the header's {what} does not match its block"
             )));
         }
-        let in_hash = self.in_hash(n).map_err(GossipError::NotReady)?;
+        let in_hash = self
+            .in_hash(n)
+            .map_err(|e| GossipError::NotReady(e.to_string()))?;
         if ph.in_hash != in_hash {
             return Err(invalid("in hash differs from the Inbox's".into()));
         }
@@ -407,7 +416,9 @@ impl Node {
             coinbase: header.coinbase,
         };
         self.block_boundary(n);
-        let run = self.run_block(&state, &ctx, &txs).map_err(invalid)?;
+        let run = self
+            .run_block(&state, &ctx, &txs)
+            .map_err(|e| invalid(e.to_string()))?;
         if let Some((_, stage, r)) = run.rejected.first() {
             return Err(invalid(format!(
                 "holds a tx this node rejects at {}: {}",
@@ -487,7 +498,9 @@ impl Node {
         let proposer = a.proposer()?;
         let slot = a.payload.slot();
         self.check_slot(slot)?;
-        let (committee, expected) = self.slot_proposer(slot).map_err(GossipError::NotReady)?;
+        let (committee, expected) = self
+            .slot_proposer(slot)
+            .map_err(|e| GossipError::NotReady(e.to_string()))?;
         if expected != Some(proposer) {
             return Err(GossipError::WrongProposer {
                 slot,

@@ -204,6 +204,51 @@ pub struct Node {
     admitting: Mutex<()>,
 }
 
+/// What went wrong inside the node, typed to the edge (logs, `/status`, JSON-RPC answers).
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// An L1 read or transaction failed (never read as "false" or "0").
+    #[error("L1: {0}")]
+    L1(#[from] L1Error),
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// Peers could not serve what was asked.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    /// A block that does not apply to the local state.
+    #[error(transparent)]
+    Chain(#[from] crate::chain::ChainError),
+    /// A thread panicked while holding the chain or a cache.
+    #[error("internal state poisoned by a crashed thread; restart the node")]
+    Poisoned,
+    /// Data from L1, a peer or a stage that does not reproduce what it claims.
+    #[error("{0}")]
+    Invalid(String),
+    /// A duty this node could not complete, and why.
+    #[error("{0}")]
+    Duty(String),
+    /// A stage module could not be loaded or rolled back.
+    #[error("module: {0}")]
+    Module(String),
+    /// The data directory (module registry files).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<&str> for NodeError {
+    fn from(s: &str) -> Self {
+        NodeError::Invalid(s.to_string())
+    }
+}
+
+impl From<String> for NodeError {
+    /// Reasons from the pure crates (chain, blobs) are invalid data.
+    fn from(s: String) -> Self {
+        NodeError::Invalid(s)
+    }
+}
+
 /// The node's error for start-up problems.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -263,7 +308,7 @@ impl Node {
         state: &Arc<WorldState>,
         ctx: &BlockContext,
         txs: &[Vec<u8>],
-    ) -> Result<Run, String> {
+    ) -> Result<Run, NodeError> {
         let out = self.pipeline.process_block(state.clone(), ctx, txs);
         let mut run = Run {
             txs: Vec::new(),
@@ -307,7 +352,9 @@ impl Node {
             let e = b.tx_effects().ok_or_else(|| {
                 StartError::Other(format!("stored block {n} has undecodable effects"))
             })?;
-            chain.push(b, &e).map_err(StartError::Other)?;
+            chain
+                .push(b, &e)
+                .map_err(|e| StartError::Other(e.to_string()))?;
         }
         tracing::info!(tip = chain.tip(), "chain replayed from storage");
         let node = Arc::new(Node {
@@ -341,21 +388,21 @@ impl Node {
         &self,
         stage: cairn_engine::Stage,
         bytes: &[u8],
-    ) -> Result<cairn_engine::SwapReport, String> {
+    ) -> Result<cairn_engine::SwapReport, NodeError> {
         let report = self
             .pipeline
             .load(stage, bytes)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| NodeError::Module(e.to_string()))?;
         let dir = self.config().data_dir.join("modules");
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&dir)?;
         let name = format!(
             "{}-{}.wasm",
             stage.name(),
             hex::encode(&cairn_engine::content_hash(bytes)[..8])
         );
         let tmp = dir.join(format!("{name}.tmp"));
-        std::fs::write(&tmp, bytes).map_err(|e| e.to_string())?;
-        std::fs::rename(&tmp, dir.join(&name)).map_err(|e| e.to_string())?;
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, dir.join(&name))?;
         let mut list = self.module_history(stage);
         list.push(name);
         self.save_module_history(stage, &list)?;
@@ -363,8 +410,11 @@ impl Node {
     }
 
     /// Rolls a stage back to its previous module and updates the registry.
-    pub fn rollback_module(&self, stage: cairn_engine::Stage) -> Result<String, String> {
-        let label = self.pipeline.rollback(stage).map_err(|e| e.to_string())?;
+    pub fn rollback_module(&self, stage: cairn_engine::Stage) -> Result<String, NodeError> {
+        let label = self
+            .pipeline
+            .rollback(stage)
+            .map_err(|e| NodeError::Module(e.to_string()))?;
         let mut list = self.module_history(stage);
         list.pop();
         self.save_module_history(stage, &list)?;
@@ -375,13 +425,13 @@ impl Node {
         &self,
         stage: cairn_engine::Stage,
         list: &[String],
-    ) -> Result<(), String> {
+    ) -> Result<(), NodeError> {
         self.store
             .set_meta(
                 &format!("modules.{}", stage.name()),
                 &serde_json::to_vec(list).unwrap_or_default(),
             )
-            .map_err(|e| e.to_string())
+            .map_err(NodeError::from)
     }
 
     fn module_history(&self, stage: cairn_engine::Stage) -> Vec<String> {
@@ -514,19 +564,16 @@ impl Node {
 
     /// One archiver pass: rolls back what L1 no longer has, appends what it has that we do
     /// not, and marks proven blocks.
-    pub fn sync_once(&self) -> Result<(), String> {
+    pub fn sync_once(&self) -> Result<(), NodeError> {
         let rollup = self.rollup();
         // Our tip before L1's: the sequencer appends a checkpoint only after L1 has mined it, so
         // whatever we hold now is covered by the L1 reading below. Read the other way round, a
         // checkpoint appended in between would look like one L1 had dropped and be rolled back.
-        let local = self.chain.read().map_err(|_| "lock")?.tip();
-        let tips = self
-            .l1
-            .call(rollup, &R::getTipsCall {})
-            .map_err(|e| e.to_string())?;
+        let local = self.chain.read().map_err(|_| NodeError::Poisoned)?.tip();
+        let tips = self.l1.call(rollup, &R::getTipsCall {})?;
         let pending: u64 = tips.pending.try_into().unwrap_or(0);
         let proven: u64 = tips.proven.try_into().unwrap_or(0);
-        let now = self.l1.latest_timestamp().map_err(|e| e.to_string())?;
+        let now = self.l1.latest_timestamp()?;
         // After the proof window passes, L1 treats the unproven checkpoints as gone even
         // before anyone calls prune().
         let prunable = self
@@ -542,16 +589,19 @@ impl Node {
         // Reorg/prune: walk back while our archive differs from L1's.
         let mut keep = local.min(effective);
         while keep > 0 {
-            let on_l1 = self
-                .l1
-                .call(
-                    rollup,
-                    &R::archiveAtCall {
-                        _checkpointNumber: U256::from(keep),
-                    },
-                )
-                .map_err(|e| e.to_string())?;
-            if on_l1 == self.chain.read().map_err(|_| "lock")?.archive_at(keep) {
+            let on_l1 = self.l1.call(
+                rollup,
+                &R::archiveAtCall {
+                    _checkpointNumber: U256::from(keep),
+                },
+            )?;
+            if on_l1
+                == self
+                    .chain
+                    .read()
+                    .map_err(|_| NodeError::Poisoned)?
+                    .archive_at(keep)
+            {
                 break;
             }
             keep -= 1;
@@ -568,57 +618,49 @@ impl Node {
             .checkpointed
             .store(effective, Ordering::Relaxed);
         // Mark proven blocks (persisted so a restart reports the same tips).
-        let mut chain = self.chain.write().map_err(|_| "lock")?;
+        let mut chain = self.chain.write().map_err(|_| NodeError::Poisoned)?;
         for b in chain.blocks.iter_mut() {
             if b.header.block_number <= proven && b.status != Status::Proven {
                 b.status = Status::Proven;
-                self.store
-                    .put_block(b.header.block_number, &b.encode())
-                    .map_err(|e| e.to_string())?;
+                self.store.put_block(b.header.block_number, &b.encode())?;
             }
         }
         Ok(())
     }
 
-    fn rollback(&self, to: u64) -> Result<(), String> {
-        let mut chain = self.chain.write().map_err(|_| "lock")?;
+    fn rollback(&self, to: u64) -> Result<(), NodeError> {
+        let mut chain = self.chain.write().map_err(|_| NodeError::Poisoned)?;
         let dropped = chain.truncate(to);
-        self.store.truncate_blocks(to).map_err(|e| e.to_string())?;
+        self.store.truncate_blocks(to)?;
         // Their txs go back to the pool: nothing acknowledged is lost.
         let back: Vec<([u8; 32], Vec<u8>)> = dropped
             .iter()
             .flat_map(|b| b.txs.iter())
             .filter_map(|t| Tx::decode(t).ok().map(|tx| (tx.hash(), t.clone())))
             .collect();
-        self.store.unsettle(&back).map_err(|e| e.to_string())?;
+        self.store.unsettle(&back)?;
         tracing::warn!(to, dropped = dropped.len(), "rolled back to L1");
         Ok(())
     }
 
     /// Fetches checkpoint `n` from L1 (event, calldata, blobs), re-executes it and appends it.
-    fn fetch_checkpoint(&self, n: u64) -> Result<(), String> {
+    fn fetch_checkpoint(&self, n: u64) -> Result<(), NodeError> {
         let rollup = self.rollup();
         let topic = B256::from(U256::from(n));
-        let logs = self
-            .l1
-            .logs(
-                rollup,
-                R::CheckpointProposed::SIGNATURE_HASH,
-                Some(topic),
-                0,
-                None,
-                100_000,
-            )
-            .map_err(|e| e.to_string())?;
-        let archive = self
-            .l1
-            .call(
-                rollup,
-                &R::archiveAtCall {
-                    _checkpointNumber: U256::from(n),
-                },
-            )
-            .map_err(|e| e.to_string())?;
+        let logs = self.l1.logs(
+            rollup,
+            R::CheckpointProposed::SIGNATURE_HASH,
+            Some(topic),
+            0,
+            None,
+            100_000,
+        )?;
+        let archive = self.l1.call(
+            rollup,
+            &R::archiveAtCall {
+                _checkpointNumber: U256::from(n),
+            },
+        )?;
         // The newest event for n whose archive is the one L1 holds now (numbers are reused
         // after a prune).
         let (log, ev) = logs
@@ -627,22 +669,14 @@ impl Node {
             .filter_map(|l| l.decode::<R::CheckpointProposed>().map(|e| (l, e)))
             .find(|(_, e)| e.archive == archive)
             .ok_or_else(|| format!("no CheckpointProposed event for checkpoint {n}"))?;
-        let (_, input) = self
-            .l1
-            .transaction_input(log.tx_hash)
-            .map_err(|e| e.to_string())?;
+        let (_, input) = self.l1.transaction_input(log.tx_hash)?;
         let call = R::proposeCall::abi_decode(&input)
             .map_err(|e| format!("checkpoint {n}: propose calldata does not decode: {e}"))?;
         let beacon_urls = self.config().beacon_urls;
         let blobs = if beacon_urls.is_empty() {
-            self.l1
-                .blobs_of_tx(log.tx_hash)
-                .map_err(|e| e.to_string())?
+            self.l1.blobs_of_tx(log.tx_hash)?
         } else {
-            let (_, ts) = self
-                .l1
-                .block_at(log.block_number)
-                .map_err(|e| e.to_string())?;
+            let (_, ts) = self.l1.block_at(log.block_number)?;
             cairn_l1::beacon::Beacon::new(&beacon_urls)
                 .blobs_at(ts, &ev.versionedBlobHashes)
                 .map_err(|e| format!("checkpoint {n}: {e}"))?
@@ -652,7 +686,8 @@ impl Node {
                 "checkpoint {n}: {} blobs for {} hashes",
                 blobs.len(),
                 ev.versionedBlobHashes.len()
-            ));
+            )
+            .into());
         }
         for (b, h) in blobs.iter().zip(&ev.versionedBlobHashes) {
             BlobBundle::verify_blob(b, h).map_err(|e| format!("checkpoint {n}: {e}"))?;
@@ -684,8 +719,8 @@ impl Node {
         archive: B256,
         l1_tx: B256,
         attestations: Vec<u8>,
-    ) -> Result<bool, String> {
-        let mut chain = self.chain.write().map_err(|_| "lock")?;
+    ) -> Result<bool, NodeError> {
+        let mut chain = self.chain.write().map_err(|_| NodeError::Poisoned)?;
         if chain.tip() + 1 != n {
             return Ok(false); // the sequencer appended it meanwhile
         }
@@ -702,13 +737,15 @@ impl Node {
             return Err(format!(
                 "checkpoint {n} holds a tx this node rejects at {stage}: {}",
                 r.message
-            ));
+            )
+            .into());
         }
         let (rebuilt, rebuilt_archive) = seal(&chain.state, header.clone(), &run.effects);
         if rebuilt != header || rebuilt_archive != archive {
             return Err(format!(
                 "checkpoint {n}: re-execution does not reproduce the posted header/archive"
-            ));
+            )
+            .into());
         }
         let effects = run.effects;
         let block = Block {
@@ -720,18 +757,16 @@ impl Node {
             status: Status::Checkpointed,
             attestations,
         };
-        self.store
-            .put_block(n, &block.encode())
-            .map_err(|e| e.to_string())?;
+        self.store.put_block(n, &block.encode())?;
         let receipts = receipts_for(&block, "checkpointed");
         chain.push(block, &effects)?;
-        self.store.settle(&receipts).map_err(|e| e.to_string())?;
+        self.store.settle(&receipts)?;
         Ok(true)
     }
 
     /// Catches up with the checkpoints on L1: from L1 itself, or, while the L1 archiver is
     /// paused (`nodeAdmin_pauseSync`), from peers over req/resp.
-    pub(crate) fn catch_up(&self) -> Result<(), String> {
+    pub(crate) fn catch_up(&self) -> Result<(), NodeError> {
         if self.sync_paused.load(Ordering::Relaxed) && self.network.get().is_some() {
             self.sync_from_peers().map(|_| ())
         } else {
@@ -742,28 +777,25 @@ impl Node {
     /// Fetches blocks after the tip from the best peer, re-executes each and appends it when it
     /// reproduces the archive root L1 holds for that checkpoint (a peer cannot make this node
     /// accept anything L1 does not hold). Returns how many were appended.
-    pub fn sync_from_peers(&self) -> Result<usize, String> {
+    pub fn sync_from_peers(&self) -> Result<usize, NodeError> {
         let Some(net) = self.network.get() else {
             return Ok(0);
         };
         let l1_tip: u64 = self
             .l1
-            .call(self.rollup(), &R::getTipsCall {})
-            .map_err(|e| e.to_string())?
+            .call(self.rollup(), &R::getTipsCall {})?
             .pending
             .try_into()
             .unwrap_or(0);
         let mut added = 0;
         loop {
-            let tip = self.chain.read().map_err(|_| "lock")?.tip();
+            let tip = self.chain.read().map_err(|_| NodeError::Poisoned)?.tip();
             if tip >= l1_tip {
                 return Ok(added);
             }
             let count =
                 (l1_tip - tip).min(u64::from(cairn_wire::reqresp::MAX_BLOCKS_PER_REQUEST)) as u32;
-            let blocks = net
-                .fetch_blocks(tip + 1, count)
-                .map_err(|e| e.to_string())?;
+            let blocks = net.fetch_blocks(tip + 1, count)?;
             if blocks.is_empty() {
                 return Ok(added);
             }
@@ -772,24 +804,20 @@ impl Node {
                 let b = Block::decode(bytes)
                     .ok_or_else(|| format!("block {n} from a peer does not decode"))?;
                 if b.header.block_number != n {
-                    return Err(format!(
-                        "a peer answered block {} for {n}",
-                        b.header.block_number
-                    ));
+                    return Err(
+                        format!("a peer answered block {} for {n}", b.header.block_number).into(),
+                    );
                 }
-                let on_l1 = self
-                    .l1
-                    .call(
-                        self.rollup(),
-                        &R::archiveAtCall {
-                            _checkpointNumber: U256::from(n),
-                        },
-                    )
-                    .map_err(|e| e.to_string())?;
+                let on_l1 = self.l1.call(
+                    self.rollup(),
+                    &R::archiveAtCall {
+                        _checkpointNumber: U256::from(n),
+                    },
+                )?;
                 if on_l1 != b.archive {
-                    return Err(format!(
-                        "block {n} from a peer is not the checkpoint L1 holds"
-                    ));
+                    return Err(
+                        format!("block {n} from a peer is not the checkpoint L1 holds").into(),
+                    );
                 }
                 if self.append_verified(n, b.header, b.txs, b.archive, b.l1_tx, b.attestations)? {
                     added += 1;
@@ -839,20 +867,22 @@ impl Node {
         }
     }
 
-    pub(crate) fn committee(&self, epoch: u64) -> Result<Vec<Address>, String> {
-        if let Some(c) = self.committees.lock().map_err(|_| "lock")?.get(&epoch) {
+    pub(crate) fn committee(&self, epoch: u64) -> Result<Vec<Address>, NodeError> {
+        if let Some(c) = self
+            .committees
+            .lock()
+            .map_err(|_| NodeError::Poisoned)?
+            .get(&epoch)
+        {
             return Ok(c.clone());
         }
-        let c = self
-            .l1
-            .call(
-                self.rollup(),
-                &R::getEpochCommitteeCall {
-                    _epoch: U256::from(epoch),
-                },
-            )
-            .map_err(|e| e.to_string())?;
-        let mut m = self.committees.lock().map_err(|_| "lock")?;
+        let c = self.l1.call(
+            self.rollup(),
+            &R::getEpochCommitteeCall {
+                _epoch: U256::from(epoch),
+            },
+        )?;
+        let mut m = self.committees.lock().map_err(|_| NodeError::Poisoned)?;
         m.insert(epoch, c.clone());
         while m.len() > 12 {
             let first = *m.keys().next().unwrap_or(&0);
@@ -862,7 +892,7 @@ impl Node {
     }
 
     /// The Rollup's sampling seed at `ts` (picks a slot's proposer).
-    pub(crate) fn sample_seed(&self, ts: u64) -> Result<U256, String> {
+    pub(crate) fn sample_seed(&self, ts: u64) -> Result<U256, NodeError> {
         self.l1
             .call(
                 self.rollup(),
@@ -870,13 +900,13 @@ impl Node {
                     _ts: U256::from(ts),
                 },
             )
-            .map_err(|e| e.to_string())
+            .map_err(NodeError::from)
     }
 
     /// One pass of the slot loop: if a local attester proposes in the slot the next L1 block
     /// falls in, build, attest and publish.
-    pub fn slot_once(&self) -> Result<(), String> {
-        let now = self.l1.latest_timestamp().map_err(|e| e.to_string())?;
+    pub fn slot_once(&self) -> Result<(), NodeError> {
+        let now = self.l1.latest_timestamp()?;
         let slot = self.timing.slot_at(now);
         if slot <= self.last_slot.load(Ordering::Relaxed) {
             return Ok(());
@@ -916,7 +946,7 @@ impl Node {
         };
         // Synced: our tip is L1's effective pending tip.
         self.catch_up()?;
-        if self.store.signed_slot(slot).map_err(|e| e.to_string())? {
+        if self.store.signed_slot(slot)? {
             tracing::warn!(
                 slot,
                 "already signed a proposal for this slot (restart?); not proposing again"
@@ -940,7 +970,7 @@ impl Node {
             }
             Err(e) => {
                 self.metrics.missed.fetch_add(1, Ordering::Relaxed);
-                Err(format!("slot {slot}: {e}"))
+                Err(NodeError::Duty(format!("slot {slot}: {e}")))
             }
         }
     }
@@ -952,22 +982,24 @@ impl Node {
         committee: &[Address],
         me: &Attester,
         cfg: &NodeConfig,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, NodeError> {
         let rollup = cfg.rollup;
         let t0 = Instant::now();
         let slot_start = self.timing.slot_start(slot).unwrap_or(0);
         // Views at `latest` must see a block inside the slot.
         let waited = Instant::now();
-        while self.l1.latest_timestamp().map_err(|e| e.to_string())? < slot_start {
+        while self.l1.latest_timestamp()? < slot_start {
             if waited.elapsed() > Duration::from_secs(self.timing.slot_duration()) {
-                return Err("L1 time is not advancing (no new L1 block for a whole slot)".into());
+                return Err(NodeError::Duty(
+                    "L1 time is not advancing (no new L1 block for a whole slot)".into(),
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         let fee = self.current_min_fee()?;
         // Only a snapshot of the state and the parent's archive are needed.
         let (state, n, last_archive) = {
-            let c = self.chain.read().map_err(|_| "lock")?;
+            let c = self.chain.read().map_err(|_| NodeError::Poisoned)?;
             (c.state.clone(), c.tip() + 1, c.archive_at(c.tip()))
         };
         // Modules loaded through the admin API become active here, between blocks.
@@ -975,7 +1007,7 @@ impl Node {
         let coinbase: [u8; 20] = me.coinbase.0 .0;
         let ctx = context(n, self.l1.chain_id(), cfg.rollup_version, fee, coinbase);
         // Build from the pool, oldest hash order (deterministic), through the pipeline.
-        let pool = self.store.pool().map_err(|e| e.to_string())?;
+        let pool = self.store.pool()?;
         let candidates: Vec<Vec<u8>> = pool
             .iter()
             .take(cfg.max_txs_per_block)
@@ -1022,8 +1054,8 @@ impl Node {
 
         // The L1 header.
         let body = encode_body(&header, &txs);
-        let blobs = blob::encode_blobs(&body).map_err(|e| e.to_string())?;
-        let bundle = BlobBundle::new(blobs).map_err(|e| e.to_string())?;
+        let blobs = blob::encode_blobs(&body).map_err(|e| NodeError::Invalid(e.to_string()))?;
+        let bundle = BlobBundle::new(blobs)?;
         let in_hash = self.in_hash(n)?;
         let ph = ProposedHeader {
             last_archive_root: last_archive,
@@ -1056,11 +1088,12 @@ impl Node {
         let me_addr = Address::from(me.key.address().0);
         match self
             .store
-            .guard(&duty(DutyKind::CheckpointProposal, me_addr), &digest.0)
-            .map_err(|e| e.to_string())?
+            .guard(&duty(DutyKind::CheckpointProposal, me_addr), &digest.0)?
         {
             Guard::Conflict => {
-                return Err("slashing protection: another proposal was signed for this slot".into())
+                return Err(NodeError::Duty(
+                    "slashing protection: another proposal was signed for this slot".into(),
+                ))
             }
             Guard::Recorded | Guard::Same => {}
         }
@@ -1076,8 +1109,7 @@ impl Node {
             };
             let guard = self
                 .store
-                .guard(&duty(DutyKind::Attestation, *m), &digest.0)
-                .map_err(|e| e.to_string())?;
+                .guard(&duty(DutyKind::Attestation, *m), &digest.0)?;
             sigs.push(match guard {
                 Guard::Conflict => {
                     tracing::warn!(slot, attester = %m, "slashing protection: already attested to another payload for this slot");
@@ -1103,7 +1135,7 @@ impl Node {
                 };
                 net.publish(cairn_wire::Topic::CheckpointProposal, proposal.encode());
                 // Collect until quorum or the last moment that still lands inside the slot.
-                let now = self.l1.latest_timestamp().map_err(|e| e.to_string())?;
+                let now = self.l1.latest_timestamp()?;
                 let slot_end = slot_start + self.timing.slot_duration();
                 let left = Duration::from_secs(slot_end.saturating_sub(now))
                     .saturating_sub(PUBLISH_RESERVE);
@@ -1152,23 +1184,22 @@ impl Node {
             } else {
                 "p2p is off (P2P_ENABLED), so only local attesters sign".to_string()
             };
-            return Err(format!(
+            return Err(NodeError::Duty(format!(
                 "only {collected} of {needed} attestations (this node holds {local} of the {} committee members; {net}); not publishing an under-attested checkpoint",
                 committee.len()
-            ));
+            )));
         }
-        let (att, signers) = attest::pack(committee, &sigs).map_err(|e| e.to_string())?;
+        let (att, signers) =
+            attest::pack(committee, &sigs).map_err(|e| NodeError::Invalid(e.to_string()))?;
         let as_digest = attest::attestations_and_signers_digest(&att, &signers);
-        if self
-            .store
-            .guard(
-                &duty(DutyKind::AttestationsAndSigners, me_addr),
-                &as_digest.0,
-            )
-            .map_err(|e| e.to_string())?
-            == Guard::Conflict
+        if self.store.guard(
+            &duty(DutyKind::AttestationsAndSigners, me_addr),
+            &as_digest.0,
+        )? == Guard::Conflict
         {
-            return Err("slashing protection: other attestations were already signed for publishing in this slot".into());
+            return Err(NodeError::Duty(
+                "slashing protection: other attestations were already signed for publishing in this slot".into(),
+            ));
         }
         let as_sig = {
             let s = me.key.sign_message(&as_digest.0).0; // EIP-191, r ‖ s ‖ v
@@ -1189,7 +1220,8 @@ impl Node {
             _signers: signers,
             _attestationsAndSignersSignature: attest::signature_to_sol(&as_sig),
             _blobInput: Bytes::from(
-                blob::blob_input(&bundle.commitments).map_err(|e| e.to_string())?,
+                blob::blob_input(&bundle.commitments)
+                    .map_err(|e| NodeError::Invalid(e.to_string()))?,
             ),
         };
         let data = call.abi_encode();
@@ -1207,8 +1239,7 @@ impl Node {
                 rollup,
                 &data,
                 &bundle.versioned_hashes,
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             tracing::debug!(slot, checkpoint = n, publisher = %publisher.address(), "sending propose");
             match l1.send_blob_tx(
                 &publisher,
@@ -1223,7 +1254,7 @@ impl Node {
                     break;
                 }
                 // Mined and reverted: another publisher would revert the same way.
-                Err(e @ L1Error::TxFailed { .. }) => return Err(e.to_string()),
+                Err(e @ L1Error::TxFailed { .. }) => return Err(e.into()),
                 Err(e) => {
                     tracing::warn!(publisher = %publisher.address(), error = %e, "publisher failed; rotating to the next one");
                     last_err = e.to_string();
@@ -1243,13 +1274,11 @@ impl Node {
         };
         let mut receipts = receipts_for(&block, "checkpointed");
         receipts.extend(dropped);
-        let mut chain = self.chain.write().map_err(|_| "lock")?;
+        let mut chain = self.chain.write().map_err(|_| NodeError::Poisoned)?;
         if chain.tip() + 1 == n {
-            self.store
-                .put_block(n, &block.encode())
-                .map_err(|e| e.to_string())?;
+            self.store.put_block(n, &block.encode())?;
             chain.push(block, &effects)?;
-            self.store.settle(&receipts).map_err(|e| e.to_string())?;
+            self.store.settle(&receipts)?;
         }
         tracing::info!(
             slot,
@@ -1262,20 +1291,14 @@ impl Node {
         Ok(n)
     }
 
-    pub(crate) fn in_hash(&self, n: u64) -> Result<B256, String> {
-        let inbox = self
-            .l1
-            .call(self.rollup(), &R::getInboxCall {})
-            .map_err(|e| e.to_string())?;
-        let root = self
-            .l1
-            .call(
-                inbox,
-                &IInbox::getRootCall {
-                    _checkpointNumber: U256::from(n),
-                },
-            )
-            .map_err(|e| e.to_string())?;
+    pub(crate) fn in_hash(&self, n: u64) -> Result<B256, NodeError> {
+        let inbox = self.l1.call(self.rollup(), &R::getInboxCall {})?;
+        let root = self.l1.call(
+            inbox,
+            &IInbox::getRootCall {
+                _checkpointNumber: U256::from(n),
+            },
+        )?;
         Ok(if root == B256::ZERO {
             constants::EMPTY_INBOX_ROOT
         } else {
@@ -1284,7 +1307,10 @@ impl Node {
     }
 
     /// Publishers with enough balance, in configured order (the first is the preferred one).
-    fn publishers_by_preference(&self, cfg: &NodeConfig) -> Result<Vec<PrivateKeySigner>, String> {
+    fn publishers_by_preference(
+        &self,
+        cfg: &NodeConfig,
+    ) -> Result<Vec<PrivateKeySigner>, NodeError> {
         let mut last = String::from("no publisher key configured");
         let mut out = Vec::new();
         for (i, p) in cfg.publishers.iter().enumerate() {
@@ -1309,7 +1335,7 @@ impl Node {
             }
         }
         if out.is_empty() {
-            Err(last)
+            Err(last.into())
         } else {
             Ok(out)
         }
@@ -1328,21 +1354,18 @@ impl Node {
 
     /// Proves the longest provable prefix of the oldest unproven epoch (mock verifier: the
     /// proof bytes are empty; every public input is real and checked by the Rollup).
-    pub fn prove_once(&self) -> Result<(), String> {
+    pub fn prove_once(&self) -> Result<(), NodeError> {
         let Some(prover) = self.config().prover else {
             return Ok(());
         };
         let rollup = self.rollup();
-        let tips = self
-            .l1
-            .call(rollup, &R::getTipsCall {})
-            .map_err(|e| e.to_string())?;
+        let tips = self.l1.call(rollup, &R::getTipsCall {})?;
         let pending: u64 = tips.pending.try_into().unwrap_or(0);
         let proven: u64 = tips.proven.try_into().unwrap_or(0);
         if pending <= proven {
             return Ok(());
         }
-        let chain = self.chain.read().map_err(|_| "lock")?.clone();
+        let chain = self.chain.read().map_err(|_| NodeError::Poisoned)?.clone();
         if chain.tip() < pending {
             return Ok(()); // the archiver has not caught up
         }
@@ -1363,15 +1386,12 @@ impl Node {
             end += 1;
         }
         let last = &chain.blocks[end as usize - 1];
-        let stored = self
-            .l1
-            .call(
-                rollup,
-                &R::getCheckpointCall {
-                    _checkpointNumber: U256::from(end),
-                },
-            )
-            .map_err(|e| e.to_string())?;
+        let stored = self.l1.call(
+            rollup,
+            &R::getCheckpointCall {
+                _checkpointNumber: U256::from(end),
+            },
+        )?;
         let att = <cabi::CommitteeAttestations as SolValue>::abi_decode(&last.attestations)
             .map_err(|e| format!("stored attestations of {end} do not decode: {e}"))?;
         let mut fees = vec![B256::ZERO; constants::PROOF_FEES_ENTRIES];
@@ -1385,8 +1405,9 @@ impl Node {
             }
         }
         let body = encode_body(&last.header, &last.txs);
-        let bundle = BlobBundle::new(blob::encode_blobs(&body).map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())?;
+        let bundle = BlobBundle::new(
+            blob::encode_blobs(&body).map_err(|e| NodeError::Invalid(e.to_string()))?,
+        )?;
         let call = R::submitEpochRootProofCall {
             _args: cabi::SubmitEpochRootProofArgs {
                 start: U256::from(start),
@@ -1399,27 +1420,20 @@ impl Node {
                 },
                 fees,
                 attestations: att,
-                blobInputs: Bytes::from(
-                    bundle
-                        .point_evaluation_input(0, [0u8; 32])
-                        .map_err(|e| e.to_string())?,
-                ),
+                blobInputs: Bytes::from(bundle.point_evaluation_input(0, [0u8; 32])?),
                 proof: Bytes::new(),
             },
         };
-        let r = self
-            .l1
-            .send(
-                &prover,
-                "submitEpochRootProof",
-                cairn_l1::TxRequest {
-                    to: Some(rollup),
-                    data: call.abi_encode(),
-                    value: U256::ZERO,
-                    gas: Some(3_000_000),
-                },
-            )
-            .map_err(|e| e.to_string())?;
+        let r = self.l1.send(
+            &prover,
+            "submitEpochRootProof",
+            cairn_l1::TxRequest {
+                to: Some(rollup),
+                data: call.abi_encode(),
+                value: U256::ZERO,
+                gas: Some(3_000_000),
+            },
+        )?;
         self.metrics.proofs.fetch_add(1, Ordering::Relaxed);
         tracing::info!(
             start,
@@ -1523,8 +1537,8 @@ impl Node {
     }
 
     /// The Rollup's current mana min fee (the fee per mana of the next block).
-    pub fn current_min_fee(&self) -> Result<u128, String> {
-        let ts = self.l1.latest_timestamp().map_err(|e| e.to_string())?;
+    pub fn current_min_fee(&self) -> Result<u128, NodeError> {
+        let ts = self.l1.latest_timestamp()?;
         self.l1
             .call(
                 self.rollup(),
@@ -1532,10 +1546,9 @@ impl Node {
                     _timestamp: U256::from(ts),
                     _inFeeAsset: true,
                 },
-            )
-            .map_err(|e| e.to_string())?
+            )?
             .try_into()
-            .map_err(|_| "mana min fee out of range".to_string())
+            .map_err(|_| NodeError::Invalid("mana min fee out of range".into()))
     }
 
     /// Health reasons (empty: healthy).

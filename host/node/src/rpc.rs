@@ -393,7 +393,7 @@ pub fn handle_admin(node: &Node, req: &Value) -> Value {
             };
             match node.rollback_module(stage) {
                 Ok(m) => ok(&id, json!(m)),
-                Err(e) => err(&id, -32000, &e, None),
+                Err(e) => err(&id, -32000, &e.to_string(), None),
             }
         }
         #[cfg(feature = "fault-injection")]

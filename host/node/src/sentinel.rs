@@ -136,16 +136,19 @@ pub fn stats(records: &[SlotRecord]) -> Value {
 
 impl Node {
     /// `node_getValidatorsStats` over the last `window` finished slots.
-    pub fn validators_stats(&self, window: u64) -> Result<Value, String> {
+    pub fn validators_stats(&self, window: u64) -> Result<Value, crate::node::NodeError> {
         let window = window.clamp(1, MAX_WINDOW);
-        let now = self.l1.latest_timestamp().map_err(|e| e.to_string())?;
+        let now = self.l1.latest_timestamp()?;
         let current = self.timing.slot_at(now);
         // Slots whose checkpoint can no longer land: up to the previous one.
         let last = current.saturating_sub(1);
         let first = last.saturating_sub(window - 1).max(1);
         let mut signed: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         {
-            let chain = self.chain.read().map_err(|_| "lock")?;
+            let chain = self
+                .chain
+                .read()
+                .map_err(|_| crate::node::NodeError::Poisoned)?;
             for b in chain.blocks.iter().rev() {
                 if b.header.slot < first {
                     break;
@@ -178,7 +181,9 @@ impl Node {
                 None => None,
                 Some(bytes) => {
                     let att = abi::CommitteeAttestations::abi_decode(bytes).map_err(|e| {
-                        format!("stored attestations of slot {slot} do not decode: {e}")
+                        crate::node::NodeError::Invalid(format!(
+                            "stored attestations of slot {slot} do not decode: {e}"
+                        ))
                     })?;
                     let bitmap = att.signatureIndices;
                     Some(
