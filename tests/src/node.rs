@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::{cairn_bin, free_port, Devnet};
+use crate::{cairn_bin, free_port, run_cairn, Devnet};
 
 /// The admin API key every test node is started with.
 pub const ADMIN_KEY: &str = "e2e-admin-key";
@@ -144,4 +144,18 @@ impl Drop for NodeProc {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// Runs `cairn ARGS` against the devnet in `dir`; panics with its output unless it succeeds;
+/// its stdout.
+pub fn cli(net: &Devnet, dir: &Path, args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let out = run_cairn(dir, &args, &net.env());
+    assert!(
+        out.status.success(),
+        "cairn {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
 }

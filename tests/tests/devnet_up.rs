@@ -18,6 +18,24 @@ fn call(url: &str, method: &str, params: Value) -> Option<Value> {
     Some(v["result"].clone())
 }
 
+/// Reads `cairn devnet up`'s output up to the end of its summary; the rest is drained (as a
+/// terminal would) by a thread that returns it.
+fn summary(child: &mut std::process::Child) -> (String, std::thread::JoinHandle<String>) {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut summary = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        summary.push_str(&line);
+        summary.push('\n');
+        if line.starts_with("Ctrl-C stops everything") {
+            break;
+        }
+    }
+    let rest =
+        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    (summary, rest)
+}
+
 #[test]
 fn devnet_up_runs_l1_validators_node_and_bot_and_stops_on_ctrl_c() {
     let tmp = tempfile::tempdir().unwrap();
@@ -40,19 +58,7 @@ fn devnet_up_runs_l1_validators_node_and_bot_and_stops_on_ctrl_c() {
         .spawn()
         .expect("spawn cairn devnet up");
     // The summary names the node's URL once everything answers.
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut summary = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        summary.push_str(&line);
-        summary.push('\n');
-        if line.starts_with("Ctrl-C stops everything") {
-            break;
-        }
-    }
-    // Keep draining, as a terminal would.
-    let rest =
-        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    let (summary, rest) = summary(&mut child);
     let url = format!("http://127.0.0.1:{rpc}");
     assert!(summary.contains(&url), "{summary}");
     assert!(summary.contains("4 validators registered"), "{summary}");
@@ -177,17 +183,7 @@ fn devnet_up_with_two_nodes_needs_both_and_stops_on_sigterm() {
         .stderr(std::fs::File::create(tmp.path().join("up.err")).unwrap())
         .spawn()
         .expect("spawn cairn devnet up");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut summary = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        summary.push_str(&line);
-        summary.push('\n');
-        if line.starts_with("Ctrl-C stops everything") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
+    let (summary, _rest) = summary(&mut child);
     let urls = [
         format!("http://127.0.0.1:{rpc}"),
         format!("http://127.0.0.1:{}", rpc + 1),

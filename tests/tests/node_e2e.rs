@@ -13,24 +13,12 @@ use alloy_sol_types::SolCall;
 use cairn_consensus::abi::IRollupConsensus as R;
 use cairn_consensus::attest;
 use cairn_l1::{RpcClient, L1};
-use cairn_tests::node::{NodeProc, ADMIN_KEY};
+use cairn_tests::node::{cli, NodeProc, ADMIN_KEY};
 use cairn_tests::{components, run_cairn, Devnet};
 use serde_json::{json, Value};
 
 const M: &str = "test test test test test test test test test test test junk";
 const FEE: &str = "0x0000000000000000000000000000000000000000000000000000000000000001";
-fn cli(net: &Devnet, dir: &Path, args: &[&str]) -> String {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let out = run_cairn(dir, &args, &net.env());
-    assert!(
-        out.status.success(),
-        "cairn {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
 /// The devnet's L1: the raw RPC (for anvil's clock and reorg calls), typed calls, the Rollup.
 struct Chain1 {
     rpc: RpcClient,

@@ -16,7 +16,7 @@ use alloy_primitives::{Address, B256};
 use cairn_consensus::attest::RawSignature;
 use cairn_consensus::{blob, constants};
 use cairn_l1::blob::BlobBundle;
-use cairn_protocol::stages::{BlockContext, BlockHeader};
+use cairn_protocol::stages::BlockContext;
 use cairn_wire::{CheckpointAttestation, CheckpointProposal, Topic, WireError};
 
 use crate::chain::decode_body;
@@ -241,13 +241,9 @@ impl Node {
         }
     }
 
-    /// A gossiped checkpoint proposal: checks slot, proposer and signature, records
-    /// equivocation, re-executes the block on this node's state and attests with every local
-    /// committee member the guard allows. `Ok` means relay it.
-    pub fn on_proposal(&self, bytes: &[u8]) -> Result<(), GossipError> {
-        let p = CheckpointProposal::decode(bytes)?;
-        let signer = p.signer()?;
-        let slot = p.payload.slot();
+    /// Checks that a message is for a current slot and that `signer` is that slot's proposer;
+    /// the slot's committee.
+    fn check_proposer(&self, slot: u64, signer: Address) -> Result<Vec<Address>, GossipError> {
         self.check_slot(slot)?;
         let (committee, expected) = self
             .slot_proposer(slot)
@@ -259,6 +255,17 @@ impl Node {
                 expected: expected.map_or("nobody (empty committee)".into(), |a| a.to_string()),
             });
         }
+        Ok(committee)
+    }
+
+    /// A gossiped checkpoint proposal: checks slot, proposer and signature, records
+    /// equivocation, re-executes the block on this node's state and attests with every local
+    /// committee member the guard allows. `Ok` means relay it.
+    pub fn on_proposal(&self, bytes: &[u8]) -> Result<(), GossipError> {
+        let p = CheckpointProposal::decode(bytes)?;
+        let signer = p.signer()?;
+        let slot = p.payload.slot();
+        let committee = self.check_proposer(slot, signer)?;
         self.metrics
             .proposals_received
             .fetch_add(1, Ordering::Relaxed);
@@ -426,17 +433,8 @@ impl Node {
                 r.message
             )));
         }
-        let blank = BlockHeader {
-            previous_archive: [0; 32],
-            note_root: [0; 32],
-            nullifier_root: [0; 32],
-            public_data_root: [0; 32],
-            effects_hash: [0; 32],
-            tx_count: 0,
-            gas_used: 0,
-            ..header.clone()
-        };
-        let (local, archive) = seal(&state, blank, &run.effects);
+        // `seal` recomputes every derived field (roots, effects hash, counts) from the effects.
+        let (local, archive) = seal(&state, header.clone(), &run.effects);
         // The attestation stage compares (a module fault falls back to the native twin).
         let (verdict, _) = self.pipeline.attest(&header.encode(), &local);
         verdict.map_err(|e| invalid(format!("re-execution disagrees: {e}")))?;
@@ -497,17 +495,7 @@ impl Node {
         let who = a.signer()?;
         let proposer = a.proposer()?;
         let slot = a.payload.slot();
-        self.check_slot(slot)?;
-        let (committee, expected) = self
-            .slot_proposer(slot)
-            .map_err(|e| GossipError::NotReady(e.to_string()))?;
-        if expected != Some(proposer) {
-            return Err(GossipError::WrongProposer {
-                slot,
-                signer: proposer,
-                expected: expected.map_or("nobody (empty committee)".into(), |a| a.to_string()),
-            });
-        }
+        let committee = self.check_proposer(slot, proposer)?;
         if !committee.contains(&who) {
             return Err(GossipError::NotInCommittee(who, slot));
         }
