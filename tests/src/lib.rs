@@ -51,7 +51,13 @@ pub fn cairn_bin() -> &'static Path {
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "cairn")
+            // The binary itself, not its unit-test harness (also named `cairn` with
+            // --all-targets).
+            .filter(|v| {
+                v["reason"] == "compiler-artifact"
+                    && v["target"]["name"] == "cairn"
+                    && v["profile"]["test"] == false
+            })
             .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
             .next_back()
             .expect("cargo reported the cairn executable")

@@ -935,4 +935,12 @@ fn start_refuses_bad_p2p_settings_before_touching_l1() {
         &start(&[("P2P_ENABLED", "false"), ("P2P_MIN_PEERS", "1")]),
         &["P2P_MIN_PEERS is 1 but P2P_ENABLED is off"],
     );
+    assert_fails(
+        &start(&[("P2P_ENABLED", "false"), ("CAIRN_L1_SYNC_PAUSED", "true")]),
+        &["CAIRN_L1_SYNC_PAUSED needs P2P_ENABLED"],
+    );
+    assert_fails(
+        &start(&[("CAIRN_L1_SYNC_PAUSED", "sometimes")]),
+        &["--l1-sync-paused"],
+    );
 }

@@ -142,24 +142,29 @@ pub enum ChainError {
     RootsDiffer(u64),
 }
 
-/// Genesis state plus the blocks applied to it.
+/// Genesis state plus the blocks applied to it. Cloning is cheap (shared pointers): the chain
+/// service publishes each new version as an immutable snapshot, and readers keep theirs for as
+/// long as they need a consistent view.
 #[derive(Clone)]
 pub struct Chain {
-    genesis: WorldState,
-    /// Current world state, shared with readers as a snapshot: a reader clones the `Arc`, and
-    /// the next block copies the state only if a snapshot is still alive at that moment.
+    genesis: Arc<WorldState>,
+    /// World state after the tip.
     pub state: Arc<WorldState>,
-    /// Blocks 1..=n.
-    pub blocks: Vec<Block>,
+    /// Blocks 1..=n (shared: a new version copies the pointers, never the blocks).
+    pub blocks: Arc<Vec<Arc<Block>>>,
+    /// The newest block covered by an epoch proof on L1 (≤ tip).
+    pub proven: u64,
 }
 
 impl Chain {
     /// A chain at genesis.
     pub fn new(genesis: WorldState) -> Chain {
+        let genesis = Arc::new(genesis);
         Chain {
-            state: Arc::new(genesis.clone()),
+            state: genesis.clone(),
             genesis,
-            blocks: Vec::new(),
+            blocks: Arc::new(Vec::new()),
+            proven: 0,
         }
     }
 
@@ -168,15 +173,17 @@ impl Chain {
         self.blocks.len() as u64
     }
 
+    /// Block `n` (1-based), if held.
+    pub fn block(&self, n: u64) -> Option<&Arc<Block>> {
+        if n == 0 {
+            return None;
+        }
+        self.blocks.get(n as usize - 1)
+    }
+
     /// The archive posted for block `n` (zero for genesis, as the Rollup's `archiveAt(0)`).
     pub fn archive_at(&self, n: u64) -> B256 {
-        if n == 0 {
-            return B256::ZERO;
-        }
-        self.blocks
-            .get(n as usize - 1)
-            .map(|b| b.archive)
-            .unwrap_or_default()
+        self.block(n).map(|b| b.archive).unwrap_or_default()
     }
 
     /// The archive root of the current state (what the next block's L1 `archive` will be
@@ -185,28 +192,41 @@ impl Chain {
         B256::from(fr_to_bytes(&state.archive.root()))
     }
 
-    /// Appends a block whose header and effects were checked by the caller.
+    /// Appends a block by applying its effects (start-up replay: no snapshot shares the state
+    /// then, so it is updated in place).
     pub fn push(&mut self, block: Block, effects: &[TxEffects]) -> Result<(), ChainError> {
         let h = Arc::make_mut(&mut self.state).apply_block(block.header.clone(), effects);
         if h != block.header {
             return Err(ChainError::RootsDiffer(block.header.block_number));
         }
-        self.blocks.push(block);
+        Arc::make_mut(&mut self.blocks).push(Arc::new(block));
+        Ok(())
+    }
+
+    /// Appends a block whose post-state the caller already computed (building or
+    /// re-executing it); the state must lead to the block's archive.
+    pub fn push_with_state(&mut self, block: Block, state: WorldState) -> Result<(), ChainError> {
+        if Chain::archive_root(&state) != block.archive {
+            return Err(ChainError::RootsDiffer(block.header.block_number));
+        }
+        self.state = Arc::new(state);
+        Arc::make_mut(&mut self.blocks).push(Arc::new(block));
         Ok(())
     }
 
     /// Drops blocks above `n` and rebuilds the state from genesis (prunes are rare).
-    pub fn truncate(&mut self, n: u64) -> Vec<Block> {
+    pub fn truncate(&mut self, n: u64) -> Vec<Arc<Block>> {
         if n >= self.tip() {
             return Vec::new();
         }
-        let dropped = self.blocks.split_off(n as usize);
-        let mut state = self.genesis.clone();
-        for b in &self.blocks {
+        let dropped = Arc::make_mut(&mut self.blocks).split_off(n as usize);
+        let mut state = (*self.genesis).clone();
+        for b in self.blocks.iter() {
             let e = b.tx_effects().unwrap_or_default();
             state.apply_block(b.header.clone(), &e);
         }
         self.state = Arc::new(state);
+        self.proven = self.proven.min(n);
         dropped
     }
 }

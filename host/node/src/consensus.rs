@@ -1,5 +1,6 @@
-//! Consensus across nodes: validating and re-executing gossiped checkpoint proposals, attesting
-//! to them through the slashing guard, and the pool of attestations the proposer collects.
+//! The validator client: validates and re-executes gossiped checkpoint proposals on a chain
+//! snapshot, attests to them through the slashing guard, and keeps the pool of attestations the
+//! sequencer collects (the only state it owns).
 //!
 //! The p2p service hands every consensus message to [`Node::on_proposal`] or
 //! [`Node::on_attestation`] (on a blocking thread: re-execution is CPU work) and turns the
@@ -192,12 +193,12 @@ impl Consensus {
 impl Node {
     /// The committee of `slot`'s epoch and its proposer (None when the committee is empty),
     /// cached per slot.
-    pub(crate) fn slot_proposer(&self, slot: u64) -> Result<SlotDuty, crate::node::NodeError> {
+    pub(crate) fn slot_proposer(&self, slot: u64) -> Result<SlotDuty, crate::error::NodeError> {
         if let Some(p) = self
             .consensus
             .proposers
             .lock()
-            .map_err(|_| crate::node::NodeError::Poisoned)?
+            .map_err(|_| crate::error::NodeError::Poisoned)?
             .get(&slot)
         {
             return Ok(p.clone());
@@ -215,7 +216,7 @@ impl Node {
             .consensus
             .proposers
             .lock()
-            .map_err(|_| crate::node::NodeError::Poisoned)?;
+            .map_err(|_| crate::error::NodeError::Poisoned)?;
         m.insert(slot, (committee.clone(), proposer));
         Consensus::prune(&mut m, slot);
         Ok((committee, proposer))
@@ -345,21 +346,14 @@ impl Node {
             checkpoint: n,
             reason,
         };
-        let tip = self
-            .chain
-            .read()
-            .map_err(|_| GossipError::NotReady("lock".into()))?
-            .tip();
+        let tip = self.chain.tip();
         if tip + 1 < n {
             // Behind: the parent may be on L1 already.
             self.catch_up()
                 .map_err(|e| GossipError::NotReady(e.to_string()))?;
         }
         let (state, tip, parent) = {
-            let c = self
-                .chain
-                .read()
-                .map_err(|_| GossipError::NotReady("lock".into()))?;
+            let c = self.chain.snapshot();
             (c.state.clone(), c.tip(), c.archive_at(c.tip()))
         };
         if tip + 1 != n {
@@ -434,7 +428,7 @@ impl Node {
             )));
         }
         // `seal` recomputes every derived field (roots, effects hash, counts) from the effects.
-        let (local, archive) = seal(&state, header.clone(), &run.effects);
+        let (local, archive, _) = seal(&state, header.clone(), &run.effects);
         // The attestation stage compares (a module fault falls back to the native twin).
         let (verdict, _) = self.pipeline.attest(&header.encode(), &local);
         verdict.map_err(|e| invalid(format!("re-execution disagrees: {e}")))?;

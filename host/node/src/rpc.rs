@@ -2,14 +2,16 @@
 //! admin namespace (`nodeAdmin_*`) on `AZTEC_ADMIN_PORT` behind an API key.
 
 use std::io::Read;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use cairn_protocol::field::fr_to_hex;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::node::{Node, StartError};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{AdminApi, PublicApi, TxLookup};
+use crate::error::StartError;
 
 /// Largest request body accepted (a tx is at most 128 KiB; hex doubles it).
 const MAX_BODY: usize = 1 << 20;
@@ -26,21 +28,28 @@ fn ok(id: &Value, result: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "result": result})
 }
 
+/// A store failure answered as what it is, never as an empty result.
+fn internal(id: &Value, e: &dyn std::fmt::Display) -> Value {
+    err(id, -32603, &format!("internal error: {e}"), None)
+}
+
+fn modules_json(stages: &[(cairn_engine::Stage, String, Option<u64>)]) -> Value {
+    json!(stages
+        .iter()
+        .map(|(s, m, since)| json!({"stage": s.name(), "module": m, "component": m != "native", "sinceBlock": since}))
+        .collect::<Vec<_>>())
+}
+
 fn hash_param(p: &Value) -> Option<[u8; 32]> {
     let s = p.as_str()?;
     let b = hex::decode(s.strip_prefix("0x").unwrap_or(s)).ok()?;
     b.try_into().ok()
 }
 
-fn block_json(node: &Node, n: u64) -> Value {
-    let chain = match node.chain.read() {
-        Ok(c) => c,
-        Err(p) => p.into_inner(),
-    };
-    if n == 0 || n > chain.tip() {
+fn block_json(chain: &crate::chain::Chain, n: u64) -> Value {
+    let Some(b) = chain.block(n) else {
         return Value::Null;
-    }
-    let b = &chain.blocks[n as usize - 1];
+    };
     let h = &b.header;
     json!({
         "number": n,
@@ -61,7 +70,7 @@ fn block_json(node: &Node, n: u64) -> Value {
 }
 
 /// Handles one public JSON-RPC call.
-pub fn handle(node: &Node, req: &Value) -> Value {
+pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
     let id = req.get("id").cloned().unwrap_or(Value::Null);
     let Some(method) = req.get("method").and_then(Value::as_str) else {
         return err(&id, -32600, "invalid request: no method", None);
@@ -69,10 +78,10 @@ pub fn handle(node: &Node, req: &Value) -> Value {
     let params = req.get("params").cloned().unwrap_or(json!([]));
     let p0 = params.get(0).cloned().unwrap_or(Value::Null);
     match method {
-        "node_getL2Tips" => ok(&id, node.tips()),
-        "node_getBlockNumber" => ok(&id, json!(node.chain.read().map(|c| c.tip()).unwrap_or(0))),
+        "node_getL2Tips" => ok(&id, crate::node::tips_json(&node.chain())),
+        "node_getBlockNumber" => ok(&id, json!(node.chain().tip())),
         "node_getBlock" => match p0.as_u64() {
-            Some(n) => ok(&id, block_json(node, n)),
+            Some(n) => ok(&id, block_json(&node.chain(), n)),
             None => err(&id, -32602, "invalid params: block number expected", None),
         },
         "node_sendTx" => {
@@ -84,26 +93,23 @@ pub fn handle(node: &Node, req: &Value) -> Value {
             };
             match node.submit_tx(&bytes) {
                 Ok(h) => ok(&id, json!(format!("0x{}", hex::encode(h)))),
-                Err((code, message)) => err(
+                Err(e) => err(
                     &id,
                     -32000,
-                    &format!("tx rejected: {message}"),
-                    Some(json!({"reason": code})),
+                    &format!("tx rejected: {e}"),
+                    Some(json!({"reason": e.code()})),
                 ),
             }
         }
         "node_getTxReceipt" => match hash_param(&p0) {
-            Some(h) => {
-                let r = if node.store.pool_get(&h).ok().flatten().is_some() {
-                    json!({"status": "pending", "txHash": p0})
-                } else {
-                    match node.store.receipt(&h).ok().flatten() {
-                        Some(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
-                        None => json!({"status": "unknown", "txHash": p0}),
-                    }
-                };
-                ok(&id, r)
-            }
+            Some(h) => match node.tx(&h) {
+                Ok(TxLookup::Pending(_)) => ok(&id, json!({"status": "pending", "txHash": p0})),
+                Ok(TxLookup::Settled(b)) => {
+                    ok(&id, serde_json::from_slice(&b).unwrap_or(Value::Null))
+                }
+                Ok(TxLookup::Unknown) => ok(&id, json!({"status": "unknown", "txHash": p0})),
+                Err(e) => internal(&id, &e),
+            },
             None => err(
                 &id,
                 -32602,
@@ -113,10 +119,14 @@ pub fn handle(node: &Node, req: &Value) -> Value {
         },
         "node_getTxByHash" => match hash_param(&p0) {
             Some(h) => {
-                let from_pool = node.store.pool_get(&h).ok().flatten();
+                let from_pool = match node.tx(&h) {
+                    Ok(TxLookup::Pending(t)) => Some(t),
+                    Ok(_) => None,
+                    Err(e) => return internal(&id, &e),
+                };
                 let found = from_pool.or_else(|| {
-                    let c = node.chain.read().ok()?;
-                    c.blocks
+                    node.chain()
+                        .blocks
                         .iter()
                         .flat_map(|b| b.txs.iter())
                         .find(|t| cairn_protocol::tx::Tx::decode(t).map(|x| x.hash()) == Ok(h))
@@ -136,7 +146,10 @@ pub fn handle(node: &Node, req: &Value) -> Value {
                 None,
             ),
         },
-        "node_getPendingTxCount" => ok(&id, json!(node.store.pool_len().unwrap_or(0))),
+        "node_getPendingTxCount" => match node.pending_count() {
+            Ok(n) => ok(&id, json!(n)),
+            Err(e) => internal(&id, &e),
+        },
         "node_getPublicStorageAt" => {
             let word = |v: Option<&Value>| {
                 v.and_then(Value::as_str)
@@ -147,11 +160,7 @@ pub fn handle(node: &Node, req: &Value) -> Value {
             let slot = word(params.get(1));
             match (contract, slot) {
                 (Some(c), Some(s)) => {
-                    let chain = match node.chain.read() {
-                        Ok(c) => c,
-                        Err(p) => p.into_inner(),
-                    };
-                    let v = chain.state.read_slot(&c, &s);
+                    let v = node.chain().state.read_slot(&c, &s);
                     ok(&id, json!(fr_to_hex(&v)))
                 }
                 _ => err(
@@ -163,27 +172,22 @@ pub fn handle(node: &Node, req: &Value) -> Value {
             }
         }
         "node_getBlockHeader" => {
-            let chain = match node.chain.read() {
-                Ok(c) => c,
-                Err(p) => p.into_inner(),
-            };
+            let chain = node.chain();
+            let info = node.info();
             // What a wallet builds against: the newest anchor and the block number for expiry.
             ok(
                 &id,
                 json!({
                     "number": chain.tip(),
                     "anchor": fr_to_hex(&chain.state.latest_anchor()),
-                    "chainId": node.l1.chain_id(),
-                    "rollupVersion": node.config().rollup_version,
+                    "chainId": info.l1_chain_id,
+                    "rollupVersion": info.rollup_version,
                 }),
             )
         }
         "node_getNoteHashMembershipWitness" => match p0.as_u64() {
             Some(index) => {
-                let chain = match node.chain.read() {
-                    Ok(c) => c,
-                    Err(p) => p.into_inner(),
-                };
+                let chain = node.chain();
                 if index >= chain.state.notes.len() {
                     return err(
                         &id,
@@ -206,7 +210,7 @@ pub fn handle(node: &Node, req: &Value) -> Value {
             }
             None => err(&id, -32602, "invalid params: a leaf index expected", None),
         },
-        "node_getCurrentMinFees" => match node.current_min_fee() {
+        "node_getCurrentMinFees" => match node.min_fee() {
             Ok(f) => ok(
                 &id,
                 json!({"feePerDaGas": "0", "feePerL2Gas": f.to_string()}),
@@ -218,20 +222,24 @@ pub fn handle(node: &Node, req: &Value) -> Value {
                 None,
             ),
         },
-        "node_isReady" => ok(&id, json!(node.unhealthy().is_empty())),
+        "node_isReady" => ok(&id, json!(node.health().is_empty())),
         "node_getNodeInfo" => {
-            let cfg = node.config();
+            let info = node.info();
+            let (peer_id, listen) = match info.p2p {
+                Some((id, addrs)) => (Some(id), addrs),
+                None => (None, Vec::new()),
+            };
             ok(
                 &id,
                 json!({
                     "nodeVersion": env!("CARGO_PKG_VERSION"),
-                    "l1ChainId": node.l1.chain_id(),
-                    "rollupVersion": cfg.rollup_version,
-                    "l1ContractAddresses": {"rollupAddress": format!("{:#x}", cfg.rollup)},
-                    "attesters": cfg.attesters.iter().map(|a| a.key.address().to_checksum()).collect::<Vec<_>>(),
-                    "stages": node.stages().iter().map(|(s, m, since)| json!({"stage": s.name(), "module": m, "component": m != "native", "sinceBlock": since})).collect::<Vec<_>>(),
-                    "peerId": node.network.get().map(|n| n.peer_id()),
-                    "listenAddresses": node.network.get().map(|n| n.listen_addrs()).unwrap_or_default(),
+                    "l1ChainId": info.l1_chain_id,
+                    "rollupVersion": info.rollup_version,
+                    "l1ContractAddresses": {"rollupAddress": format!("{:#x}", info.rollup)},
+                    "attesters": info.attesters.iter().map(|a| a.to_checksum(None)).collect::<Vec<_>>(),
+                    "stages": modules_json(&info.stages),
+                    "peerId": peer_id,
+                    "listenAddresses": listen,
                 }),
             )
         }
@@ -273,8 +281,8 @@ pub fn handle(node: &Node, req: &Value) -> Value {
                 ),
             }
         }
-        "p2p_getPeers" => match node.network.get() {
-            Some(n) => ok(&id, json!(n.peers())),
+        "p2p_getPeers" => match node.peers() {
+            Some(p) => ok(&id, json!(p)),
             None => err(
                 &id,
                 -32000,
@@ -287,7 +295,7 @@ pub fn handle(node: &Node, req: &Value) -> Value {
 }
 
 /// Handles one admin call (already authenticated).
-pub fn handle_admin(node: &Node, req: &Value) -> Value {
+pub fn handle_admin(node: &dyn AdminApi, req: &Value) -> Value {
     let id = req.get("id").cloned().unwrap_or(Value::Null);
     let Some(method) = req.get("method").and_then(Value::as_str) else {
         return err(&id, -32600, "invalid request: no method", None);
@@ -317,15 +325,14 @@ pub fn handle_admin(node: &Node, req: &Value) -> Value {
                     None,
                 );
             };
-            let mut cfg = match node.cfg.write() {
-                Ok(c) => c,
-                Err(p) => p.into_inner(),
-            };
+            // Every setting is checked before any is applied: a bad one changes nothing.
+            let mut max_txs = None;
+            let mut poll = None;
             for (k, v) in obj {
                 match (k.as_str(), v.as_u64()) {
-                    ("maxTxsPerBlock", Some(n)) if n > 0 => cfg.max_txs_per_block = n as usize,
+                    ("maxTxsPerBlock", Some(n)) if n > 0 => max_txs = Some(n as usize),
                     ("pollMs", Some(n)) if n >= 50 => {
-                        cfg.poll = std::time::Duration::from_millis(n)
+                        poll = Some(std::time::Duration::from_millis(n))
                     }
                     _ => {
                         return err(
@@ -337,17 +344,25 @@ pub fn handle_admin(node: &Node, req: &Value) -> Value {
                     }
                 }
             }
+            node.update_config(&mut |cfg| {
+                if let Some(n) = max_txs {
+                    cfg.max_txs_per_block = n;
+                }
+                if let Some(p) = poll {
+                    cfg.poll = p;
+                }
+            });
             ok(&id, json!(true))
         }
         "nodeAdmin_pauseSync" => {
-            node.sync_paused.store(true, Ordering::Relaxed);
+            node.pause_sync(true);
             ok(&id, json!(true))
         }
         "nodeAdmin_resumeSync" => {
-            node.sync_paused.store(false, Ordering::Relaxed);
+            node.pause_sync(false);
             ok(&id, json!(true))
         }
-        "nodeAdmin_listModules" => ok(&id, json!(node.stages().iter().map(|(s, m, since)| json!({"stage": s.name(), "module": m, "component": m != "native", "sinceBlock": since})).collect::<Vec<_>>())),
+        "nodeAdmin_listModules" => ok(&id, modules_json(&node.modules())),
         "nodeAdmin_loadModule" => {
             let stage = params
                 .get(0)
@@ -377,8 +392,7 @@ pub fn handle_admin(node: &Node, req: &Value) -> Value {
         "nodeAdmin_activateModules" => ok(
             &id,
             json!(node
-                .pipeline
-                .block_boundary()
+                .activate_modules()
                 .iter()
                 .map(|s| s.name())
                 .collect::<Vec<_>>()),
@@ -397,166 +411,20 @@ pub fn handle_admin(node: &Node, req: &Value) -> Value {
             }
         }
         #[cfg(feature = "fault-injection")]
-        "nodeAdmin_armFaultPoint" => {
-            match params.get(0).and_then(Value::as_str) {
-                Some(p) if crate::node::arm_fault_point(p) => ok(&id, json!(p)),
-                _ => err(
-                    &id,
-                    -32602,
-                    &format!(
-                        "invalid params: one of {:?} expected",
-                        crate::node::FAULT_POINTS
-                    ),
-                    None,
+        "nodeAdmin_armFaultPoint" => match params.get(0).and_then(Value::as_str) {
+            Some(p) if crate::sequencer::arm_fault_point(p) => ok(&id, json!(p)),
+            _ => err(
+                &id,
+                -32602,
+                &format!(
+                    "invalid params: one of {:?} expected",
+                    crate::sequencer::FAULT_POINTS
                 ),
-            }
-        }
+                None,
+            ),
+        },
         m => err(&id, -32601, &format!("method not found: {m}"), None),
     }
-}
-
-fn metrics_text(node: &Node) -> String {
-    let m = &node.metrics;
-    let bal = m
-        .publisher_balance
-        .lock()
-        .map(|b| b.to_string())
-        .unwrap_or_default();
-    let tip = node.chain.read().map(|c| c.tip()).unwrap_or(0);
-    let pool = node.store.pool_len().unwrap_or(0);
-    let lines: Vec<(&str, &str, &str, String)> = vec![
-        (
-            "cairn_sequencer_blocks_proposed_total",
-            "Checkpoints this node proposed that landed on L1.",
-            "counter",
-            m.proposed.load(Ordering::Relaxed).to_string(),
-        ),
-        (
-            "cairn_sequencer_slots_missed_total",
-            "Slots this node was proposer for without a checkpoint landing.",
-            "counter",
-            m.missed.load(Ordering::Relaxed).to_string(),
-        ),
-        (
-            "cairn_sequencer_attestations_required",
-            "Attestations the last proposal needed (floor(2n/3)+1).",
-            "gauge",
-            m.att_required.load(Ordering::Relaxed).to_string(),
-        ),
-        (
-            "cairn_sequencer_attestations_collected",
-            "Attestations the last proposal collected.",
-            "gauge",
-            m.att_collected.load(Ordering::Relaxed).to_string(),
-        ),
-        (
-            "cairn_sequencer_block_build_ms",
-            "Time to build the last proposed block, in milliseconds.",
-            "gauge",
-            m.last_build_ms.load(Ordering::Relaxed).to_string(),
-        ),
-        (
-            "cairn_l1_publisher_balance_wei",
-            "Balance of the first publisher account, in wei.",
-            "gauge",
-            bal,
-        ),
-        (
-            "cairn_archiver_block_height",
-            "Latest L2 block this node holds.",
-            "gauge",
-            tip.to_string(),
-        ),
-        (
-            "cairn_archiver_checkpointed_height",
-            "Latest checkpoint seen on L1.",
-            "gauge",
-            m.checkpointed.load(Ordering::Relaxed).to_string(),
-        ),
-        (
-            "cairn_archiver_proven_height",
-            "Latest proven checkpoint on L1.",
-            "gauge",
-            m.proven.load(Ordering::Relaxed).to_string(),
-        ),
-        (
-            "cairn_prover_epoch_proofs_total",
-            "Epoch proofs this node submitted.",
-            "counter",
-            m.proofs.load(Ordering::Relaxed).to_string(),
-        ),
-        (
-            "cairn_txpool_received_total",
-            "Txs accepted into the pool.",
-            "counter",
-            m.txs_received.load(Ordering::Relaxed).to_string(),
-        ),
-        (
-            "cairn_txpool_pending",
-            "Txs waiting in the pool.",
-            "gauge",
-            pool.to_string(),
-        ),
-        (
-            "cairn_sequencer_attestation_round_ms",
-            "The last attestation round, from gossiping the proposal to quorum or the deadline, in milliseconds.",
-            "gauge",
-            m.attestation_round_ms.load(Ordering::Relaxed).to_string(),
-        ),
-        (
-            "cairn_consensus_proposals_received_total",
-            "Gossiped checkpoint proposals signed by their slot's proposer.",
-            "counter",
-            m.proposals_received.load(Ordering::Relaxed).to_string(),
-        ),
-        (
-            "cairn_consensus_attestations_received_total",
-            "Gossiped attestations from committee members.",
-            "counter",
-            m.attestations_received.load(Ordering::Relaxed).to_string(),
-        ),
-        (
-            "cairn_consensus_attestations_made_total",
-            "Attestations local attesters signed for other nodes' proposals.",
-            "counter",
-            m.attestations_made.load(Ordering::Relaxed).to_string(),
-        ),
-        (
-            "cairn_p2p_blocks_received_total",
-            "Blocks appended from peers' req/resp answers (catching up while L1 sync is paused).",
-            "counter",
-            m.blocks_from_peers.load(Ordering::Relaxed).to_string(),
-        ),
-        (
-            "cairn_consensus_equivocations_total",
-            "Slots whose proposer signed two different checkpoint proposals.",
-            "counter",
-            m.equivocations.load(Ordering::Relaxed).to_string(),
-        ),
-    ];
-    let mut out = String::new();
-    for (name, help, kind, v) in lines {
-        out.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
-        ));
-    }
-    let name = "cairn_pipeline_native_fallbacks_total";
-    out.push_str(&format!("# HELP {name} Stage calls whose module faulted, answered by the native twin instead.\n# TYPE {name} counter\n"));
-    for (s, n) in cairn_engine::Stage::ALL
-        .iter()
-        .zip(node.pipeline.fallbacks())
-    {
-        out.push_str(&format!("{name}{{stage=\"{}\"}} {n}\n", s.name()));
-    }
-    let name = "cairn_pipeline_stage_info";
-    out.push_str(&format!("# HELP {name} The module running each stage (native: the in-process twin).\n# TYPE {name} gauge\n"));
-    for (s, m) in node.pipeline.active() {
-        out.push_str(&format!(
-            "{name}{{stage=\"{}\",module=\"{m}\"}} 1\n",
-            s.name()
-        ));
-    }
-    out
 }
 
 fn respond(req: tiny_http::Request, status: u16, body: String, content_type: &str) {
@@ -570,8 +438,7 @@ fn respond(req: tiny_http::Request, status: u16, body: String, content_type: &st
 }
 
 /// `GET /status`: 200 when healthy, 500 with the reasons otherwise (both servers, no auth).
-fn respond_status(req: tiny_http::Request, node: &Node) {
-    let reasons = node.unhealthy();
+fn respond_status(req: tiny_http::Request, reasons: Vec<String>) {
     let code = if reasons.is_empty() { 200 } else { 500 };
     let body = json!({"healthy": reasons.is_empty(), "reasons": reasons});
     respond(req, code, body.to_string(), "application/json");
@@ -635,10 +502,35 @@ const RPC_WORKERS: usize = 4;
 /// Threads answering the admin API (a module load compiles for a while).
 const ADMIN_WORKERS: usize = 2;
 
+/// Where the servers listen and the admin key's hash (`None`: no admin API).
+pub struct HttpConfig {
+    /// Bind address.
+    pub bind: String,
+    /// `AZTEC_PORT` (0: a free port).
+    pub port: u16,
+    /// `AZTEC_ADMIN_PORT` (0: a free port).
+    pub admin_port: u16,
+    /// SHA-256 of the admin API key.
+    pub admin_key_sha256: Option<[u8; 32]>,
+}
+
+/// The running servers.
+pub struct Servers {
+    /// Their worker threads (they stop with the token given to [`serve`]).
+    pub threads: Vec<std::thread::JoinHandle<()>>,
+    /// Where JSON-RPC listens.
+    pub rpc_addr: String,
+    /// Where the admin API listens (empty: no admin API).
+    pub admin_addr: String,
+}
+
 /// The next request, or `None` once the node stops (checked twice a second).
-fn next_request(server: &tiny_http::Server, node: &Node) -> Option<tiny_http::Request> {
+fn next_request(
+    server: &tiny_http::Server,
+    stop: &CancellationToken,
+) -> Option<tiny_http::Request> {
     loop {
-        if node.stop.load(Ordering::Relaxed) {
+        if stop.is_cancelled() {
             return None;
         }
         match server.recv_timeout(std::time::Duration::from_millis(500)) {
@@ -649,10 +541,24 @@ fn next_request(server: &tiny_http::Server, node: &Node) -> Option<tiny_http::Re
     }
 }
 
+fn worker(
+    name: String,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<std::thread::JoinHandle<()>, StartError> {
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(f)
+        .map_err(|e| StartError::Other(format!("cannot start an HTTP worker: {e}")))
+}
+
 /// Starts the HTTP servers: JSON-RPC with `/status` and `/metrics` on `AZTEC_PORT`, the admin
-/// API on `AZTEC_ADMIN_PORT`; each served by a few threads.
-pub fn serve(node: Arc<Node>) -> Result<Vec<std::thread::JoinHandle<()>>, StartError> {
-    let cfg = node.config();
+/// API on `AZTEC_ADMIN_PORT`; each served by a few threads that stop with `stop`.
+pub fn serve(
+    public_api: Arc<dyn PublicApi>,
+    admin_api: Arc<dyn AdminApi>,
+    cfg: &HttpConfig,
+    stop: CancellationToken,
+) -> Result<Servers, StartError> {
     let public = tiny_http::Server::http((cfg.bind.as_str(), cfg.port)).map_err(|e| {
         StartError::Other(format!(
             "cannot listen on {}:{} (AZTEC_PORT): {e}",
@@ -667,33 +573,26 @@ pub fn serve(node: Arc<Node>) -> Result<Vec<std::thread::JoinHandle<()>>, StartE
     let mut threads = Vec::new();
     let public = Arc::new(public);
     for w in 0..RPC_WORKERS {
-        let n = node.clone();
-        let server = public.clone();
-        threads.push(
-            std::thread::Builder::new()
-                .name(format!("rpc-{w}"))
-                .spawn(move || {
-                    while let Some(mut req) = next_request(&server, &n) {
-                        let url = req.url().to_string();
-                        match (req.method(), url.as_str()) {
-                            (tiny_http::Method::Get, "/status") => respond_status(req, &n),
-                            (tiny_http::Method::Get, "/metrics") => {
-                                let t = metrics_text(&n);
-                                respond(req, 200, t, "text/plain; version=0.0.4");
-                            }
-                            (tiny_http::Method::Post, _) => {
-                                let out = match read_json(&mut req) {
-                                    Ok(body) => dispatch(body, &|r| handle(&n, r)),
-                                    Err(e) => e,
-                                };
-                                respond(req, 200, out.to_string(), "application/json");
-                            }
-                            _ => respond(req, 404, "not found".into(), "text/plain"),
-                        }
+        let (api, server, stop) = (public_api.clone(), public.clone(), stop.clone());
+        threads.push(worker(format!("rpc-{w}"), move || {
+            while let Some(mut req) = next_request(&server, &stop) {
+                let url = req.url().to_string();
+                match (req.method(), url.as_str()) {
+                    (tiny_http::Method::Get, "/status") => respond_status(req, api.health()),
+                    (tiny_http::Method::Get, "/metrics") => {
+                        respond(req, 200, api.metrics(), "text/plain; version=0.0.4");
                     }
-                })
-                .map_err(|e| StartError::Other(e.to_string()))?,
-        );
+                    (tiny_http::Method::Post, _) => {
+                        let out = match read_json(&mut req) {
+                            Ok(body) => dispatch(body, &|r| handle(api.as_ref(), r)),
+                            Err(e) => e,
+                        };
+                        respond(req, 200, out.to_string(), "application/json");
+                    }
+                    _ => respond(req, 404, "not found".into(), "text/plain"),
+                }
+            }
+        })?);
     }
     let mut admin_addr = String::new();
     if let Some(want) = cfg.admin_key_sha256 {
@@ -710,34 +609,197 @@ pub fn serve(node: Arc<Node>) -> Result<Vec<std::thread::JoinHandle<()>>, StartE
             .unwrap_or_default();
         let admin = Arc::new(admin);
         for w in 0..ADMIN_WORKERS {
-            let n = node.clone();
-            let server = admin.clone();
-            threads.push(
-            std::thread::Builder::new()
-                .name(format!("admin-{w}"))
-                .spawn(move || {
-                    while let Some(mut req) = next_request(&server, &n) {
-                        if req.url() == "/status" {
-                            respond_status(req, &n);
-                            continue;
-                        }
-                        if !authorised(&req, &want) {
-                            respond(req, 401, err(&Value::Null, -32001, "unauthorised: send the admin API key as x-api-key or Authorization: Bearer", None).to_string(), "application/json");
-                            continue;
-                        }
-                        let out = match read_json(&mut req) {
-                            Ok(body) => dispatch(body, &|r| handle_admin(&n, r)),
-                            Err(e) => e,
-                        };
-                        respond(req, 200, out.to_string(), "application/json");
+            let (api, server, stop) = (admin_api.clone(), admin.clone(), stop.clone());
+            threads.push(worker(format!("admin-{w}"), move || {
+                while let Some(mut req) = next_request(&server, &stop) {
+                    if req.url() == "/status" {
+                        respond_status(req, api.health());
+                        continue;
                     }
-                })
-                .map_err(|e| StartError::Other(e.to_string()))?,
-        );
+                    if !authorised(&req, &want) {
+                        respond(req, 401, err(&Value::Null, -32001, "unauthorised: send the admin API key as x-api-key or Authorization: Bearer", None).to_string(), "application/json");
+                        continue;
+                    }
+                    let out = match read_json(&mut req) {
+                        Ok(body) => dispatch(body, &|r| handle_admin(api.as_ref(), r)),
+                        Err(e) => e,
+                    };
+                    respond(req, 200, out.to_string(), "application/json");
+                }
+            })?);
         }
     }
-    if let Ok(mut b) = node.bound.lock() {
-        *b = (public_addr, admin_addr);
+    Ok(Servers {
+        threads,
+        rpc_addr: public_addr,
+        admin_addr,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::sync::{Condvar, Mutex};
+    use std::time::{Duration, Instant};
+
+    use cairn_engine::{Stage, SwapReport};
+    use cairn_protocol::state::WorldState;
+
+    use super::*;
+    use crate::api::NodeInfo;
+    use crate::chain::Chain;
+    use crate::config::NodeConfig;
+    use crate::error::NodeError;
+    use crate::pool::TxRejected;
+    use crate::store::StoreError;
+
+    /// A backend whose fee read blocks until released and whose store fails: the servers see
+    /// only the traits, so this is all they need.
+    struct Fake {
+        released: Mutex<bool>,
+        cv: Condvar,
     }
-    Ok(threads)
+
+    impl PublicApi for Fake {
+        fn chain(&self) -> Arc<Chain> {
+            Arc::new(Chain::new(WorldState::new()))
+        }
+        fn submit_tx(&self, _: &[u8]) -> Result<[u8; 32], TxRejected> {
+            Err(TxRejected::Full { max: 1 })
+        }
+        fn tx(&self, _: &[u8; 32]) -> Result<TxLookup, StoreError> {
+            Err(StoreError::for_test("disk on fire"))
+        }
+        fn pending_count(&self) -> Result<u64, StoreError> {
+            Err(StoreError::for_test("disk on fire"))
+        }
+        fn min_fee(&self) -> Result<u128, NodeError> {
+            let mut r = self.released.lock().unwrap();
+            while !*r {
+                r = self.cv.wait(r).unwrap();
+            }
+            Ok(7)
+        }
+        fn health(&self) -> Vec<String> {
+            vec![]
+        }
+        fn info(&self) -> NodeInfo {
+            unimplemented!("not called")
+        }
+        fn validators_stats(&self, _: u64) -> Result<Value, NodeError> {
+            Err(NodeError::Stopped)
+        }
+        fn peers(&self) -> Option<Vec<Value>> {
+            None
+        }
+        fn metrics(&self) -> String {
+            String::new()
+        }
+    }
+
+    impl AdminApi for Fake {
+        fn health(&self) -> Vec<String> {
+            vec![]
+        }
+        fn config(&self) -> NodeConfig {
+            unimplemented!("not called")
+        }
+        fn update_config(&self, _: &mut dyn FnMut(&mut NodeConfig)) {}
+        fn pause_sync(&self, _: bool) {}
+        fn modules(&self) -> Vec<(Stage, String, Option<u64>)> {
+            vec![]
+        }
+        fn load_module(&self, _: Stage, _: &[u8]) -> Result<SwapReport, NodeError> {
+            Err(NodeError::Stopped)
+        }
+        fn activate_modules(&self) -> Vec<Stage> {
+            vec![]
+        }
+        fn rollback_module(&self, _: Stage) -> Result<String, NodeError> {
+            Err(NodeError::Stopped)
+        }
+    }
+
+    fn call(fake: &Fake, method: &str) -> Value {
+        handle(
+            fake,
+            &json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": ["0x" .to_string() + &"11".repeat(32)]}),
+        )
+    }
+
+    #[test]
+    fn a_store_failure_is_an_internal_error_not_an_empty_answer() {
+        let fake = Fake {
+            released: Mutex::new(true),
+            cv: Condvar::new(),
+        };
+        for m in [
+            "node_getTxReceipt",
+            "node_getTxByHash",
+            "node_getPendingTxCount",
+        ] {
+            let r = call(&fake, m);
+            assert_eq!(r["error"]["code"], -32603, "{m}: {r}");
+            assert!(r["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("disk on fire"));
+        }
+        let r = call(&fake, "node_sendTx");
+        assert_eq!(r["error"]["data"]["reason"], "pool-full", "{r}");
+    }
+
+    fn http(addr: &str, request: &str) -> String {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    }
+
+    #[test]
+    fn status_answers_while_every_other_worker_is_busy_and_servers_stop_with_the_token() {
+        let fake = Arc::new(Fake {
+            released: Mutex::new(false),
+            cv: Condvar::new(),
+        });
+        let stop = CancellationToken::new();
+        let cfg = HttpConfig {
+            bind: "127.0.0.1".into(),
+            port: 0,
+            admin_port: 0,
+            admin_key_sha256: None,
+        };
+        let servers = serve(fake.clone(), fake.clone(), &cfg, stop.clone()).unwrap();
+        let addr = servers.rpc_addr.clone();
+        // Hold all but one worker in a slow call.
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"node_getCurrentMinFees"}"#;
+        let slow: Vec<_> = (0..RPC_WORKERS - 1)
+            .map(|_| {
+                let (addr, req) = (
+                    addr.clone(),
+                    format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+                );
+                std::thread::spawn(move || http(&addr, &req))
+            })
+            .collect();
+        let t0 = Instant::now();
+        let status = http(
+            &addr,
+            "GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        assert!(status.contains(r#""healthy":true"#), "{status}");
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        *fake.released.lock().unwrap() = true;
+        fake.cv.notify_all();
+        for s in slow {
+            assert!(s.join().unwrap().contains(r#""feePerL2Gas":"7""#));
+        }
+        stop.cancel();
+        for t in servers.threads {
+            t.join().unwrap();
+        }
+    }
 }

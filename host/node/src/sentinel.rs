@@ -136,7 +136,7 @@ pub fn stats(records: &[SlotRecord]) -> Value {
 
 impl Node {
     /// `node_getValidatorsStats` over the last `window` finished slots.
-    pub fn validators_stats(&self, window: u64) -> Result<Value, crate::node::NodeError> {
+    pub fn validators_stats(&self, window: u64) -> Result<Value, crate::error::NodeError> {
         let window = window.clamp(1, MAX_WINDOW);
         let now = self.l1.latest_timestamp()?;
         let current = self.timing.slot_at(now);
@@ -145,10 +145,7 @@ impl Node {
         let first = last.saturating_sub(window - 1).max(1);
         let mut signed: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         {
-            let chain = self
-                .chain
-                .read()
-                .map_err(|_| crate::node::NodeError::Poisoned)?;
+            let chain = self.chain.snapshot();
             for b in chain.blocks.iter().rev() {
                 if b.header.slot < first {
                     break;
@@ -181,7 +178,7 @@ impl Node {
                 None => None,
                 Some(bytes) => {
                     let att = abi::CommitteeAttestations::abi_decode(bytes).map_err(|e| {
-                        crate::node::NodeError::Invalid(format!(
+                        crate::error::NodeError::Invalid(format!(
                             "stored attestations of slot {slot} do not decode: {e}"
                         ))
                     })?;

@@ -3,7 +3,8 @@
 //! receipts, and the slashing-protection record that makes signing twice for a slot impossible.
 //!
 //! World state is not stored as trees: it is a pure function of the genesis and the blocks'
-//! effects, rebuilt in memory on start (forks for speculative building are clones).
+//! effects, rebuilt in memory on start (forks for speculative building are clones). The chain
+//! service (`world.rs`) is the only writer of the block table.
 
 // redb's error enum is large; it is built once per failed database call, never in a loop.
 #![allow(clippy::result_large_err)]
@@ -29,6 +30,17 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub struct StoreError {
     path: String,
     detail: String,
+}
+
+#[cfg(test)]
+impl StoreError {
+    /// A failure to answer with in tests of the layers above.
+    pub(crate) fn for_test(detail: &str) -> StoreError {
+        StoreError {
+            path: "test.redb".into(),
+            detail: detail.into(),
+        }
+    }
 }
 
 /// A tx hash with bytes (a tx, or a receipt).
@@ -161,14 +173,6 @@ impl Store {
         f(&r).map_err(|e| self.err(e))
     }
 
-    /// Stores block `n` (replacing any block with that number).
-    pub fn put_block(&self, n: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        self.write(|w| {
-            w.open_table(BLOCKS)?.insert(n, bytes)?;
-            Ok(())
-        })
-    }
-
     /// Every block in order.
     pub fn blocks(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         self.read(|r| {
@@ -182,8 +186,35 @@ impl Store {
         })
     }
 
-    /// Removes blocks above `n` (a prune or a reorg on L1).
-    pub fn truncate_blocks(&self, n: u64) -> Result<(), StoreError> {
+    /// Stores block `n`, removes its txs from the pool and records their receipts, in one
+    /// transaction: a crash leaves either the block with its receipts or neither.
+    pub fn commit_block(&self, n: u64, bytes: &[u8], receipts: &[Entry]) -> Result<(), StoreError> {
+        self.write(|w| {
+            w.open_table(BLOCKS)?.insert(n, bytes)?;
+            let mut pool = w.open_table(POOL)?;
+            let mut rec = w.open_table(RECEIPTS)?;
+            for (h, r) in receipts {
+                pool.remove(&h[..])?;
+                rec.insert(&h[..], r.as_slice())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Rewrites several blocks (status changes) in one transaction.
+    pub fn put_blocks(&self, blocks: &[(u64, Vec<u8>)]) -> Result<(), StoreError> {
+        self.write(|w| {
+            let mut t = w.open_table(BLOCKS)?;
+            for (n, b) in blocks {
+                t.insert(*n, b.as_slice())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes blocks above `n` and puts their txs back into the pool without receipts, in one
+    /// transaction (a prune or a reorg on L1: nothing acknowledged is lost).
+    pub fn roll_back(&self, n: u64, txs: &[Entry]) -> Result<(), StoreError> {
         self.write(|w| {
             let mut t = w.open_table(BLOCKS)?;
             let above: Vec<u64> = t
@@ -192,6 +223,12 @@ impl Store {
                 .collect::<Result<_, _>>()?;
             for k in above {
                 t.remove(k)?;
+            }
+            let mut pool = w.open_table(POOL)?;
+            let mut rec = w.open_table(RECEIPTS)?;
+            for (h, tx) in txs {
+                rec.remove(&h[..])?;
+                pool.insert(&h[..], tx.as_slice())?;
             }
             Ok(())
         })
@@ -244,19 +281,6 @@ impl Store {
             for (h, r) in receipts {
                 pool.remove(&h[..])?;
                 rec.insert(&h[..], r.as_slice())?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Puts txs back into the pool and forgets their receipts (their block was pruned).
-    pub fn unsettle(&self, txs: &[Entry]) -> Result<(), StoreError> {
-        self.write(|w| {
-            let mut pool = w.open_table(POOL)?;
-            let mut rec = w.open_table(RECEIPTS)?;
-            for (h, tx) in txs {
-                rec.remove(&h[..])?;
-                pool.insert(&h[..], tx.as_slice())?;
             }
             Ok(())
         })
@@ -423,23 +447,30 @@ mod tests {
     }
 
     #[test]
-    fn pool_settle_unsettle_and_blocks() {
+    fn blocks_commit_with_their_receipts_and_roll_back_into_the_pool() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
         s.pool_add(&[1; 32], b"tx1").unwrap();
         s.pool_add(&[2; 32], b"tx2").unwrap();
         assert_eq!(s.pool_len().unwrap(), 2);
-        s.settle(&[([1; 32], b"{}".to_vec())]).unwrap();
+        s.settle(&[([2; 32], b"{\"status\":\"dropped\"}".to_vec())])
+            .unwrap();
         assert_eq!(s.pool_len().unwrap(), 1);
-        assert_eq!(s.receipt(&[1; 32]).unwrap(), Some(b"{}".to_vec()));
-        s.unsettle(&[([1; 32], b"tx1".to_vec())]).unwrap();
-        assert_eq!(s.pool_len().unwrap(), 2);
-        assert_eq!(s.receipt(&[1; 32]).unwrap(), None);
         for n in 1..=5 {
-            s.put_block(n, &[n as u8]).unwrap();
+            let receipts = if n == 4 {
+                vec![([1; 32], b"{}".to_vec())]
+            } else {
+                vec![]
+            };
+            s.commit_block(n, &[n as u8], &receipts).unwrap();
         }
-        s.truncate_blocks(3).unwrap();
-        let b: Vec<u64> = s.blocks().unwrap().into_iter().map(|(n, _)| n).collect();
-        assert_eq!(b, vec![1, 2, 3]);
+        assert_eq!(s.pool_len().unwrap(), 0);
+        assert_eq!(s.receipt(&[1; 32]).unwrap(), Some(b"{}".to_vec()));
+        s.put_blocks(&[(2, vec![20]), (3, vec![30])]).unwrap();
+        s.roll_back(3, &[([1; 32], b"tx1".to_vec())]).unwrap();
+        let b: Vec<(u64, Vec<u8>)> = s.blocks().unwrap();
+        assert_eq!(b, vec![(1, vec![1]), (2, vec![20]), (3, vec![30])]);
+        assert_eq!(s.pool_get(&[1; 32]).unwrap(), Some(b"tx1".to_vec()));
+        assert_eq!(s.receipt(&[1; 32]).unwrap(), None);
     }
 }

@@ -83,6 +83,11 @@ pub struct StartArgs {
     /// Fewest connected peers for a healthy `/status` (0: a lone node is healthy).
     #[arg(long = "p2p-min-peers", env = "P2P_MIN_PEERS", default_value_t = 0)]
     pub p2p_min_peers: u32,
+    /// Start with the L1 archiver paused, as after `nodeAdmin_pauseSync`: the node follows the
+    /// chain from its peers (each block re-executed and checked against the archive root the
+    /// Rollup holds) until `nodeAdmin_resumeSync`. Needs P2P_ENABLED.
+    #[arg(long = "l1-sync-paused", env = "CAIRN_L1_SYNC_PAUSED", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub l1_sync_paused: bool,
     /// JSON-RPC port.
     #[arg(long, env = "AZTEC_PORT", default_value_t = 8080)]
     pub port: u16,
@@ -257,6 +262,11 @@ pub fn start(args: StartArgs) -> Result<()> {
             args.p2p_min_peers
         );
     }
+    if args.l1_sync_paused && !args.p2p_enabled {
+        return Err(anyhow!(
+            "CAIRN_L1_SYNC_PAUSED needs P2P_ENABLED: with L1 sync paused the node follows the chain from its peers only"
+        ));
+    }
     if args.p2p_min_peers > args.p2p_max_peers {
         bail!(
             "P2P_MIN_PEERS ({}) is above P2P_MAX_PEERS ({}): the node could never be healthy",
@@ -361,22 +371,29 @@ pub fn start(args: StartArgs) -> Result<()> {
         beacon_urls: args.l1_consensus_host_urls.clone(),
         min_peers: args.p2p_min_peers as usize,
         max_pending_txs: args.p2p_max_pending_tx_count as usize,
+        sync_paused: args.l1_sync_paused,
     };
     let node = Node::open(cfg, resolved.l1, pipeline).map_err(|e| anyhow!("{e}"))?;
-    let threads = node.run().map_err(|e| anyhow!("{e}"))?;
-    // Kept alive for the life of the process: the p2p service and its bridge run on it.
-    let _p2p = if args.p2p_enabled {
-        Some(super::p2p::start(&node, &args, bootstrap)?)
-    } else {
-        None
-    };
+    // One runtime for the node's tasks and the p2p service; blocking work goes to its blocking
+    // pool, so two reactor threads are enough.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("cairn")
+        .enable_all()
+        .build()?;
+    let services =
+        cairn_node::service::start(&node, runtime.handle()).map_err(|e| anyhow!("{e}"))?;
+    if args.p2p_enabled {
+        super::p2p::start(&node, &args, bootstrap, runtime.handle())?;
+    }
     let (rpc, admin) = node.bound.lock().map(|b| b.clone()).unwrap_or_default();
     eprintln!(
         "cairn node: JSON-RPC http://{rpc}  admin http://{admin}  data {}",
         args.data_directory.display()
     );
-    // Ctrl-C and SIGTERM (a service manager's stop): the loops finish the duty they are in
-    // (every store write is one transaction, so the store is consistent at any point) and exit.
+    // Ctrl-C and SIGTERM (a service manager's stop): one cancellation token stops every task
+    // after the duty it is in (every store write is one transaction, so the store is
+    // consistent at any point), the servers and the p2p service.
     let (stop_tx, stop_rx) = std::sync::mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = stop_tx.send(());
@@ -384,17 +401,15 @@ pub fn start(args: StartArgs) -> Result<()> {
     .map_err(|e| anyhow!("cannot install the signal handler: {e}"))?;
     let _ = stop_rx.recv();
     tracing::info!("stop requested; finishing the current duty");
-    node.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let loops: Vec<_> = threads
-        .into_iter()
-        .filter(|t| matches!(t.thread().name(), Some("archiver" | "sequencer" | "prover")))
-        .collect();
+    node.shutdown();
     // A proposal in flight waits at most for its L1 receipt (one slot).
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while loops.iter().any(|t| !t.is_finished()) && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+    let late = services.join(runtime.handle(), Duration::from_secs(60));
+    if !late.is_empty() {
+        tracing::warn!(tasks = ?late, "tasks still busy at the stop deadline; stopping anyway (the store is consistent: every write is one transaction)");
     }
-    drop(_p2p);
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    // Last: the chain service applies what was queued and closes the store.
+    node.chain.close();
     eprintln!("cairn node: stopped");
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! The bridge between the node (threads) and the p2p service (tokio): the service runs on its
-//! own small runtime; gossiped txs are admitted through the node's validation and proof
+//! The bridge between the node's services and the p2p service, both on the node's runtime:
+//! gossiped txs are admitted through the node's validation and proof
 //! components off the reactor, and the verdict goes back to the service; txs the node accepted
 //! from its RPC are published.
 
@@ -14,18 +14,11 @@ use cairn_wire::reqresp::{Request, Response, Status};
 use cairn_wire::{NetworkId, Topic};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use super::node::StartArgs;
 
 /// Gossip messages checked at once (each on a blocking thread).
 const VALIDATORS: usize = 4;
-
-/// The running service: dropping it stops the runtime and with it the service.
-pub struct Running {
-    _runtime: tokio::runtime::Runtime,
-    _shutdown: tokio_util::sync::DropGuard,
-}
 
 struct Bridge {
     handle: P2pHandle,
@@ -106,8 +99,14 @@ impl cairn_node::Network for Bridge {
     }
 }
 
-/// Starts the service for `node` with the flags of `cairn start`.
-pub fn start(node: &Arc<Node>, args: &StartArgs, bootstrap: Vec<Multiaddr>) -> Result<Running> {
+/// Starts the service for `node` on the node's runtime, with the flags of `cairn start`; it
+/// stops with the node (its cancellation token).
+pub fn start(
+    node: &Arc<Node>,
+    args: &StartArgs,
+    bootstrap: Vec<Multiaddr>,
+    runtime: &tokio::runtime::Handle,
+) -> Result<()> {
     let cfg = node.config();
     let ip = |ip: std::net::IpAddr| match ip {
         std::net::IpAddr::V4(v4) => format!("/ip4/{v4}"),
@@ -137,21 +136,18 @@ pub fn start(node: &Arc<Node>, args: &StartArgs, bootstrap: Vec<Multiaddr>) -> R
         heartbeat: Duration::from_millis(700),
         max_peers: args.p2p_max_peers,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("p2p")
-        .enable_all()
-        .build()?;
-    let shutdown = CancellationToken::new();
     let (handle, mut events, _task) = runtime
-        .block_on(cairn_p2p::start(p2p_cfg, shutdown.clone()))
+        .block_on(cairn_p2p::start(
+            p2p_cfg,
+            node.shutdown_token().child_token(),
+        ))
         .map_err(|e| anyhow!("{e}"))?;
     tracing::info!(peer_id = %handle.peer_id, listen = ?handle.listen_addrs, "p2p service listening");
     let (outgoing, mut to_publish) = mpsc::channel::<(Topic, Vec<u8>)>(1024);
     let bridge = Bridge {
         handle: handle.clone(),
         outgoing,
-        runtime: runtime.handle().clone(),
+        runtime: runtime.clone(),
     };
     if node.network.set(Box::new(bridge)).is_err() {
         return Err(anyhow!("the p2p service was started twice"));
@@ -206,15 +202,13 @@ pub fn start(node: &Arc<Node>, args: &StartArgs, bootstrap: Vec<Multiaddr>) -> R
                         // kept off the reactor.
                         match tokio::task::spawn_blocking(move || n.admit_tx(&data)).await {
                             Ok(Ok(_)) => Verdict::Accept,
-                            // Not the sender's fault: known already, or no room here.
-                            Ok(Err((code, _))) if code == "duplicate" || code == "pool-full" => {
-                                Verdict::Ignore
-                            }
-                            Ok(Err((code, message))) => {
-                                tracing::debug!(peer = %from, %code, %message, "gossiped tx rejected");
+                            Ok(Err(e)) if e.senders_fault() => {
+                                tracing::debug!(peer = %from, code = e.code(), error = %e, "gossiped tx rejected");
                                 Verdict::Reject
                             }
-                            Err(_) => Verdict::Ignore,
+                            // Not the sender's fault: known already, no room here, or a local
+                            // storage failure.
+                            Ok(Err(_)) | Err(_) => Verdict::Ignore,
                         }
                     }
                     Topic::CheckpointProposal | Topic::CheckpointAttestation => {
@@ -249,8 +243,5 @@ pub fn start(node: &Arc<Node>, args: &StartArgs, bootstrap: Vec<Multiaddr>) -> R
             });
         }
     });
-    Ok(Running {
-        _runtime: runtime,
-        _shutdown: shutdown.drop_guard(),
-    })
+    Ok(())
 }

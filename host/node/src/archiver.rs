@@ -1,0 +1,300 @@
+//! The archiver: follows the Rollup on L1 (checkpoints, prunes, proofs), rebuilds each block
+//! it did not build from the blobs, re-executes it on a snapshot and hands it to the chain
+//! service; while its L1 sync is paused it follows peers instead (blocks by req/resp, each
+//! checked against the archive root L1 holds). It also answers peers' req/resp requests.
+
+use std::sync::atomic::Ordering;
+
+use alloy_primitives::{B256, U256};
+use alloy_sol_types::{SolCall, SolEvent, SolValue};
+use cairn_consensus::abi::IRollupConsensus as R;
+use cairn_consensus::blob;
+use cairn_l1::blob::BlobBundle;
+use cairn_protocol::stages::{BlockContext, BlockHeader};
+
+use crate::chain::{decode_body, Block, Status};
+use crate::error::NodeError;
+use crate::node::{seal, Node};
+
+impl Node {
+    /// One pass of the archiver task: from L1, or from peers while the L1 sync is paused;
+    /// then tells the p2p service what this node now holds.
+    pub(crate) fn archiver_pass(&self) {
+        if !self.sync_paused.load(Ordering::Relaxed) {
+            match self.sync_once() {
+                Ok(()) => self.l1_ok(),
+                Err(e) => self.l1_err(&e),
+            }
+        } else if let Err(e) = self.sync_from_peers() {
+            tracing::warn!(error = %e, "catching up from peers failed");
+        }
+        if let Some(net) = self.network.get() {
+            let chain = self.chain.snapshot();
+            net.set_status(chain.tip(), chain.archive_at(chain.tip()), chain.proven);
+        }
+    }
+
+    /// One archiver pass: rolls back what L1 no longer has, appends what it has that we do
+    /// not, and marks proven blocks.
+    pub fn sync_once(&self) -> Result<(), NodeError> {
+        let rollup = self.rollup();
+        // Our tip before L1's: the sequencer appends a checkpoint only after L1 has mined it, so
+        // whatever we hold now is covered by the L1 reading below. Read the other way round, a
+        // checkpoint appended in between would look like one L1 had dropped and be rolled back.
+        let local = self.chain.tip();
+        let tips = self.l1.call(rollup, &R::getTipsCall {})?;
+        let pending: u64 = tips.pending.try_into().unwrap_or(0);
+        let proven: u64 = tips.proven.try_into().unwrap_or(0);
+        let now = self.l1.latest_timestamp()?;
+        // After the proof window passes, L1 treats the unproven checkpoints as gone even
+        // before anyone calls prune().
+        let prunable = self
+            .l1
+            .call(
+                rollup,
+                &R::canPruneAtTimeCall {
+                    _ts: U256::from(now),
+                },
+            )
+            .unwrap_or(false);
+        let effective = if prunable { proven } else { pending };
+        // Reorg/prune: walk back while our archive differs from L1's.
+        let mut keep = local.min(effective);
+        let chain = self.chain.snapshot();
+        while keep > 0 {
+            let on_l1 = self.l1.call(
+                rollup,
+                &R::archiveAtCall {
+                    _checkpointNumber: U256::from(keep),
+                },
+            )?;
+            if on_l1 == chain.archive_at(keep) {
+                break;
+            }
+            keep -= 1;
+        }
+        drop(chain);
+        if keep < local {
+            let dropped = self.chain.roll_back(keep)?;
+            tracing::warn!(
+                to = keep,
+                dropped,
+                "rolled back to L1; their txs are back in the pool"
+            );
+        }
+        for n in keep + 1..=effective {
+            self.fetch_checkpoint(n)?;
+        }
+        self.metrics.proven.store(proven, Ordering::Relaxed);
+        self.metrics
+            .checkpointed
+            .store(effective, Ordering::Relaxed);
+        // Blocks this node does not hold yet are marked when they arrive (next pass).
+        self.chain.mark_proven(proven)?;
+        Ok(())
+    }
+
+    /// Fetches checkpoint `n` from L1 (event, calldata, blobs), re-executes it and appends it.
+    fn fetch_checkpoint(&self, n: u64) -> Result<(), NodeError> {
+        let rollup = self.rollup();
+        let topic = B256::from(U256::from(n));
+        let logs = self.l1.logs(
+            rollup,
+            R::CheckpointProposed::SIGNATURE_HASH,
+            Some(topic),
+            0,
+            None,
+            100_000,
+        )?;
+        let archive = self.l1.call(
+            rollup,
+            &R::archiveAtCall {
+                _checkpointNumber: U256::from(n),
+            },
+        )?;
+        // The newest event for n whose archive is the one L1 holds now (numbers are reused
+        // after a prune).
+        let (log, ev) = logs
+            .iter()
+            .rev()
+            .filter_map(|l| l.decode::<R::CheckpointProposed>().map(|e| (l, e)))
+            .find(|(_, e)| e.archive == archive)
+            .ok_or_else(|| format!("no CheckpointProposed event for checkpoint {n}"))?;
+        let (_, input) = self.l1.transaction_input(log.tx_hash)?;
+        let call = R::proposeCall::abi_decode(&input)
+            .map_err(|e| format!("checkpoint {n}: propose calldata does not decode: {e}"))?;
+        let beacon_urls = self.config().beacon_urls;
+        let blobs = if beacon_urls.is_empty() {
+            self.l1.blobs_of_tx(log.tx_hash)?
+        } else {
+            let (_, ts) = self.l1.block_at(log.block_number)?;
+            cairn_l1::beacon::Beacon::new(&beacon_urls)
+                .blobs_at(ts, &ev.versionedBlobHashes)
+                .map_err(|e| format!("checkpoint {n}: {e}"))?
+        };
+        if blobs.len() != ev.versionedBlobHashes.len() {
+            return Err(format!(
+                "checkpoint {n}: {} blobs for {} hashes",
+                blobs.len(),
+                ev.versionedBlobHashes.len()
+            )
+            .into());
+        }
+        for (b, h) in blobs.iter().zip(&ev.versionedBlobHashes) {
+            BlobBundle::verify_blob(b, h).map_err(|e| format!("checkpoint {n}: {e}"))?;
+        }
+        let refs: Vec<&blob::Blob> = blobs.iter().map(|b| &**b).collect();
+        let body = blob::decode_blobs(&refs).map_err(|e| format!("checkpoint {n}: {e}"))?;
+        let (header, txs) = decode_body(&body)
+            .ok_or_else(|| format!("checkpoint {n}: blob body does not parse"))?;
+        if self.append_verified(
+            n,
+            header,
+            txs,
+            archive,
+            log.tx_hash,
+            call._attestations.abi_encode(),
+        )? {
+            tracing::info!(checkpoint = n, "synced checkpoint from L1");
+        }
+        Ok(())
+    }
+
+    /// Re-executes checkpoint `n` (its header and txs) on the tip's state and appends it if it
+    /// reproduces the header and `archive`; false if the tip moved past it meanwhile.
+    fn append_verified(
+        &self,
+        n: u64,
+        header: BlockHeader,
+        txs: Vec<Vec<u8>>,
+        archive: B256,
+        l1_tx: B256,
+        attestations: Vec<u8>,
+    ) -> Result<bool, NodeError> {
+        let chain = self.chain.snapshot();
+        if chain.tip() + 1 != n {
+            return Ok(false); // the sequencer appended it meanwhile
+        }
+        let ctx = BlockContext {
+            chain_id: header.chain_id,
+            rollup_version: header.rollup_version,
+            block_number: header.block_number,
+            fee_per_mana: header.fee_per_mana,
+            coinbase: header.coinbase,
+        };
+        self.block_boundary(n);
+        let run = self.run_block(&chain.state, &ctx, &txs)?;
+        if let Some((_, stage, r)) = run.rejected.first() {
+            return Err(format!(
+                "checkpoint {n} holds a tx this node rejects at {stage}: {}",
+                r.message
+            )
+            .into());
+        }
+        let (rebuilt, rebuilt_archive, state) = seal(&chain.state, header.clone(), &run.effects);
+        if rebuilt != header || rebuilt_archive != archive {
+            return Err(format!(
+                "checkpoint {n}: re-execution does not reproduce the posted header/archive"
+            )
+            .into());
+        }
+        let block = Block {
+            header,
+            txs,
+            effects: run.effect_bytes,
+            archive,
+            l1_tx,
+            status: Status::Checkpointed,
+            attestations,
+        };
+        self.chain
+            .append(block, state, chain.archive_at(n - 1), Vec::new())
+    }
+
+    /// Catches up with the checkpoints on L1: from L1 itself, or, while the L1 archiver is
+    /// paused (`nodeAdmin_pauseSync`), from peers over req/resp.
+    pub(crate) fn catch_up(&self) -> Result<(), NodeError> {
+        if self.sync_paused.load(Ordering::Relaxed) && self.network.get().is_some() {
+            self.sync_from_peers().map(|_| ())
+        } else {
+            self.sync_once()
+        }
+    }
+
+    /// Fetches blocks after the tip from the best peer, re-executes each and appends it when it
+    /// reproduces the archive root L1 holds for that checkpoint (a peer cannot make this node
+    /// accept anything L1 does not hold). Returns how many were appended.
+    pub fn sync_from_peers(&self) -> Result<usize, NodeError> {
+        let Some(net) = self.network.get() else {
+            return Ok(0);
+        };
+        let l1_tip: u64 = self
+            .l1
+            .call(self.rollup(), &R::getTipsCall {})?
+            .pending
+            .try_into()
+            .unwrap_or(0);
+        let mut added = 0;
+        loop {
+            let tip = self.chain.tip();
+            if tip >= l1_tip {
+                return Ok(added);
+            }
+            let count =
+                (l1_tip - tip).min(u64::from(cairn_wire::reqresp::MAX_BLOCKS_PER_REQUEST)) as u32;
+            let blocks = net.fetch_blocks(tip + 1, count)?;
+            if blocks.is_empty() {
+                return Ok(added);
+            }
+            for (i, bytes) in blocks.iter().enumerate() {
+                let n = tip + 1 + i as u64;
+                let b = Block::decode(bytes)
+                    .ok_or_else(|| format!("block {n} from a peer does not decode"))?;
+                if b.header.block_number != n {
+                    return Err(
+                        format!("a peer answered block {} for {n}", b.header.block_number).into(),
+                    );
+                }
+                let on_l1 = self.l1.call(
+                    self.rollup(),
+                    &R::archiveAtCall {
+                        _checkpointNumber: U256::from(n),
+                    },
+                )?;
+                if on_l1 != b.archive {
+                    return Err(
+                        format!("block {n} from a peer is not the checkpoint L1 holds").into(),
+                    );
+                }
+                if self.append_verified(n, b.header, b.txs, b.archive, b.l1_tx, b.attestations)? {
+                    added += 1;
+                    self.metrics
+                        .blocks_from_peers
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(checkpoint = n, "synced checkpoint from a peer");
+                }
+            }
+        }
+    }
+
+    /// Answers a peer's request for blocks or txs.
+    pub fn serve(&self, request: &cairn_wire::reqresp::Request) -> cairn_wire::reqresp::Response {
+        use cairn_wire::reqresp::{Request, Response};
+        match request {
+            Request::BlocksByNumber { from, count } => {
+                let chain = self.chain.snapshot();
+                let blocks = (*from..from.saturating_add(u64::from(*count)))
+                    .map_while(|n| chain.block(n).map(|b| b.encode()))
+                    .collect();
+                Response::Blocks(blocks)
+            }
+            Request::TxsByHash(hashes) => Response::Txs(
+                hashes
+                    .iter()
+                    .filter_map(|h| self.store.pool_get(h).ok().flatten())
+                    .collect(),
+            ),
+            Request::Status(_) => Response::Error("status is answered by the p2p service".into()),
+        }
+    }
+}

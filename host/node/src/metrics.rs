@@ -1,0 +1,206 @@
+//! The node's counters, gauges and health record, written by the services that own each
+//! value and read by `/metrics` and `/status`. Names are documented in docs/node.md.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use alloy_primitives::U256;
+
+/// Counters and gauges exported on `/metrics` (names documented in docs/node.md).
+#[derive(Default)]
+pub struct Metrics {
+    /// `cairn_sequencer_blocks_proposed_total`.
+    pub proposed: AtomicU64,
+    /// `cairn_sequencer_slots_missed_total`: our slot, no checkpoint landed.
+    pub missed: AtomicU64,
+    /// `cairn_sequencer_attestations_required`.
+    pub att_required: AtomicU64,
+    /// `cairn_sequencer_attestations_collected`.
+    pub att_collected: AtomicU64,
+    /// `cairn_l1_publisher_balance_wei` (first publisher).
+    pub publisher_balance: Mutex<U256>,
+    /// `cairn_archiver_checkpoint_height`.
+    pub checkpointed: AtomicU64,
+    /// `cairn_archiver_proven_height`.
+    pub proven: AtomicU64,
+    /// `cairn_prover_epoch_proofs_total`.
+    pub proofs: AtomicU64,
+    /// `cairn_txpool_received_total`.
+    pub txs_received: AtomicU64,
+    /// `cairn_block_build_seconds` of the last block.
+    pub last_build_ms: AtomicU64,
+    /// `cairn_consensus_proposals_received_total`: gossiped proposals from the slot's proposer.
+    pub proposals_received: AtomicU64,
+    /// `cairn_consensus_attestations_received_total`: gossiped attestations from committee members.
+    pub attestations_received: AtomicU64,
+    /// `cairn_consensus_attestations_made_total`: attestations local attesters signed for
+    /// other nodes' proposals.
+    pub attestations_made: AtomicU64,
+    /// `cairn_consensus_equivocations_total`: slots whose proposer signed two proposals.
+    pub equivocations: AtomicU64,
+    /// `cairn_sequencer_attestation_round_seconds`: the last round, proposal to quorum or deadline.
+    pub attestation_round_ms: AtomicU64,
+    /// `cairn_p2p_blocks_received_total`: blocks appended from peers' req/resp answers.
+    pub blocks_from_peers: AtomicU64,
+}
+
+/// Why the node is unhealthy.
+#[derive(Default)]
+pub struct Health {
+    /// Last L1 error and when.
+    pub l1_error: Mutex<Option<(Instant, String)>>,
+    /// Last successful L1 read.
+    pub l1_ok: Mutex<Option<Instant>>,
+    /// The last proposal of this node that did not reach quorum, and when (cleared by one
+    /// that does).
+    pub quorum: Mutex<Option<(Instant, String)>>,
+}
+
+/// The Prometheus text exposition: every metric with its `# HELP` and `# TYPE` lines. `pool`
+/// is `None` when the store could not be read (the gauge is left out rather than shown as 0).
+pub fn render(
+    m: &Metrics,
+    tip: u64,
+    pool: Option<u64>,
+    pipeline: &cairn_engine::Pipeline,
+) -> String {
+    let bal = m
+        .publisher_balance
+        .lock()
+        .map(|b| b.to_string())
+        .unwrap_or_default();
+    let lines: Vec<(&str, &str, &str, String)> = vec![
+        (
+            "cairn_sequencer_blocks_proposed_total",
+            "Checkpoints this node proposed that landed on L1.",
+            "counter",
+            m.proposed.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_sequencer_slots_missed_total",
+            "Slots this node was proposer for without a checkpoint landing.",
+            "counter",
+            m.missed.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_sequencer_attestations_required",
+            "Attestations the last proposal needed (floor(2n/3)+1).",
+            "gauge",
+            m.att_required.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_sequencer_attestations_collected",
+            "Attestations the last proposal collected.",
+            "gauge",
+            m.att_collected.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_sequencer_block_build_ms",
+            "Time to build the last proposed block, in milliseconds.",
+            "gauge",
+            m.last_build_ms.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_l1_publisher_balance_wei",
+            "Balance of the first publisher account, in wei.",
+            "gauge",
+            bal,
+        ),
+        (
+            "cairn_archiver_block_height",
+            "Latest L2 block this node holds.",
+            "gauge",
+            tip.to_string(),
+        ),
+        (
+            "cairn_archiver_checkpointed_height",
+            "Latest checkpoint seen on L1.",
+            "gauge",
+            m.checkpointed.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_archiver_proven_height",
+            "Latest proven checkpoint on L1.",
+            "gauge",
+            m.proven.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_prover_epoch_proofs_total",
+            "Epoch proofs this node submitted.",
+            "counter",
+            m.proofs.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_txpool_received_total",
+            "Txs accepted into the pool.",
+            "counter",
+            m.txs_received.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_sequencer_attestation_round_ms",
+            "The last attestation round, from gossiping the proposal to quorum or the deadline, in milliseconds.",
+            "gauge",
+            m.attestation_round_ms.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_consensus_proposals_received_total",
+            "Gossiped checkpoint proposals signed by their slot's proposer.",
+            "counter",
+            m.proposals_received.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_consensus_attestations_received_total",
+            "Gossiped attestations from committee members.",
+            "counter",
+            m.attestations_received.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_consensus_attestations_made_total",
+            "Attestations local attesters signed for other nodes' proposals.",
+            "counter",
+            m.attestations_made.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_p2p_blocks_received_total",
+            "Blocks appended from peers' req/resp answers (catching up while L1 sync is paused).",
+            "counter",
+            m.blocks_from_peers.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_consensus_equivocations_total",
+            "Slots whose proposer signed two different checkpoint proposals.",
+            "counter",
+            m.equivocations.load(Ordering::Relaxed).to_string(),
+        ),
+    ];
+    let mut lines = lines;
+    if let Some(pool) = pool {
+        lines.push((
+            "cairn_txpool_pending",
+            "Txs waiting in the pool.",
+            "gauge",
+            pool.to_string(),
+        ));
+    }
+    let mut out = String::new();
+    for (name, help, kind, v) in lines {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+        ));
+    }
+    let name = "cairn_pipeline_native_fallbacks_total";
+    out.push_str(&format!("# HELP {name} Stage calls whose module faulted, answered by the native twin instead.\n# TYPE {name} counter\n"));
+    for (s, n) in cairn_engine::Stage::ALL.iter().zip(pipeline.fallbacks()) {
+        out.push_str(&format!("{name}{{stage=\"{}\"}} {n}\n", s.name()));
+    }
+    let name = "cairn_pipeline_stage_info";
+    out.push_str(&format!("# HELP {name} The module running each stage (native: the in-process twin).\n# TYPE {name} gauge\n"));
+    for (s, m) in pipeline.active() {
+        out.push_str(&format!(
+            "{name}{{stage=\"{}\",module=\"{m}\"}} 1\n",
+            s.name()
+        ));
+    }
+    out
+}

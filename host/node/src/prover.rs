@@ -1,0 +1,110 @@
+//! The devnet epoch prover: proves the longest provable prefix of the oldest unproven epoch
+//! (the devnet's verifier accepts any proof bytes; every public input is real and checked by
+//! the Rollup). Reads a chain snapshot; writes nothing but its L1 transaction.
+
+use std::sync::atomic::Ordering;
+
+use alloy_primitives::{Bytes, B256, U256};
+use alloy_sol_types::{SolCall, SolValue};
+use cairn_consensus::abi::{self as cabi, IRollupConsensus as R};
+use cairn_consensus::{blob, constants};
+use cairn_l1::blob::BlobBundle;
+
+use crate::chain::encode_body;
+use crate::error::NodeError;
+use crate::node::Node;
+
+impl Node {
+    /// Proves the longest provable prefix of the oldest unproven epoch (mock verifier: the
+    /// proof bytes are empty; every public input is real and checked by the Rollup).
+    pub fn prove_once(&self) -> Result<(), NodeError> {
+        let Some(prover) = self.config().prover else {
+            return Ok(());
+        };
+        let rollup = self.rollup();
+        let tips = self.l1.call(rollup, &R::getTipsCall {})?;
+        let pending: u64 = tips.pending.try_into().unwrap_or(0);
+        let proven: u64 = tips.proven.try_into().unwrap_or(0);
+        if pending <= proven {
+            return Ok(());
+        }
+        let chain = self.chain.snapshot();
+        if chain.tip() < pending {
+            return Ok(()); // the archiver has not caught up
+        }
+        let epoch_of = |n: u64| -> u64 {
+            chain
+                .blocks
+                .get(n as usize - 1)
+                .map(|b| self.timing.epoch_of_slot(b.header.slot))
+                .unwrap_or(0)
+        };
+        let e = epoch_of(proven + 1);
+        let mut start = proven + 1;
+        while start > 1 && epoch_of(start - 1) == e {
+            start -= 1;
+        }
+        let mut end = proven + 1;
+        while end < pending && epoch_of(end + 1) == e {
+            end += 1;
+        }
+        let last = &chain.blocks[end as usize - 1];
+        let stored = self.l1.call(
+            rollup,
+            &R::getCheckpointCall {
+                _checkpointNumber: U256::from(end),
+            },
+        )?;
+        let att = <cabi::CommitteeAttestations as SolValue>::abi_decode(&last.attestations)
+            .map_err(|e| format!("stored attestations of {end} do not decode: {e}"))?;
+        let mut fees = vec![B256::ZERO; constants::PROOF_FEES_ENTRIES];
+        for i in start..=end {
+            let b = &chain.blocks[i as usize - 1];
+            let k = 2 * (i - start) as usize;
+            if k < fees.len() {
+                let mut w = [0u8; 32];
+                w[12..].copy_from_slice(&b.header.coinbase);
+                fees[k] = B256::from(w);
+            }
+        }
+        let body = encode_body(&last.header, &last.txs);
+        let bundle = BlobBundle::new(
+            blob::encode_blobs(&body).map_err(|e| NodeError::Invalid(e.to_string()))?,
+        )?;
+        let call = R::submitEpochRootProofCall {
+            _args: cabi::SubmitEpochRootProofArgs {
+                start: U256::from(start),
+                end: U256::from(end),
+                args: cabi::PublicInputArgs {
+                    previousArchive: chain.archive_at(start - 1),
+                    endArchive: chain.archive_at(end),
+                    outHash: stored.outHash,
+                    proverId: prover.address(),
+                },
+                fees,
+                attestations: att,
+                blobInputs: Bytes::from(bundle.point_evaluation_input(0, [0u8; 32])?),
+                proof: Bytes::new(),
+            },
+        };
+        let r = self.l1.send(
+            &prover,
+            "submitEpochRootProof",
+            cairn_l1::TxRequest {
+                to: Some(rollup),
+                data: call.abi_encode(),
+                value: U256::ZERO,
+                gas: Some(3_000_000),
+            },
+        )?;
+        self.metrics.proofs.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            start,
+            end,
+            epoch = e,
+            gas = r.gas_used,
+            "epoch proof accepted"
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,481 @@
+//! The sequencer: the slot timer's duty. When a local attester proposes in the current slot it
+//! builds a block from the pool through the pipeline (on a snapshot, off the reactor),
+//! re-executes it, records its duties in the slashing guard, gossips the proposal, collects
+//! attestations until quorum or the slot's deadline, publishes the checkpoint to the Rollup as
+//! a blob transaction and hands the block to the chain service.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use alloy_primitives::{Address, Bytes, B256, I256};
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::{SolCall, SolValue};
+use cairn_consensus::abi::{self as cabi, IRollupConsensus as R};
+use cairn_consensus::{attest, blob, committee, constants, header::ProposedHeader};
+use cairn_l1::blob::BlobBundle;
+use cairn_l1::L1Error;
+use cairn_protocol::stages::BlockHeader;
+use cairn_protocol::tx::Tx;
+use serde_json::json;
+
+use crate::chain::{encode_body, Block, Status};
+use crate::config::{Attester, NodeConfig};
+use crate::consensus::PUBLISH_RESERVE;
+use crate::error::NodeError;
+use crate::node::{context, seal, Node};
+use crate::store::{Duty, DutyKind, Guard};
+
+impl Node {
+    /// One pass of the slot loop: if a local attester proposes in the slot the next L1 block
+    /// falls in, build, attest and publish.
+    pub fn slot_once(&self) -> Result<(), NodeError> {
+        let now = self.l1.latest_timestamp()?;
+        let slot = self.timing.slot_at(now);
+        if slot <= self.last_slot.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let slot_start = self.timing.slot_start(slot).unwrap_or(now);
+        // Too late in the slot to land a transaction inside it.
+        if now + 2 >= slot_start + self.timing.slot_duration() {
+            return Ok(());
+        }
+        self.last_slot.store(slot, Ordering::Relaxed);
+        let epoch = self.timing.epoch_of_slot(slot);
+        let cfg = self.config();
+        let committee = match self.committee(epoch) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(epoch, error = %e, "no committee yet");
+                return Ok(());
+            }
+        };
+        let proposer = if committee.is_empty() {
+            cfg.attesters
+                .first()
+                .map(|a| Address::from(a.key.address().0))
+        } else {
+            self.slot_proposer(slot)?.1
+        };
+        let Some(proposer) = proposer else {
+            return Ok(());
+        };
+        let Some(me) = cfg
+            .attesters
+            .iter()
+            .find(|a| Address::from(a.key.address().0) == proposer)
+            .cloned()
+        else {
+            return Ok(());
+        };
+        // Synced: our tip is L1's effective pending tip.
+        self.catch_up()?;
+        if self.store.signed_slot(slot)? {
+            tracing::warn!(
+                slot,
+                "already signed a proposal for this slot (restart?); not proposing again"
+            );
+            return Ok(());
+        }
+        if self.consensus.equivocated(slot) {
+            tracing::error!(
+                slot,
+                proposer = %proposer,
+                "two different proposals signed with this node's proposer key for this slot were seen on the network: the key may be compromised; not proposing"
+            );
+            self.metrics.missed.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        match self.propose(slot, epoch, &committee, &me, &cfg) {
+            Ok(n) => {
+                self.metrics.proposed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(slot, checkpoint = n, "proposed");
+                Ok(())
+            }
+            Err(e) => {
+                self.metrics.missed.fetch_add(1, Ordering::Relaxed);
+                Err(NodeError::Duty(format!("slot {slot}: {e}")))
+            }
+        }
+    }
+
+    fn propose(
+        &self,
+        slot: u64,
+        epoch: u64,
+        committee: &[Address],
+        me: &Attester,
+        cfg: &NodeConfig,
+    ) -> Result<u64, NodeError> {
+        let rollup = cfg.rollup;
+        let t0 = Instant::now();
+        let slot_start = self.timing.slot_start(slot).unwrap_or(0);
+        // Views at `latest` must see a block inside the slot.
+        let waited = Instant::now();
+        while self.l1.latest_timestamp()? < slot_start {
+            if waited.elapsed() > Duration::from_secs(self.timing.slot_duration()) {
+                return Err(NodeError::Duty(
+                    "L1 time is not advancing (no new L1 block for a whole slot)".into(),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let fee = self.current_min_fee()?;
+        // Only a snapshot of the state and the parent's archive are needed.
+        let (state, n, last_archive) = {
+            let c = self.chain.snapshot();
+            (c.state.clone(), c.tip() + 1, c.archive_at(c.tip()))
+        };
+        // Modules loaded through the admin API become active here, between blocks.
+        self.block_boundary(n);
+        let coinbase: [u8; 20] = me.coinbase.0 .0;
+        let ctx = context(n, self.l1.chain_id(), cfg.rollup_version, fee, coinbase);
+        // Build from the pool, oldest hash order (deterministic), through the pipeline.
+        let candidates = self.pool.candidates(cfg.max_txs_per_block)?;
+        let run = self.run_block(&state, &ctx, &candidates)?;
+        let dropped: Vec<([u8; 32], Vec<u8>)> = run
+            .rejected
+            .iter()
+            .map(|(bytes, stage, r)| {
+                let hash = Tx::decode(bytes).map(|t| t.hash()).unwrap_or([0; 32]);
+                let receipt = json!({"status": "dropped", "stage": stage.name(), "code": r.code, "error": r.message});
+                (hash, serde_json::to_vec(&receipt).unwrap_or_default())
+            })
+            .collect();
+        let (txs, effects, eff_bytes) = (run.txs, run.effects, run.effect_bytes);
+        let header0 = BlockHeader {
+            chain_id: ctx.chain_id,
+            rollup_version: ctx.rollup_version,
+            block_number: n,
+            slot,
+            fee_per_mana: fee,
+            coinbase,
+            previous_archive: [0; 32],
+            note_root: [0; 32],
+            nullifier_root: [0; 32],
+            public_data_root: [0; 32],
+            effects_hash: [0; 32],
+            tx_count: 0,
+            gas_used: 0,
+        };
+        let (header, archive, post_state) = seal(&state, header0.clone(), &effects);
+        self.metrics
+            .last_build_ms
+            .store(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
+
+        // Re-execution for the committee: the block again on the parent state, then the
+        // attestation stage compares headers.
+        let again = self.run_block(&state, &ctx, &txs)?;
+        let (local, _, _) = seal(&state, header0, &again.effects);
+        // A module fault is counted and logged by the pipeline; the native twin gave the verdict.
+        let (verdict, _) = self.pipeline.attest(&header.encode(), &local);
+        verdict.map_err(|e| format!("re-execution disagrees with the built block: {e}"))?;
+
+        // The L1 header.
+        let body = encode_body(&header, &txs);
+        let blobs = blob::encode_blobs(&body).map_err(|e| NodeError::Invalid(e.to_string()))?;
+        let bundle = BlobBundle::new(blobs)?;
+        let in_hash = self.in_hash(n)?;
+        let ph = ProposedHeader {
+            last_archive_root: last_archive,
+            block_headers_hash: cairn_consensus::sha256_to_field(&header.encode()),
+            blobs_hash: blob::blobs_hash(&bundle.versioned_hashes),
+            in_hash,
+            out_hash: constants::EMPTY_EPOCH_OUT_HASH,
+            slot_number: slot,
+            timestamp: slot_start,
+            coinbase: me.coinbase,
+            fee_recipient: me.fee_recipient,
+            fee_per_da_gas: 0,
+            fee_per_l2_gas: fee,
+            total_mana_used: header.gas_used as u128,
+        };
+        let payload = cairn_wire::SignedPayload {
+            header: ph,
+            archive,
+            fee_asset_price_modifier: I256::ZERO,
+        };
+        let digest = payload.digest();
+        // Slashing protection before any signature exists: the proposal, and an attestation
+        // for every local committee member (the proposer's own included).
+        let duty = |kind, who: Address| Duty {
+            slot,
+            kind,
+            block_index: 0,
+            validator: who.0 .0,
+        };
+        let me_addr = Address::from(me.key.address().0);
+        match self
+            .store
+            .guard(&duty(DutyKind::CheckpointProposal, me_addr), &digest.0)?
+        {
+            Guard::Conflict => {
+                return Err(NodeError::Duty(
+                    "slashing protection: another proposal was signed for this slot".into(),
+                ))
+            }
+            Guard::Recorded | Guard::Same => {}
+        }
+        let mut sigs: Vec<Option<attest::RawSignature>> = Vec::with_capacity(committee.len());
+        for m in committee {
+            let Some(a) = cfg
+                .attesters
+                .iter()
+                .find(|a| Address::from(a.key.address().0) == *m)
+            else {
+                sigs.push(None);
+                continue;
+            };
+            let guard = self
+                .store
+                .guard(&duty(DutyKind::Attestation, *m), &digest.0)?;
+            sigs.push(match guard {
+                Guard::Conflict => {
+                    tracing::warn!(slot, attester = %m, "slashing protection: already attested to another payload for this slot");
+                    None
+                }
+                Guard::Recorded | Guard::Same => Some(payload.sign(&a.key)),
+            });
+        }
+        fault_point("after-guard-record", slot, n, &digest);
+        let proposer_sig = payload.sign(&me.key);
+        let needed = committee::attestation_threshold(committee.len());
+        let local = sigs.iter().filter(|s| s.is_some()).count();
+        self.metrics
+            .att_required
+            .store(needed as u64, Ordering::Relaxed);
+        if local < needed {
+            if let Some(net) = self.network.get() {
+                let proposal = cairn_wire::CheckpointProposal {
+                    payload,
+                    checkpoint: n,
+                    block: body.clone(),
+                    signature: proposer_sig,
+                };
+                net.publish(cairn_wire::Topic::CheckpointProposal, proposal.encode());
+                // Collect until quorum or the last moment that still lands inside the slot.
+                let now = self.l1.latest_timestamp()?;
+                let slot_end = slot_start + self.timing.slot_duration();
+                let left = Duration::from_secs(slot_end.saturating_sub(now))
+                    .saturating_sub(PUBLISH_RESERVE);
+                tracing::info!(
+                    slot,
+                    checkpoint = n,
+                    needed,
+                    local,
+                    "proposal gossiped; collecting attestations"
+                );
+                fault_point("in-attestation-round", slot, n, &digest);
+                self.collect_attestations(
+                    slot,
+                    digest,
+                    committee,
+                    &mut sigs,
+                    needed,
+                    Instant::now() + left,
+                );
+                tracing::info!(
+                    slot,
+                    checkpoint = n,
+                    txs = txs.len(),
+                    collected = sigs.iter().filter(|s| s.is_some()).count(),
+                    needed,
+                    ms = self.metrics.attestation_round_ms.load(Ordering::Relaxed),
+                    "attestation round over"
+                );
+            }
+        }
+        let collected = sigs.iter().filter(|s| s.is_some()).count();
+        self.metrics
+            .att_collected
+            .store(collected as u64, Ordering::Relaxed);
+        if let Ok(mut q) = self.health.quorum.lock() {
+            *q = (collected < needed).then(|| {
+                (
+                    Instant::now(),
+                    format!("slot {slot}: {collected} of {needed} attestations"),
+                )
+            });
+        }
+        if collected < needed {
+            let net = if self.network.get().is_some() {
+                format!("{} from the network by the deadline", collected - local)
+            } else {
+                "p2p is off (P2P_ENABLED), so only local attesters sign".to_string()
+            };
+            return Err(NodeError::Duty(format!(
+                "only {collected} of {needed} attestations (this node holds {local} of the {} committee members; {net}); not publishing an under-attested checkpoint",
+                committee.len()
+            )));
+        }
+        let (att, signers) =
+            attest::pack(committee, &sigs).map_err(|e| NodeError::Invalid(e.to_string()))?;
+        let as_digest = attest::attestations_and_signers_digest(&att, &signers);
+        if self.store.guard(
+            &duty(DutyKind::AttestationsAndSigners, me_addr),
+            &as_digest.0,
+        )? == Guard::Conflict
+        {
+            return Err(NodeError::Duty(
+                "slashing protection: other attestations were already signed for publishing in this slot".into(),
+            ));
+        }
+        let as_sig = {
+            let s = me.key.sign_message(&as_digest.0).0; // EIP-191, r ‖ s ‖ v
+            let mut out = [0u8; 65];
+            out[0] = s[64];
+            out[1..].copy_from_slice(&s[..64]);
+            out
+        };
+        let call = R::proposeCall {
+            _args: cabi::ProposeArgs {
+                archive,
+                oracleInput: cabi::OracleInput {
+                    feeAssetPriceModifier: I256::ZERO,
+                },
+                header: ph.to_sol(),
+            },
+            _attestations: att.to_sol(),
+            _signers: signers,
+            _attestationsAndSignersSignature: attest::signature_to_sol(&as_sig),
+            _blobInput: Bytes::from(
+                blob::blob_input(&bundle.commitments)
+                    .map_err(|e| NodeError::Invalid(e.to_string()))?,
+            ),
+        };
+        let data = call.abi_encode();
+        // A propose that is not mined within the slot is worth nothing: wait at most that long.
+        let l1 = self
+            .l1
+            .clone()
+            .with_receipt_timeout(Duration::from_secs(self.timing.slot_duration()));
+        let mut receipt = None;
+        let mut last_err = String::new();
+        for publisher in self.publishers_by_preference(cfg)? {
+            l1.dry_run_blob(
+                "propose (dry run)",
+                publisher.address(),
+                rollup,
+                &data,
+                &bundle.versioned_hashes,
+            )?;
+            tracing::debug!(slot, checkpoint = n, publisher = %publisher.address(), "sending propose");
+            match l1.send_blob_tx(
+                &publisher,
+                "propose",
+                rollup,
+                data.clone(),
+                3_000_000,
+                &bundle,
+            ) {
+                Ok(r) => {
+                    receipt = Some(r);
+                    break;
+                }
+                // Mined and reverted: another publisher would revert the same way.
+                Err(e @ L1Error::TxFailed { .. }) => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(publisher = %publisher.address(), error = %e, "publisher failed; rotating to the next one");
+                    last_err = e.to_string();
+                }
+            }
+        }
+        let receipt = receipt.ok_or(last_err)?;
+        fault_point("after-publish", slot, n, &digest);
+        let block = Block {
+            header,
+            txs,
+            effects: eff_bytes,
+            archive,
+            l1_tx: receipt.hash,
+            status: Status::Checkpointed,
+            attestations: call._attestations.abi_encode(),
+        };
+        // The archiver may have appended it from L1 already; then this is a no-op.
+        self.chain
+            .append(block, post_state, last_archive, dropped)?;
+        tracing::info!(
+            slot,
+            epoch,
+            checkpoint = n,
+            attestations = collected,
+            gas = receipt.gas_used,
+            "checkpoint proposed"
+        );
+        Ok(n)
+    }
+
+    /// Publishers with enough balance, in configured order (the first is the preferred one).
+    fn publishers_by_preference(
+        &self,
+        cfg: &NodeConfig,
+    ) -> Result<Vec<PrivateKeySigner>, NodeError> {
+        let mut last = String::from("no publisher key configured");
+        let mut out = Vec::new();
+        for (i, p) in cfg.publishers.iter().enumerate() {
+            match self.l1.balance(p.address()) {
+                Ok(b) => {
+                    if i == 0 {
+                        if let Ok(mut m) = self.metrics.publisher_balance.lock() {
+                            *m = b;
+                        }
+                    }
+                    if b >= cfg.min_publisher_balance {
+                        out.push(p.clone());
+                        continue;
+                    }
+                    tracing::warn!(publisher = %p.address(), balance = %b, "publisher balance low; trying the next one");
+                    last = format!(
+                        "publisher {} balance {b} wei is below the minimum; top it up",
+                        p.address()
+                    );
+                }
+                Err(e) => last = e.to_string(),
+            }
+        }
+        if out.is_empty() {
+            Err(last.into())
+        } else {
+            Ok(out)
+        }
+    }
+}
+
+/// The fixed points in a duty where a test can crash the node (feature `fault-injection`).
+pub const FAULT_POINTS: [&str; 3] = [
+    "after-guard-record",
+    "in-attestation-round",
+    "after-publish",
+];
+
+#[cfg(feature = "fault-injection")]
+static ARMED_FAULT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Arms one of [`FAULT_POINTS`] (test builds only, through `nodeAdmin_armFaultPoint`): the
+/// next duty that reaches it logs that it got there and parks its thread for good, so the test
+/// can kill -9 the process exactly at that point. `false` for an unknown point.
+#[cfg(feature = "fault-injection")]
+pub fn arm_fault_point(point: &str) -> bool {
+    if !FAULT_POINTS.contains(&point) {
+        return false;
+    }
+    if let Ok(mut a) = ARMED_FAULT.lock() {
+        *a = Some(point.to_string());
+    }
+    true
+}
+
+/// Without the `fault-injection` feature this is empty and compiles away.
+fn fault_point(point: &str, slot: u64, checkpoint: u64, digest: &B256) {
+    #[cfg(feature = "fault-injection")]
+    if ARMED_FAULT
+        .lock()
+        .is_ok_and(|a| a.as_deref() == Some(point))
+    {
+        tracing::error!(point, slot, checkpoint, digest = %digest, "fault point reached; waiting to be killed");
+        loop {
+            std::thread::park();
+        }
+    }
+    #[cfg(not(feature = "fault-injection"))]
+    let _ = (point, slot, checkpoint, digest);
+}
