@@ -61,6 +61,11 @@ fn bindings_match_aztecs_artifacts() {
     );
     check!(IRegistry::IRegistryCalls, "Registry", &aztec("Registry"));
     check!(IGSE::IGSECalls, "GSE", &aztec("GSE"));
+    check!(
+        IGovernance::IGovernanceCalls,
+        "Governance",
+        &aztec("Governance")
+    );
     check!(IERC20::IERC20Calls, "TestERC20", &aztec("TestERC20"));
 }
 

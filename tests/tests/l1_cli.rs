@@ -146,6 +146,47 @@ fn bad_flags_are_named() {
         ],
         "scripts/setup.sh",
     );
+    let who = "0x1000000000000000000000000000000000000001";
+    fails(&["withdraw", "initiate", "--attester", who], "--recipient");
+    fails(
+        &[
+            "withdraw",
+            "initiate",
+            "--attester",
+            who,
+            "--recipient",
+            "0x0000000000000000000000000000000000000000",
+        ],
+        "zero address",
+    );
+    fails(
+        &["withdraw", "finalize", "--attester", "0x12"],
+        "not an Ethereum address",
+    );
+    fails(&["completions", "tcsh"], "invalid value 'tcsh'");
+}
+
+#[test]
+fn completions_cover_the_whole_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let o = run_cairn(
+            tmp.path(),
+            &["completions".to_string(), shell.to_string()],
+            &[],
+        );
+        assert!(o.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&o.stdout);
+        // Nested subcommands and their flags are in it.
+        for word in [
+            "validator-keys",
+            "withdraw",
+            "finalize",
+            "staking-registry",
+        ] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
 }
 
 #[test]

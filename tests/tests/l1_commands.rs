@@ -12,7 +12,7 @@ use std::process::Output;
 use alloy_primitives::{Address, U256};
 use cairn_l1::abi::{IStakingRegistry, IERC20};
 use cairn_tests::{run_cairn, Devnet};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const FEE: &str = "0x1111111111111111111111111111111111111111111111111111111111111111";
 const E18: u128 = 1_000_000_000_000_000_000;
@@ -289,6 +289,101 @@ fn keys_from_cairn_become_validating_through_add_l1_validator() {
     );
     let again = ok(env.cairn(&["flush-entry-queue", "--private-key-file", &kf]));
     assert!(text(&again).contains("entry queue is empty"));
+
+    // Exit, end to end: the keystore's second attester (its withdrawer is the deployer, the
+    // devnet's default key).
+    let leaving = expected[1].clone();
+    let recipient = "0x2000000000000000000000000000000000000002";
+    // Another key is refused before anything is sent, with the Rollup's own error.
+    let e = fails(
+        env.cairn(&[
+            "withdraw",
+            "initiate",
+            "--private-key-file",
+            &kf,
+            "--attester",
+            &leaving,
+            "--recipient",
+            recipient,
+        ]),
+        "only the withdrawer",
+    );
+    assert!(e.contains("Staking__NotWithdrawer"), "{e}");
+    let fails_finalize = |needle: &str| {
+        fails(
+            env.cairn(&["withdraw", "finalize", "--attester", &leaving]),
+            needle,
+        )
+    };
+    fails_finalize("is not exiting (status VALIDATING)");
+    let exit = json(&ok(env.cairn(&[
+        "withdraw",
+        "initiate",
+        "--attester",
+        &leaving,
+        "--recipient",
+        recipient,
+        "--json",
+    ])));
+    assert_eq!(exit["status"], "EXITING", "{exit}");
+    assert_eq!(exit["amount"], (100 * E18).to_string());
+    assert_eq!(
+        exit["recipient"].as_str().unwrap().to_lowercase(),
+        recipient
+    );
+    let at = exit["finalizableAt"].as_u64().unwrap();
+    assert!(at >= exit["exitableAt"].as_u64().unwrap());
+    let st = json(&ok(env.cairn(&["attester", "status", "--json", &leaving])));
+    assert_eq!(st[0]["status"], "EXITING");
+    assert_eq!(st[0]["exit"]["isRecipient"], true);
+    fails(
+        env.cairn(&[
+            "withdraw",
+            "initiate",
+            "--attester",
+            &leaving,
+            "--recipient",
+            recipient,
+        ]),
+        "already exiting",
+    );
+    // Too early: refused, naming the delay that holds it.
+    let e = fails_finalize("not exitable yet");
+    assert!(e.contains("delay"), "{e}");
+    // The keystore check and the node flag the exiting attester.
+    let check = env.cairn(&["validator-keys", "check", &keystore, "--json"]);
+    let report = json(&ok(check));
+    let flagged: Vec<&Value> = report["attesters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| !a["exit"].is_null())
+        .collect();
+    assert_eq!(flagged.len(), 1, "{report}");
+    assert_eq!(
+        flagged[0]["attester"].as_str().unwrap().to_lowercase(),
+        leaving.to_lowercase()
+    );
+    // Past both delays (L1 time moved by the test), anyone finalizes and the recipient is paid.
+    let rpc = cairn_l1::RpcClient::new(&[devnet.rpc()]).unwrap();
+    rpc.call("evm_setNextBlockTimestamp", json!([at + 1]))
+        .unwrap();
+    rpc.call("evm_mine", json!([])).unwrap();
+    let done = json(&ok(env.cairn(&[
+        "withdraw",
+        "finalize",
+        "--private-key-file",
+        &kf,
+        "--attester",
+        &leaving,
+        "--json",
+    ])));
+    assert_eq!(done["amount"], (100 * E18).to_string(), "{done}");
+    assert_eq!(env.token_balance(recipient), U256::from(100 * E18));
+    fails_finalize("is not exiting");
+    // Exited for good: still flagged, the key can never be staked again.
+    let out = ok(env.cairn(&["validator-keys", "check", &keystore]));
+    assert!(text(&out).contains("EXITED"), "{}", text(&out));
 }
 
 #[test]
@@ -409,6 +504,25 @@ fn provider_lifecycle_from_registration_to_coinbases_and_alerts() {
     ])));
     let id = reg["providerIdentifier"].as_str().unwrap().to_string();
     assert_eq!(id, "1");
+    // An RPC URL and the StakingRegistry are enough: it names the Registry, which names the
+    // rollup (no --network, no --registry).
+    let bare = run_cairn(
+        tmp.path(),
+        &args(&[
+            "provider",
+            "show",
+            "--l1-rpc-urls",
+            &devnet.rpc(),
+            "--staking-registry",
+            &devnet.address("stakingRegistry"),
+            "--provider-id",
+            &id,
+            "--json",
+        ]),
+        &[],
+    );
+    let shown = json(&ok(bare));
+    assert_eq!(shown["takeRate"], 500, "{shown}");
 
     // 250 keys in batches of 100: three transactions.
     let (keystore, registration) = env.keys("p", 250);

@@ -60,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         command: cmd::staking::RollupCommand,
     },
+    /// Exit an attester: initiate (its withdrawer), then finalize once exitable (anyone).
+    Withdraw {
+        #[command(subcommand)]
+        command: cmd::withdraw::WithdrawCommand,
+    },
     /// Read attesters' on-chain state.
     Attester {
         #[command(subcommand)]
@@ -86,6 +91,12 @@ enum Command {
     Pipeline {
         #[command(subcommand)]
         command: cmd::pipeline::PipelineCommand,
+    },
+    /// Print a shell completion script: `cairn completions bash > /etc/bash_completion.d/cairn`,
+    /// `cairn completions zsh > "${fpath[1]}/_cairn"`, `cairn completions fish > ~/.config/fish/completions/cairn.fish`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
     /// Measurements with the project's performance goals.
     Bench {
@@ -132,6 +143,12 @@ fn main() -> ExitCode {
         Command::Devnet { command } => cmd::devnet::run(command),
         Command::AddL1Validator(args) => cmd::staking::add_l1_validator(args),
         Command::FlushEntryQueue(args) => cmd::staking::flush_cmd(args),
+        Command::Withdraw { command } => cmd::withdraw::run(command),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "cairn", &mut std::io::stdout());
+            Ok(())
+        }
         Command::Rollup {
             command: cmd::staking::RollupCommand::Info { net, out },
         } => cmd::staking::rollup_info(net, out),

@@ -104,9 +104,14 @@ sol! {
         function getPendingCheckpointNumber() external view returns (uint256);
         function getProvenCheckpointNumber() external view returns (uint256);
         function getSequencerRewards(address _coinbase) external view returns (uint256);
+        function getExit(address _attester) external view returns (Exit);
+        function initiateWithdraw(address _attester, address _recipient) external returns (bool);
+        function finalizeWithdraw(address _attester) external;
 
         event ValidatorQueued(address indexed attester, address indexed withdrawer);
-        event Deposit(address indexed attester, address indexed withdrawer, G1Point publicKeyInG1, G2Point publicKeyInG2, G1Point proofOfPossession, uint256 amount);
+event WithdrawInitiated(address indexed attester, address indexed recipient, uint256 amount);
+        event WithdrawFinalized(address indexed attester, address indexed recipient, uint256 amount);
+                event Deposit(address indexed attester, address indexed withdrawer, G1Point publicKeyInG1, G2Point publicKeyInG2, G1Point proofOfPossession, uint256 amount);
         event FailedDeposit(address indexed attester, address indexed withdrawer, G1Point publicKeyInG1, G2Point publicKeyInG2, G1Point proofOfPossession);
     }
 
@@ -116,9 +121,34 @@ sol! {
         function getLatestRollup() external view returns (address);
         function ACTIVATION_THRESHOLD() external view returns (uint256);
         function proofOfPossessionGasLimit() external view returns (uint64);
+        function getGovernance() external view returns (address);
     }
 
     /// ERC-20 (and the devnet TestERC20's `mint`).
+    #[derive(Debug, PartialEq, Eq)]
+    struct ProposeWithLockConfiguration { uint256 lockDelay; uint256 lockAmount; }
+
+    #[derive(Debug, PartialEq, Eq)]
+    struct GovernanceConfiguration {
+        ProposeWithLockConfiguration proposeConfig;
+        uint256 votingDelay;
+        uint256 votingDuration;
+        uint256 executionDelay;
+        uint256 gracePeriod;
+        uint256 quorum;
+        uint256 requiredYeaMargin;
+        uint256 minimumVotes;
+    }
+
+    #[derive(Debug, PartialEq, Eq)]
+    struct GovernanceWithdrawal { uint256 amount; uint256 unlocksAt; address recipient; bool claimed; }
+
+    /// Aztec's Governance: where a stake waits out the withdrawal delay after an exit.
+    interface IGovernance {
+        function getConfiguration() external view returns (GovernanceConfiguration);
+        function getWithdrawal(uint256 _withdrawalId) external view returns (GovernanceWithdrawal);
+    }
+
     interface IERC20 {
         function balanceOf(address owner) external view returns (uint256);
         function allowance(address owner, address spender) external view returns (uint256);

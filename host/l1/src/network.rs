@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use alloy_primitives::{address, Address};
 
-use crate::abi::{IRegistry, IRollup};
+use crate::abi::{IRegistry, IRollup, IStakingRegistry};
 use crate::client::{L1Error, L1};
 use crate::manifest::{Manifest, ManifestError};
 use crate::rpc::RpcClient;
@@ -197,12 +197,32 @@ impl NetworkArgs {
         }
         let rpc = RpcClient::new(&urls).map_err(L1Error::from)?;
         let l1 = L1::connect(rpc, chain_id)?;
+        // A StakingRegistry names the governance Registry it stakes through, so it is enough
+        // to find the rollup.
+        if rollup.is_none() && registry.is_none() {
+            if let Some(sr) = staking_registry {
+                if l1.code(sr)?.is_empty() {
+                    return Err(NetworkError::Incomplete(format!(
+                        "no contract at StakingRegistry address {sr} on chain {}: wrong --staking-registry?",
+                        l1.chain_id()
+                    )));
+                }
+                registry = Some(
+                    l1.call(sr, &IStakingRegistry::ROLLUP_REGISTRYCall {})
+                        .map_err(|e| {
+                            NetworkError::Incomplete(format!(
+                                "{sr} does not answer ROLLUP_REGISTRY() as a StakingRegistry does ({e}); pass --registry or --rollup"
+                            ))
+                        })?,
+                );
+            }
+        }
         let rollup = match (rollup, registry) {
             (Some(r), _) => r,
             (None, Some(reg)) => l1.call(reg, &IRegistry::getCanonicalRollupCall {})?,
             (None, None) => {
                 return Err(NetworkError::Incomplete(
-                    "cannot find the rollup: pass --network, --registry or --rollup (or REGISTRY_CONTRACT_ADDRESS / ROLLUP_CONTRACT_ADDRESS)".into(),
+                    "cannot find the rollup: pass --network, --registry, --rollup or --staking-registry (or REGISTRY_CONTRACT_ADDRESS / ROLLUP_CONTRACT_ADDRESS / STAKING_REGISTRY_CONTRACT_ADDRESS)".into(),
                 ))
             }
         };

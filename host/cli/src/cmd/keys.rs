@@ -55,6 +55,10 @@ pub struct CheckArgs {
     /// Print the attesters as JSON.
     #[arg(long)]
     json: bool,
+    /// With an L1 (--network or --l1-rpc-urls), each attester's state on the rollup is
+    /// checked too: exited or exiting attesters are flagged.
+    #[command(flatten)]
+    net: super::l1::NetArgs,
 }
 
 /// Flags shared by `new` and `add`.
@@ -927,16 +931,39 @@ fn check(a: CheckArgs) -> Result<()> {
         eprintln!("warning: {w}");
     }
     let attesters = dir::resolve_attesters(&merged, &FsKeyFiles)?;
+    // On-chain state, when an L1 is given: an exited attester's keys are spent for good.
+    let mut exits: std::collections::BTreeMap<usize, String> = Default::default();
+    if a.net.network.is_some() || !a.net.l1_rpc_urls.is_empty() {
+        // The keystore itself is checked either way; an unreachable L1 only means its on-chain
+        // state was not, which is said rather than taken for "not exited".
+        let checked = a.net.resolve(false).and_then(|net| {
+            for (i, r) in attesters.iter().enumerate() {
+                let who = alloy_primitives::Address::from(r.address.0);
+                if let Some(note) = super::staking::exit_note(&net.l1, net.rollup, who)
+                    .with_context(|| format!("reading attester {who} on rollup {}", net.rollup))?
+                {
+                    eprintln!("warning: attester {who}: {note}");
+                    exits.insert(i, note);
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = checked {
+            eprintln!("warning: attesters' on-chain state not checked: {e:#}");
+        }
+    }
     if a.json {
         let list: Vec<Value> = attesters
             .iter()
-            .map(|r| {
+            .enumerate()
+            .map(|(i, r)| {
                 json!({
                     "file": r.file,
                     "validator": r.validator + 1,
                     "attester": r.address.to_checksum(),
                     "coinbase": r.coinbase.to_checksum(),
                     "custody": r.custody,
+                    "exit": exits.get(&i),
                 })
             })
             .collect();
@@ -952,14 +979,18 @@ fn check(a: CheckArgs) -> Result<()> {
         merged.validators.len(),
         attesters.len()
     );
-    for r in &attesters {
+    for (i, r) in attesters.iter().enumerate() {
         println!(
-            "  {}  coinbase {}  {}  ({}, validator {})",
+            "  {}  coinbase {}  {}  ({}, validator {}){}",
             r.address.to_checksum(),
             r.coinbase.to_checksum(),
             r.custody,
             r.file,
-            r.validator + 1
+            r.validator + 1,
+            exits
+                .get(&i)
+                .map(|n| format!("  EXITED: {n}"))
+                .unwrap_or_default()
         );
     }
     Ok(())

@@ -15,3 +15,4 @@ pub mod pipeline;
 pub mod provider;
 pub mod staking;
 pub mod wallet;
+pub mod withdraw;

@@ -314,6 +314,19 @@ pub fn start(args: StartArgs) -> Result<()> {
     if args.prover && prover.is_none() {
         bail!("--prover-node needs PROVER_PUBLISHER_PRIVATE_KEY or a publisher key");
     }
+    // An exited attester never attests again and its keys can never be staked again: say so
+    // at start, where the operator looks, rather than leave it to missed duties.
+    for a in &attesters {
+        let who = alloy_primitives::Address::from(a.key.address().0);
+        match super::staking::exit_note(&resolved.l1, resolved.rollup, who) {
+            Ok(Some(note)) => {
+                tracing::warn!(attester = %who, "{note}");
+                eprintln!("warning: attester {who} in KEY_STORE_DIRECTORY: {note}");
+            }
+            Ok(None) => {}
+            Err(e) => return Err(anyhow!("reading attester {who} on the rollup: {e}")),
+        }
+    }
     // L2 txs bind the Rollup's own version number.
     let rollup_version: u64 = resolved
         .l1

@@ -630,6 +630,33 @@ pub fn rollup_info(net: NetArgs, out: OutArgs) -> Result<()> {
     Ok(())
 }
 
+/// Whether `attester` has exited or is exiting on `rollup`, and what that means for its keys:
+/// `None` while it is staked, queued or was never deposited. An attester the GSE has a key
+/// for but no stake left has exited for good: the GSE never clears a registered key, so that
+/// address and its BLS key can never be deposited again.
+pub fn exit_note(l1: &L1, rollup: Address, attester: Address) -> Result<Option<String>, L1Error> {
+    let v = l1.call(
+        rollup,
+        &IRollup::getAttesterViewCall {
+            _attester: attester,
+        },
+    )?;
+    let registered = !(v.config.publicKey.x.is_zero() && v.config.publicKey.y.is_zero());
+    Ok(match status_name(v.status) {
+        "EXITING" => Some(format!(
+            "exiting (exitable at {}): it no longer attests, and this address and its BLS key can never be deposited again",
+            v.exit.exitableAt
+        )),
+        "ZOMBIE" => Some(
+            "ejected (slashed below the local ejection threshold): its withdrawer must run `cairn withdraw initiate`; this address and its BLS key can never be deposited again".to_string(),
+        ),
+        "NONE" if registered => Some(
+            "exited: this address and its BLS key can never be deposited again (make new keys)".to_string(),
+        ),
+        _ => None,
+    })
+}
+
 /// `attester status`.
 pub fn attester_status(net: NetArgs, attesters: Vec<Address>, out: OutArgs) -> Result<()> {
     let net = net.resolve(false)?;
