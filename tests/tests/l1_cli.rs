@@ -178,12 +178,7 @@ fn completions_cover_the_whole_cli() {
         assert!(o.status.success(), "{shell}");
         let script = String::from_utf8_lossy(&o.stdout);
         // Nested subcommands and their flags are in it.
-        for word in [
-            "validator-keys",
-            "withdraw",
-            "finalize",
-            "staking-registry",
-        ] {
+        for word in ["validator-keys", "withdraw", "finalize", "staking-registry"] {
             assert!(script.contains(word), "{shell} completion lacks {word}");
         }
     }

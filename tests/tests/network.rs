@@ -352,6 +352,25 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
         }
     };
     same_chain(&c, latest(c.node(0)));
+    // Each node counts its peers and what it validated per topic (every node has seen other
+    // nodes' proposals and attestations by now, and accepted them).
+    for (i, n) in c.running() {
+        assert_eq!(metric(n, "cairn_p2p_peers"), 3, "node {i}");
+        for topic in ["checkpoint_proposal", "checkpoint_attestation"] {
+            let got = metric(
+                n,
+                &format!("cairn_p2p_gossip_received_total{{topic=\"{topic}\"}}"),
+            );
+            let ok = metric(
+                n,
+                &format!("cairn_p2p_gossip_validated_total{{topic=\"{topic}\",result=\"accept\"}}"),
+            );
+            assert!(
+                got >= ok && ok > 0,
+                "node {i} {topic}: {got} received, {ok} accepted"
+            );
+        }
+    }
     // Every operator's validator shows up in the statistics with what it did.
     let stats = c
         .node(3)

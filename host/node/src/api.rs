@@ -142,11 +142,27 @@ impl PublicApi for Node {
     }
 
     fn metrics(&self) -> String {
+        let network = self.network.get().map(|n| n.stats());
+        let fallbacks = self.pipeline.fallbacks();
+        let stages: Vec<crate::metrics::StageStats> = self
+            .pipeline
+            .active()
+            .into_iter()
+            .map(|(s, m)| {
+                let n = Stage::ALL
+                    .iter()
+                    .position(|x| *x == s)
+                    .and_then(|i| fallbacks.get(i).copied())
+                    .unwrap_or(0);
+                (s, m, n)
+            })
+            .collect();
         crate::metrics::render(
             &self.metrics,
             self.chain.tip(),
             self.pool.pending().ok(),
-            &self.pipeline,
+            &stages,
+            network.as_ref(),
         )
     }
 }

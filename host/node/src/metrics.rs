@@ -20,7 +20,7 @@ pub struct Metrics {
     pub att_collected: AtomicU64,
     /// `cairn_l1_publisher_balance_wei` (first publisher).
     pub publisher_balance: Mutex<U256>,
-    /// `cairn_archiver_checkpoint_height`.
+    /// `cairn_archiver_checkpointed_height`.
     pub checkpointed: AtomicU64,
     /// `cairn_archiver_proven_height`.
     pub proven: AtomicU64,
@@ -28,7 +28,7 @@ pub struct Metrics {
     pub proofs: AtomicU64,
     /// `cairn_txpool_received_total`.
     pub txs_received: AtomicU64,
-    /// `cairn_block_build_seconds` of the last block.
+    /// `cairn_sequencer_block_build_seconds` of the last block (kept in ms).
     pub last_build_ms: AtomicU64,
     /// `cairn_consensus_proposals_received_total`: gossiped proposals from the slot's proposer.
     pub proposals_received: AtomicU64,
@@ -39,7 +39,8 @@ pub struct Metrics {
     pub attestations_made: AtomicU64,
     /// `cairn_consensus_equivocations_total`: slots whose proposer signed two proposals.
     pub equivocations: AtomicU64,
-    /// `cairn_sequencer_attestation_round_seconds`: the last round, proposal to quorum or deadline.
+    /// `cairn_sequencer_attestation_round_seconds` (kept in ms): the last round, proposal to
+    /// quorum or deadline.
     pub attestation_round_ms: AtomicU64,
     /// `cairn_p2p_blocks_received_total`: blocks appended from peers' req/resp answers.
     pub blocks_from_peers: AtomicU64,
@@ -57,13 +58,17 @@ pub struct Health {
     pub quorum: Mutex<Option<(Instant, String)>>,
 }
 
+/// A stage, its active module and its native fallbacks so far.
+pub type StageStats = (cairn_engine::Stage, String, u64);
+
 /// The Prometheus text exposition: every metric with its `# HELP` and `# TYPE` lines. `pool`
 /// is `None` when the store could not be read (the gauge is left out rather than shown as 0).
 pub fn render(
     m: &Metrics,
     tip: u64,
     pool: Option<u64>,
-    pipeline: &cairn_engine::Pipeline,
+    stages: &[StageStats],
+    network: Option<&crate::network::NetworkStats>,
 ) -> String {
     let bal = m
         .publisher_balance
@@ -96,10 +101,10 @@ pub fn render(
             m.att_collected.load(Ordering::Relaxed).to_string(),
         ),
         (
-            "cairn_sequencer_block_build_ms",
-            "Time to build the last proposed block, in milliseconds.",
+            "cairn_sequencer_block_build_seconds",
+            "Time to build the last proposed block.",
             "gauge",
-            m.last_build_ms.load(Ordering::Relaxed).to_string(),
+            seconds(m.last_build_ms.load(Ordering::Relaxed)),
         ),
         (
             "cairn_l1_publisher_balance_wei",
@@ -138,10 +143,10 @@ pub fn render(
             m.txs_received.load(Ordering::Relaxed).to_string(),
         ),
         (
-            "cairn_sequencer_attestation_round_ms",
-            "The last attestation round, from gossiping the proposal to quorum or the deadline, in milliseconds.",
+            "cairn_sequencer_attestation_round_seconds",
+            "The last attestation round, from gossiping the proposal to quorum or the deadline.",
             "gauge",
-            m.attestation_round_ms.load(Ordering::Relaxed).to_string(),
+            seconds(m.attestation_round_ms.load(Ordering::Relaxed)),
         ),
         (
             "cairn_consensus_proposals_received_total",
@@ -189,18 +194,119 @@ pub fn render(
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
         ));
     }
+    if let Some(n) = network {
+        let name = "cairn_p2p_peers";
+        out.push_str(&format!(
+            "# HELP {name} Connected p2p peers.\n# TYPE {name} gauge\n{name} {}\n",
+            n.peers
+        ));
+        let name = "cairn_p2p_gossip_received_total";
+        out.push_str(&format!("# HELP {name} Gossip messages handed to the node for validation, per topic.\n# TYPE {name} counter\n"));
+        for t in &n.topics {
+            out.push_str(&format!("{name}{{topic=\"{}\"}} {}\n", t.topic, t.received));
+        }
+        let name = "cairn_p2p_gossip_validated_total";
+        out.push_str(&format!("# HELP {name} The node's verdicts on gossip messages, per topic: accept (forwarded), reject (sender penalised), ignore.\n# TYPE {name} counter\n"));
+        for t in &n.topics {
+            for (result, v) in [
+                ("accept", t.accepted),
+                ("reject", t.rejected),
+                ("ignore", t.ignored),
+            ] {
+                out.push_str(&format!(
+                    "{name}{{topic=\"{}\",result=\"{result}\"}} {v}\n",
+                    t.topic
+                ));
+            }
+        }
+    }
     let name = "cairn_pipeline_native_fallbacks_total";
     out.push_str(&format!("# HELP {name} Stage calls whose module faulted, answered by the native twin instead.\n# TYPE {name} counter\n"));
-    for (s, n) in cairn_engine::Stage::ALL.iter().zip(pipeline.fallbacks()) {
+    for (s, _, n) in stages {
         out.push_str(&format!("{name}{{stage=\"{}\"}} {n}\n", s.name()));
     }
     let name = "cairn_pipeline_stage_info";
     out.push_str(&format!("# HELP {name} The module running each stage (native: the in-process twin).\n# TYPE {name} gauge\n"));
-    for (s, m) in pipeline.active() {
+    for (s, m, _) in stages {
         out.push_str(&format!(
             "{name}{{stage=\"{}\",module=\"{m}\"}} 1\n",
             s.name()
         ));
     }
     out
+}
+
+/// Milliseconds as seconds, the unit Prometheus names carry.
+fn seconds(ms: u64) -> String {
+    format!("{:.3}", ms as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::network::{NetworkStats, TopicStats};
+
+    /// The exposition format's rules a scraper relies on (what `promtool check metrics`
+    /// checks): every family has HELP and TYPE before its samples, counters end in `_total`,
+    /// names are snake_case in base units, every sample parses as a number.
+    #[test]
+    fn every_family_has_help_and_type_and_follows_the_naming_conventions() {
+        let m = Metrics::default();
+        m.last_build_ms.store(1234, Ordering::Relaxed);
+        let stages = [(cairn_engine::Stage::Validation, "native".to_string(), 2)];
+        let net = NetworkStats {
+            peers: 3,
+            topics: vec![TopicStats {
+                topic: "tx",
+                received: 5,
+                accepted: 3,
+                rejected: 1,
+                ignored: 1,
+            }],
+        };
+        let text = render(&m, 7, Some(4), &stages, Some(&net));
+        let mut help = BTreeMap::new();
+        let mut kind = BTreeMap::new();
+        let mut samples = 0;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let (name, h) = rest.split_once(' ').unwrap();
+                assert!(!h.is_empty());
+                assert!(help.insert(name.to_string(), h).is_none(), "{name} twice");
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, t) = rest.split_once(' ').unwrap();
+                assert!(["counter", "gauge"].contains(&t), "{line}");
+                assert!(help.contains_key(name), "TYPE before HELP: {name}");
+                kind.insert(name.to_string(), t);
+            } else {
+                let (series, value) = line.rsplit_once(' ').unwrap();
+                let name = series.split('{').next().unwrap();
+                assert!(kind.contains_key(name), "sample before TYPE: {line}");
+                assert!(value.parse::<f64>().is_ok(), "{line}");
+                samples += 1;
+            }
+        }
+        for (name, t) in &kind {
+            assert!(name.starts_with("cairn_"), "{name}");
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{name}"
+            );
+            assert_eq!(*t == "counter", name.ends_with("_total"), "{name} is a {t}");
+            for unit in ["_ms", "_millis", "_milliseconds", "_kb", "_mb"] {
+                assert!(!name.contains(unit), "{name}: use base units");
+            }
+        }
+        assert!(samples > 20);
+        assert!(text.contains("cairn_sequencer_block_build_seconds 1.234\n"));
+        assert!(text.contains("cairn_txpool_pending 4\n"));
+        assert!(
+            text.contains("cairn_p2p_gossip_validated_total{topic=\"tx\",result=\"reject\"} 1\n")
+        );
+        // A store that cannot be read leaves the pool gauge out rather than reporting 0.
+        assert!(!render(&m, 7, None, &stages, None).contains("cairn_txpool_pending"));
+    }
 }

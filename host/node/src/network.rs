@@ -23,9 +23,35 @@ pub trait Network: Send + Sync {
     fn fetch_blocks(&self, from: u64, count: u32) -> Result<Vec<Vec<u8>>, NetworkError>;
     /// What this node announces in status handshakes.
     fn set_status(&self, tip: u64, tip_archive: B256, proven: u64);
+    /// The service's counters (peers, gossip per topic and verdict), for `/metrics`.
+    fn stats(&self) -> NetworkStats;
 }
 
 /// A request to peers that got no usable answer.
 #[derive(Debug, thiserror::Error)]
 #[error("p2p: {0}")]
 pub struct NetworkError(pub String);
+
+/// The p2p service's counters as `/metrics` shows them.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct NetworkStats {
+    /// Connected peers.
+    pub peers: u64,
+    /// Per gossip topic.
+    pub topics: Vec<TopicStats>,
+}
+
+/// One gossip topic's counters.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct TopicStats {
+    /// The topic's name (`tx`, `checkpoint_proposal`, …).
+    pub topic: &'static str,
+    /// Messages handed to the node for validation.
+    pub received: u64,
+    /// Accepted (forwarded).
+    pub accepted: u64,
+    /// Rejected (the sender penalised).
+    pub rejected: u64,
+    /// Ignored (not forwarded, no penalty).
+    pub ignored: u64,
+}

@@ -19,6 +19,8 @@ pub mod reqresp;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use cairn_wire::reqresp::{Request, Response, Status};
@@ -176,6 +178,7 @@ enum Command {
     Report {
         id: MessageId,
         from: PeerId,
+        topic: Topic,
         verdict: Verdict,
     },
     Peers(oneshot::Sender<Vec<PeerInfo>>),
@@ -191,10 +194,37 @@ enum Command {
     },
 }
 
+/// What the service counts, per topic in the order of [`Topic::ALL`]; it is the only writer,
+/// the node's `/metrics` reads it.
+#[derive(Debug, Default)]
+pub struct P2pStats {
+    /// Connected peers now.
+    pub peers: AtomicU64,
+    /// Gossip messages handed to the node for validation.
+    pub received: [AtomicU64; 4],
+    /// Accepted by the node (forwarded).
+    pub accepted: [AtomicU64; 4],
+    /// Rejected by the node (the sender is penalised).
+    pub rejected: [AtomicU64; 4],
+    /// Ignored by the node (not forwarded, no penalty), or dropped unvalidated because the
+    /// node was not keeping up.
+    pub ignored: [AtomicU64; 4],
+}
+
+impl P2pStats {
+    fn bump(counters: &[AtomicU64; 4], topic: Topic) {
+        if let Some(i) = Topic::ALL.iter().position(|t| *t == topic) {
+            counters[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// The node's side of the service: cheap to clone, usable from any task.
 #[derive(Clone)]
 pub struct P2pHandle {
     commands: mpsc::Sender<Command>,
+    /// Counters (peers, gossip per topic and verdict).
+    pub stats: Arc<P2pStats>,
     /// This node's peer id.
     pub peer_id: PeerId,
     /// The addresses it listens on (resolved: port 0 replaced by the real port).
@@ -215,10 +245,15 @@ impl P2pHandle {
     }
 
     /// Reports the node's verdict on a received message.
-    pub async fn report(&self, id: MessageId, from: PeerId, verdict: Verdict) {
+    pub async fn report(&self, id: MessageId, from: PeerId, topic: Topic, verdict: Verdict) {
         let _ = self
             .commands
-            .send(Command::Report { id, from, verdict })
+            .send(Command::Report {
+                id,
+                from,
+                topic,
+                verdict,
+            })
             .await;
     }
 
@@ -515,8 +550,10 @@ pub async fn start(
     }
     let (commands, command_rx) = mpsc::channel(1024);
     let (events, event_rx) = mpsc::channel(4096);
+    let stats = Arc::new(P2pStats::default());
     let handle = P2pHandle {
         commands,
+        stats: stats.clone(),
         peer_id: *swarm.local_peer_id(),
         listen_addrs,
     };
@@ -532,6 +569,7 @@ pub async fn start(
         cfg.max_peers.max(1) as usize,
         command_rx,
         events,
+        stats,
         shutdown,
     ));
     Ok((handle, event_rx, task))
@@ -595,6 +633,7 @@ async fn run(
     max_peers: usize,
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<P2pEvent>,
+    stats: Arc<P2pStats>,
     shutdown: CancellationToken,
 ) {
     let paths: BTreeMap<Topic, TopicHash> = topics.iter().map(|(h, t)| (*t, h.clone())).collect();
@@ -657,7 +696,15 @@ async fn run(
                         .map_err(|e| e.to_string());
                     let _ = done.send(r);
                 }
-                Some(Command::Report { id, from, verdict }) => {
+                Some(Command::Report { id, from, topic, verdict }) => {
+                    P2pStats::bump(
+                        match verdict {
+                            Verdict::Accept => &stats.accepted,
+                            Verdict::Reject => &stats.rejected,
+                            Verdict::Ignore => &stats.ignored,
+                        },
+                        topic,
+                    );
                     let acceptance = match verdict {
                         Verdict::Accept => MessageAcceptance::Accept,
                         Verdict::Reject => MessageAcceptance::Reject,
@@ -721,6 +768,7 @@ async fn run(
                 })) => {
                     // The transform only lets known topics through.
                     let Some(topic) = topics.get(&message.topic).copied() else { continue };
+                    P2pStats::bump(&stats.received, topic);
                     let event = P2pEvent::Message {
                         topic,
                         id: message_id.clone(),
@@ -729,6 +777,7 @@ async fn run(
                     };
                     if events.try_send(event).is_err() {
                         // The node is not keeping up: drop without forwarding, no penalty.
+                        P2pStats::bump(&stats.ignored, topic);
                         swarm.behaviour_mut().gossipsub.report_message_validation_result(
                             &message_id,
                             &propagation_source,
@@ -740,6 +789,7 @@ async fn run(
                     let is_outbound = endpoint.is_dialer();
                     let address = endpoint.get_remote_address().clone();
                     connections.insert(peer_id, (address, is_outbound));
+                    stats.peers.store(connections.len() as u64, Ordering::Relaxed);
                     if num_established.get() == 1 {
                         let _ = events.try_send(P2pEvent::PeerConnected(peer_id));
                         // The handshake: our status for theirs.
@@ -752,6 +802,7 @@ async fn run(
                 }
                 SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                     connections.remove(&peer_id);
+                    stats.peers.store(connections.len() as u64, Ordering::Relaxed);
                     tips.remove(&peer_id);
                     limiter.forget(&peer_id);
                     let _ = events.try_send(P2pEvent::PeerDisconnected(peer_id));

@@ -98,7 +98,9 @@ async fn gossip_is_forwarded_only_after_the_node_accepts_it() {
     assert!(next_message(&mut c, Duration::from_millis(1500))
         .await
         .is_none());
-    b.handle.report(id, from, Verdict::Accept).await;
+    b.handle
+        .report(id, from, Topic::CheckpointAttestation, Verdict::Accept)
+        .await;
     let (_, _, via, data) = next_message(&mut c, Duration::from_secs(20))
         .await
         .expect("C receives it once B accepted");
@@ -108,10 +110,19 @@ async fn gossip_is_forwarded_only_after_the_node_accepts_it() {
     // A rejected message stops at B, and B's view of A reflects the penalty.
     publish(&a, Topic::Tx, b"an invalid tx").await;
     let (_, id, from, _) = next_message(&mut b, Duration::from_secs(20)).await.unwrap();
-    b.handle.report(id, from, Verdict::Reject).await;
+    b.handle.report(id, from, Topic::Tx, Verdict::Reject).await;
     assert!(next_message(&mut c, Duration::from_millis(1500))
         .await
         .is_none());
+    // B counted what it validated, per topic (Topic::ALL order: tx, block proposal,
+    // checkpoint proposal, checkpoint attestation), and its two peers.
+    let st = &b.handle.stats;
+    let n = |c: &[std::sync::atomic::AtomicU64; 4], i: usize| {
+        c[i].load(std::sync::atomic::Ordering::Relaxed)
+    };
+    assert_eq!((n(&st.received, 3), n(&st.accepted, 3)), (1, 1));
+    assert_eq!((n(&st.received, 0), n(&st.rejected, 0)), (1, 1));
+    assert_eq!(st.peers.load(std::sync::atomic::Ordering::Relaxed), 2);
     // B dialled A (its bootstrap peer); C dialled B.
     let peers = b.handle.peers().await.unwrap();
     assert!(
@@ -223,9 +234,11 @@ async fn a_peer_whose_messages_keep_being_rejected_is_scored_down_banned_and_sta
         let until = Instant::now() + Duration::from_secs(3);
         while Instant::now() < until && !banned {
             match timeout(Duration::from_millis(200), honest.events.recv()).await {
-                Ok(Some(P2pEvent::Message { id, from, .. })) => {
+                Ok(Some(P2pEvent::Message {
+                    id, from, topic, ..
+                })) => {
                     assert_eq!(from, hostile.handle.peer_id);
-                    honest.handle.report(id, from, Verdict::Reject).await;
+                    honest.handle.report(id, from, topic, Verdict::Reject).await;
                     rejected += 1;
                     let peers = honest.handle.peers().await.unwrap();
                     if let Some(p) = peers.iter().find(|p| p.id == from) {

@@ -328,8 +328,8 @@ pub fn bench_node(a: BenchNodeArgs) -> Result<()> {
                 _ => {}
             }
         }
-        if let Some(b) = metric(&url, "cairn_sequencer_block_build_ms") {
-            max_build_ms = max_build_ms.max(b);
+        if let Some(b) = metric(&url, "cairn_sequencer_block_build_seconds") {
+            max_build_ms = max_build_ms.max(b * 1000.0);
         }
         if let Some(sw) = swap.as_mut() {
             sw.poll(&url)?;

@@ -76,6 +76,27 @@ impl cairn_node::Network for Bridge {
             .spawn(async move { handle.set_status(status).await });
     }
 
+    fn stats(&self) -> cairn_node::network::NetworkStats {
+        let s = &self.handle.stats;
+        let n = |c: &[std::sync::atomic::AtomicU64; 4], i: usize| {
+            c[i].load(std::sync::atomic::Ordering::Relaxed)
+        };
+        cairn_node::network::NetworkStats {
+            peers: s.peers.load(std::sync::atomic::Ordering::Relaxed),
+            topics: Topic::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, t)| cairn_node::network::TopicStats {
+                    topic: t.name(),
+                    received: n(&s.received, i),
+                    accepted: n(&s.accepted, i),
+                    rejected: n(&s.rejected, i),
+                    ignored: n(&s.ignored, i),
+                })
+                .collect(),
+        }
+    }
+
     fn peers(&self) -> Vec<Value> {
         let handle = self.handle.clone();
         self.runtime
@@ -238,7 +259,7 @@ pub fn start(
                     // Block proposals come with multi-block checkpoints; nothing sends them yet.
                     _ => Verdict::Ignore,
                 };
-                handle.report(id, from, verdict).await;
+                handle.report(id, from, topic, verdict).await;
                 drop(permit);
             });
         }

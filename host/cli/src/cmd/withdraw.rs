@@ -3,9 +3,9 @@
 //! withdrawal delay the stake waits out in Governance).
 
 use alloy_primitives::{Address, U256};
+use alloy_sol_types::SolCall;
 use anyhow::{anyhow, bail, Context, Result};
 use cairn_l1::abi::{status_name, IGovernance, IRollup, IERC20, IGSE};
-use alloy_sol_types::SolCall;
 use cairn_l1::network::Resolved;
 use cairn_l1::TxRequest;
 use clap::{Args, Subcommand};
