@@ -892,6 +892,98 @@ fn devnet_up_refuses_node_counts_it_cannot_staff_before_starting_anything() {
 }
 
 #[test]
+fn start_with_remote_signer_keystores_checks_publishers_and_the_signer_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data").to_string_lossy().to_string();
+    let ks = tmp.path().join("ks");
+    std::fs::create_dir_all(&ks).unwrap();
+    // What `validator-keys new --remote-signer` writes, pointing at a signer that is down.
+    std::fs::write(
+        ks.join("key1.json"),
+        r#"{"schemaVersion":1,"validators":[{"attester":{"eth":{"address":"0x70997970C51812dc3A010C7d01b50e0d17dc79C8","remoteSignerUrl":"http://127.0.0.1:9"}},"feeRecipient":"0x0000000000000000000000000000000000000000000000000000000000000001"}]}"#,
+    )
+    .unwrap();
+    let ks = ks.to_string_lossy().to_string();
+    let start = |env: &[(&str, &str)]| {
+        let mut all = vec![
+            ("ETHEREUM_HOSTS", "http://127.0.0.1:9"),
+            ("NETWORK", "devnet"),
+            ("CAIRN_DEVNET_MANIFEST", "/nonexistent"),
+        ];
+        all.extend_from_slice(env);
+        cairn_env(
+            tmp.path(),
+            &[
+                "start",
+                "--node",
+                "--sequencer",
+                "--data-directory",
+                &d,
+                "--key-store-directory",
+                &ks,
+            ],
+            &all,
+        )
+    };
+    assert_fails(
+        &start(&[]),
+        &[
+            "remote signer http://127.0.0.1:9",
+            "EIP-4844",
+            "SEQ_PUBLISHER_PRIVATE_KEYS",
+        ],
+    );
+    assert_fails(
+        &start(&[(
+            "SEQ_PUBLISHER_PRIVATE_KEYS",
+            "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+        )]),
+        &[
+            "remote signer http://127.0.0.1:9",
+            "eth_accounts",
+            "unreachable",
+        ],
+    );
+    // Without a keystore, as Aztec's node: VALIDATOR_ADDRESSES signed by WEB3_SIGNER_URL.
+    let env_start = |env: &[(&str, &str)]| {
+        let mut all = vec![
+            ("ETHEREUM_HOSTS", "http://127.0.0.1:9"),
+            ("NETWORK", "devnet"),
+            ("CAIRN_DEVNET_MANIFEST", "/nonexistent"),
+            (
+                "SEQ_PUBLISHER_PRIVATE_KEYS",
+                "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+            ),
+        ];
+        all.extend_from_slice(env);
+        cairn_env(
+            tmp.path(),
+            &["start", "--node", "--sequencer", "--data-directory", &d],
+            &all,
+        )
+    };
+    let who = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    assert_fails(
+        &env_start(&[("VALIDATOR_ADDRESSES", who)]),
+        &["VALIDATOR_ADDRESSES needs WEB3_SIGNER_URL"],
+    );
+    assert_fails(
+        &env_start(&[
+            ("VALIDATOR_ADDRESSES", "0x12"),
+            ("WEB3_SIGNER_URL", "http://127.0.0.1:9"),
+        ]),
+        &["--validator-addresses"],
+    );
+    assert_fails(
+        &env_start(&[
+            ("VALIDATOR_ADDRESSES", who),
+            ("WEB3_SIGNER_URL", "http://127.0.0.1:9"),
+        ]),
+        &["remote signer http://127.0.0.1:9", "unreachable"],
+    );
+}
+
+#[test]
 fn start_refuses_bad_p2p_settings_before_touching_l1() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path().join("data").to_string_lossy().to_string();

@@ -27,6 +27,8 @@ const NODES: usize = 4;
 /// The node that also runs the epoch prover: never killed, so proofs keep the chain from
 /// being pruned while others are down.
 const PROVER: usize = 3;
+/// The node whose attester signs through a remote signer (never killed either).
+const REMOTE: usize = 3;
 
 /// Everything needed to (re)start node `i` with the same identity, keys and ports.
 struct Operator {
@@ -208,6 +210,67 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
         "{}",
         String::from_utf8_lossy(&reg.stderr)
     );
+    // Node 3 holds no key: the same validators written for a remote signer
+    // (`validator-keys new --remote-signer`), which here is the devnet's anvil: it holds the
+    // mnemonic's accounts and answers Web3Signer's eth_accounts and eth_sign.
+    let remote_keys = tmp.path().join("remote-keys");
+    cli(
+        &net,
+        tmp.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M,
+            "--count",
+            "4",
+            "--remote-signer",
+            &net.rpc(),
+            "--data-dir",
+            &remote_keys.to_string_lossy(),
+        ],
+    );
+    let remote_doc: Value =
+        serde_json::from_slice(&std::fs::read(remote_keys.join("key1.json")).unwrap()).unwrap();
+    // A signer that lacks a configured key stops the start, naming the key.
+    {
+        let ks = tmp.path().join("keystore-unknown");
+        std::fs::create_dir_all(&ks).unwrap();
+        let mut v = remote_doc["validators"][REMOTE].clone();
+        let stranger = "0x000000000000000000000000000000000000dead";
+        v["attester"]["eth"]["address"] = json!(stranger);
+        std::fs::write(
+            ks.join("key1.json"),
+            json!({"schemaVersion": 1, "validators": [v]}).to_string(),
+        )
+        .unwrap();
+        let out = cairn_tests::run_cairn(
+            tmp.path(),
+            &[
+                "start",
+                "--node",
+                "--sequencer",
+                "--data-directory",
+                &tmp.path().join("data-unknown").to_string_lossy(),
+                "--key-store-directory",
+                &ks.to_string_lossy(),
+            ]
+            .map(String::from),
+            &[
+                net.env(),
+                vec![("SEQ_PUBLISHER_PRIVATE_KEYS".into(), net.account(6).1)],
+            ]
+            .concat(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(
+            err.contains("does not hold") && err.to_lowercase().contains(stranger),
+            "{err}"
+        );
+    }
     // One validator per operator: split the generated keystore.
     let doc: Value =
         serde_json::from_slice(&std::fs::read(keys.join("key1.json")).unwrap()).unwrap();
@@ -215,8 +278,9 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
     for i in 0..NODES {
         let keystore = tmp.path().join(format!("keystore{i}"));
         std::fs::create_dir_all(&keystore).unwrap();
-        let mut part = doc.clone();
-        part["validators"] = json!([doc["validators"][i].clone()]);
+        let source = if i == REMOTE { &remote_doc } else { &doc };
+        let mut part = source.clone();
+        part["validators"] = json!([source["validators"][i].clone()]);
         std::fs::write(keystore.join("key1.json"), part.to_string()).unwrap();
         let data = tmp.path().join(format!("data{i}"));
         let id =

@@ -123,11 +123,7 @@ impl PublicApi for Node {
             l1_chain_id: self.l1.chain_id(),
             rollup_version: cfg.rollup_version,
             rollup: cfg.rollup,
-            attesters: cfg
-                .attesters
-                .iter()
-                .map(|a| Address::from(a.key.address().0))
-                .collect(),
+            attesters: cfg.attesters.iter().map(|a| a.signer.address()).collect(),
             stages: self.stages(),
             p2p: self.network.get().map(|n| (n.peer_id(), n.listen_addrs())),
         }

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use alloy_primitives::{Address, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
-use cairn_crypto::EthSecretKey;
 use cairn_protocol::state::WorldState;
 
 /// Which parts of the node run.
@@ -22,8 +21,8 @@ pub struct Roles {
 /// A local attester.
 #[derive(Clone)]
 pub struct Attester {
-    /// Its key (signs attestations; the host signs, never a module).
-    pub key: EthSecretKey,
+    /// Who signs for it: a key held here or a remote signer (the host signs, never a module).
+    pub signer: crate::signer::AttesterSigner,
     /// L1 coinbase.
     pub coinbase: Address,
     /// L2 fee recipient.

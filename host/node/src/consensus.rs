@@ -444,7 +444,7 @@ impl Node {
         let digest = p.payload.digest();
         let cfg = self.config();
         for a in &cfg.attesters {
-            let who = Address::from(a.key.address().0);
+            let who = a.signer.address();
             if !committee.contains(&who) {
                 continue;
             }
@@ -465,7 +465,16 @@ impl Node {
                     continue;
                 }
             }
-            let signature = p.payload.sign(&a.key);
+            let signature = match a.signer.sign_digest(&digest.0) {
+                Ok(s) => s,
+                Err(e) => {
+                    // Recorded in the guard already: a retry can only sign this same payload.
+                    tracing::error!(slot, attester = %who, error = %e, "cannot sign the attestation");
+                    self.health.signer_failed(&e);
+                    continue;
+                }
+            };
+            self.health.signer_ok();
             self.consensus.add_attestation(slot, digest, who, signature);
             let msg = CheckpointAttestation {
                 payload: p.payload,

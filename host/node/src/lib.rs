@@ -30,6 +30,7 @@ pub mod rpc;
 pub mod sentinel;
 pub mod sequencer;
 pub mod service;
+pub mod signer;
 pub mod store;
 pub mod world;
 

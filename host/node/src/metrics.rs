@@ -56,6 +56,24 @@ pub struct Health {
     /// The last proposal of this node that did not reach quorum, and when (cleared by one
     /// that does).
     pub quorum: Mutex<Option<(Instant, String)>>,
+    /// The last remote-signer failure, cleared by the next signature that succeeds.
+    pub signer: Mutex<Option<(Instant, String)>>,
+}
+
+impl Health {
+    /// A signature failed (the remote signer is down or refused).
+    pub fn signer_failed(&self, e: &crate::signer::SignError) {
+        if let Ok(mut g) = self.signer.lock() {
+            *g = Some((Instant::now(), e.to_string()));
+        }
+    }
+
+    /// A signature succeeded.
+    pub fn signer_ok(&self) {
+        if let Ok(mut g) = self.signer.lock() {
+            *g = None;
+        }
+    }
 }
 
 /// A stage, its active module and its native fallbacks so far.

@@ -326,6 +326,11 @@ impl Node {
                 }
             }
         }
+        if let Ok(g) = self.health.signer.lock() {
+            if let Some((_, e)) = &*g {
+                r.push(format!("signing failed: {e}"));
+            }
+        }
         if let Some(net) = self.network.get() {
             let min = self.config().min_peers;
             let peers = net.peers().len();

@@ -50,9 +50,7 @@ impl Node {
             }
         };
         let proposer = if committee.is_empty() {
-            cfg.attesters
-                .first()
-                .map(|a| Address::from(a.key.address().0))
+            cfg.attesters.first().map(|a| a.signer.address())
         } else {
             self.slot_proposer(slot)?.1
         };
@@ -62,7 +60,7 @@ impl Node {
         let Some(me) = cfg
             .attesters
             .iter()
-            .find(|a| Address::from(a.key.address().0) == proposer)
+            .find(|a| a.signer.address() == proposer)
             .cloned()
         else {
             return Ok(());
@@ -203,7 +201,7 @@ impl Node {
             block_index: 0,
             validator: who.0 .0,
         };
-        let me_addr = Address::from(me.key.address().0);
+        let me_addr = me.signer.address();
         match self
             .store
             .guard(&duty(DutyKind::CheckpointProposal, me_addr), &digest.0)?
@@ -217,11 +215,7 @@ impl Node {
         }
         let mut sigs: Vec<Option<attest::RawSignature>> = Vec::with_capacity(committee.len());
         for m in committee {
-            let Some(a) = cfg
-                .attesters
-                .iter()
-                .find(|a| Address::from(a.key.address().0) == *m)
-            else {
+            let Some(a) = cfg.attesters.iter().find(|a| a.signer.address() == *m) else {
                 sigs.push(None);
                 continue;
             };
@@ -233,11 +227,24 @@ impl Node {
                     tracing::warn!(slot, attester = %m, "slashing protection: already attested to another payload for this slot");
                     None
                 }
-                Guard::Recorded | Guard::Same => Some(payload.sign(&a.key)),
+                Guard::Recorded | Guard::Same => match a.signer.sign_digest(&digest.0) {
+                    Ok(s) => {
+                        self.health.signer_ok();
+                        Some(s)
+                    }
+                    Err(e) => {
+                        tracing::error!(slot, attester = %m, error = %e, "cannot sign the attestation");
+                        self.health.signer_failed(&e);
+                        None
+                    }
+                },
             });
         }
         fault_point("after-guard-record", slot, n, &digest);
-        let proposer_sig = payload.sign(&me.key);
+        let proposer_sig = me.signer.sign_digest(&digest.0).map_err(|e| {
+            self.health.signer_failed(&e);
+            NodeError::Duty(format!("cannot sign the proposal: {e}"))
+        })?;
         let needed = committee::attestation_threshold(committee.len());
         let local = sigs.iter().filter(|s| s.is_some()).count();
         self.metrics
@@ -319,13 +326,10 @@ impl Node {
                 "slashing protection: other attestations were already signed for publishing in this slot".into(),
             ));
         }
-        let as_sig = {
-            let s = me.key.sign_message(&as_digest.0).0; // EIP-191, r ‖ s ‖ v
-            let mut out = [0u8; 65];
-            out[0] = s[64];
-            out[1..].copy_from_slice(&s[..64]);
-            out
-        };
+        let as_sig = me.signer.sign_digest(&as_digest.0).map_err(|e| {
+            self.health.signer_failed(&e);
+            NodeError::Duty(format!("cannot sign the attestations for publishing: {e}"))
+        })?;
         let call = R::proposeCall {
             _args: cabi::ProposeArgs {
                 archive,

@@ -258,14 +258,26 @@ pub fn resolve_attesters(
         .collect())
 }
 
-/// [`resolve_attesters`] with each attester's secret key when the node holds it (`None` for
-/// remote-signer accounts), for a node that signs attestations itself.
+/// How a node can sign for a resolved attester.
+#[derive(Clone)]
+pub enum AttesterKey {
+    /// The secret key is in the keystore (plain, JSON-V3 or mnemonic).
+    Local(cairn_crypto::EthSecretKey),
+    /// A remote signer holds it (the URL after the precedence rules).
+    Remote {
+        /// The signer's URL.
+        url: String,
+    },
+}
+
+/// [`resolve_attesters`] with how each attester signs: its secret key when the keystore holds
+/// it, else its remote signer's URL.
 pub fn resolve_attester_keys(
     merged: &Merged,
     files: &dyn KeyFiles,
-) -> Result<Vec<(ResolvedAttester, Option<cairn_crypto::EthSecretKey>)>, ResolveAttesterError> {
+) -> Result<Vec<(ResolvedAttester, AttesterKey)>, ResolveAttesterError> {
     let mut out: Vec<ResolvedAttester> = Vec::new();
-    let mut keys: Vec<Option<cairn_crypto::EthSecretKey>> = Vec::new();
+    let mut keys: Vec<AttesterKey> = Vec::new();
     for (vi, ((file, v), file_signer)) in merged
         .validators
         .iter()
@@ -273,17 +285,16 @@ pub fn resolve_attester_keys(
         .enumerate()
     {
         let validator = vi + 1;
-        let mut push =
-            |address: Address, custody: String, key: Option<cairn_crypto::EthSecretKey>| {
-                keys.push(key);
-                out.push(ResolvedAttester {
-                    file: file.clone(),
-                    validator: vi,
-                    address,
-                    coinbase: v.coinbase.unwrap_or(address),
-                    custody,
-                })
-            };
+        let mut push = |address: Address, custody: String, key: AttesterKey| {
+            keys.push(key);
+            out.push(ResolvedAttester {
+                file: file.clone(),
+                validator: vi,
+                address,
+                coinbase: v.coinbase.unwrap_or(address),
+                custody,
+            })
+        };
         match &v.attester {
             AttesterAccounts::Mnemonic(m) => {
                 let seed = crate::mnemonic::to_seed(&m.mnemonic).map_err(|e| {
@@ -304,7 +315,7 @@ pub fn resolve_attester_keys(
                     push(
                         key.address(),
                         format!("mnemonic m/44'/60'/{acc}'/0/{addr}"),
-                        Some(key),
+                        AttesterKey::Local(key),
                     );
                 }
             }
@@ -321,7 +332,7 @@ pub fn resolve_attester_keys(
                                         reason: e.to_string(),
                                     }
                                 })?;
-                            push(key.address(), "private key".into(), Some(key));
+                            push(key.address(), "private key".into(), AttesterKey::Local(key));
                         }
                         EthAccount::Remote(r) => {
                             let signer = resolve_remote_signer(
@@ -336,7 +347,13 @@ pub fn resolve_attester_keys(
                                     source,
                                 }
                             })?;
-                            push(r.address, format!("remote signer {}", signer.url), None);
+                            push(
+                                r.address,
+                                format!("remote signer {}", signer.url),
+                                AttesterKey::Remote {
+                                    url: signer.url.to_string(),
+                                },
+                            );
                         }
                         EthAccount::Encrypted(f) => {
                             let pw = f.password.as_deref().filter(|p| !p.is_empty()).ok_or_else(
@@ -355,7 +372,11 @@ pub fn resolve_attester_keys(
                             let text = files.read(&f.path).map_err(key_err)?;
                             let key = crate::encrypted::decrypt_v3(&text, pw)
                                 .map_err(|e| key_err(e.to_string()))?;
-                            push(key.address(), format!("JSON-V3 {}", f.path), Some(key));
+                            push(
+                                key.address(),
+                                format!("JSON-V3 {}", f.path),
+                                AttesterKey::Local(key),
+                            );
                         }
                     }
                 }

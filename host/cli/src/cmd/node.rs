@@ -8,6 +8,7 @@ use alloy_primitives::{Address, B256, U256};
 use anyhow::{anyhow, bail, Context, Result};
 use cairn_engine::{Engine, EngineConfig, Pipeline, Stage};
 use cairn_keys::dir;
+use cairn_node::signer::{AttesterSigner, RemoteSigner};
 use cairn_node::{Attester, Node, NodeConfig, Roles};
 use clap::Args;
 use sha2::{Digest, Sha256};
@@ -42,6 +43,20 @@ pub struct StartArgs {
         value_name = "DIR"
     )]
     pub key_store_directory: Option<PathBuf>,
+    /// Without a keystore: the attesters' addresses, signed for by WEB3_SIGNER_URL (as Aztec's
+    /// node builds its keystore from the environment). Coinbase: the attester; fee recipient:
+    /// zero.
+    #[arg(
+        long = "validator-addresses",
+        env = "VALIDATOR_ADDRESSES",
+        value_delimiter = ',',
+        conflicts_with = "key_store_directory",
+        value_parser = super::l1::parse_nonzero_addr
+    )]
+    pub validator_addresses: Vec<Address>,
+    /// The remote signer (Web3Signer JSON-RPC) for VALIDATOR_ADDRESSES.
+    #[arg(long = "web3-signer-url", env = "WEB3_SIGNER_URL", value_name = "URL")]
+    pub web3_signer_url: Option<String>,
     /// Beacon API URLs for blob sidecars (a devnet L1 serves blobs itself).
     #[arg(
         long = "l1-consensus-host-urls",
@@ -168,15 +183,18 @@ fn load_attesters(dir_path: &Path) -> Result<Vec<Attester>> {
     let resolved = dir::resolve_attester_keys(&merged, &FsKeyFiles)?;
     let mut out = Vec::new();
     for (a, key) in resolved {
-        let Some(key) = key else {
-            bail!("attester {} uses a remote signer ({}); this node signs locally and has no remote-signer client yet: give it a local key", a.address.to_checksum(), a.custody);
+        let signer = match key {
+            dir::AttesterKey::Local(k) => AttesterSigner::Local(k),
+            dir::AttesterKey::Remote { url } => {
+                AttesterSigner::Remote(RemoteSigner::new(&url, Address::from(a.address.0)))
+            }
         };
         let fee = merged.validators[a.validator]
             .1
             .fee_recipient
             .unwrap_or([0; 32]);
         out.push(Attester {
-            key,
+            signer,
             coinbase: Address::from(a.coinbase.0),
             fee_recipient: B256::from(fee),
         });
@@ -289,11 +307,43 @@ pub fn start(args: StartArgs) -> Result<()> {
     // Local configuration first: a bad keystore stops the start before anything touches L1.
     let attesters = match &args.key_store_directory {
         Some(d) => load_attesters(d)?,
+        None if !args.validator_addresses.is_empty() => {
+            let Some(url) = &args.web3_signer_url else {
+                bail!("VALIDATOR_ADDRESSES needs WEB3_SIGNER_URL (--web3-signer-url): the node holds no keys for them; or use KEY_STORE_DIRECTORY");
+            };
+            tracing::warn!("no KEY_STORE_DIRECTORY: attesters from VALIDATOR_ADDRESSES, signed by WEB3_SIGNER_URL");
+            args.validator_addresses
+                .iter()
+                .map(|a| Attester {
+                    signer: AttesterSigner::Remote(RemoteSigner::new(url, *a)),
+                    coinbase: *a,
+                    fee_recipient: B256::ZERO,
+                })
+                .collect()
+        }
         None if args.sequencer => {
-            bail!("--sequencer needs KEY_STORE_DIRECTORY (--key-store-directory)")
+            bail!("--sequencer needs KEY_STORE_DIRECTORY (--key-store-directory), or VALIDATOR_ADDRESSES with WEB3_SIGNER_URL")
         }
         None => Vec::new(),
     };
+    // `propose` is an EIP-4844 blob transaction: Web3Signer does not sign those (and anvil
+    // refuses eth_signTransaction), so a remote attester key cannot publish for itself.
+    if args.sequencer && args.publishers.is_empty() {
+        if let Some((a, r)) = attesters
+            .iter()
+            .find_map(|a| a.signer.remote().map(|r| (a, r)))
+        {
+            bail!(
+                "attester {} signs through the remote signer {}, so it cannot also publish: `propose` is an EIP-4844 blob transaction, which remote signers do not sign; give the node local publisher keys with SEQ_PUBLISHER_PRIVATE_KEYS (--publisher-private-keys)",
+                a.signer.address(),
+                r.url()
+            );
+        }
+    }
+    // Every remote signer must hold every key it is configured for: found now, not at the
+    // first duty.
+    let signers: Vec<AttesterSigner> = attesters.iter().map(|a| a.signer.clone()).collect();
+    cairn_node::signer::check_remote(&signers).map_err(|e| anyhow!("{e}"))?;
     let resolved = args.net.resolve(false)?;
     let signer = |k: &str| cairn_l1::signer_from_hex(k).map_err(|e| anyhow!("{e}"));
     let mut publishers = args
@@ -303,7 +353,13 @@ pub fn start(args: StartArgs) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     if publishers.is_empty() {
         for a in &attesters {
-            publishers.push(signer(&format!("0x{}", hex::encode(a.key.to_bytes())))?);
+            match &a.signer {
+                AttesterSigner::Local(k) => {
+                    publishers.push(signer(&format!("0x{}", hex::encode(k.to_bytes())))?)
+                }
+                // Refused before (a sequencer needs local publishers for remote attesters).
+                AttesterSigner::Remote(_) => {}
+            }
         }
     }
     let prover = match (&args.prover_key, args.prover) {
@@ -317,7 +373,7 @@ pub fn start(args: StartArgs) -> Result<()> {
     // An exited attester never attests again and its keys can never be staked again: say so
     // at start, where the operator looks, rather than leave it to missed duties.
     for a in &attesters {
-        let who = alloy_primitives::Address::from(a.key.address().0);
+        let who = a.signer.address();
         match super::staking::exit_note(&resolved.l1, resolved.rollup, who) {
             Ok(Some(note)) => {
                 tracing::warn!(attester = %who, "{note}");
