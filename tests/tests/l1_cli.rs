@@ -164,6 +164,16 @@ fn bad_flags_are_named() {
         "not an Ethereum address",
     );
     fails(&["completions", "tcsh"], "invalid value 'tcsh'");
+    fails(&["rewards", "show"], "--coinbase");
+    fails(
+        &[
+            "rewards",
+            "claim",
+            "--coinbase",
+            "0x0000000000000000000000000000000000000000",
+        ],
+        "zero address",
+    );
 }
 
 #[test]

@@ -230,6 +230,84 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
         4,
         "all four local members attested"
     );
+
+    // Rewards accrued to the proposer's coinbase with the proof. Locked until the Rollup's owner
+    // lets them out (on the devnet: `devnet unlock-rewards`); then anyone releases them to the
+    // coinbase, and the coinbase's fee-asset balance grows by exactly what was released.
+    let coinbase = node.call("node_getBlock", json!([1])).unwrap()["coinbase"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shown: Value = serde_json::from_str(&cli(
+        &net,
+        tmp.path(),
+        &["rewards", "show", "--coinbase", &coinbase, "--json"],
+    ))
+    .unwrap();
+    assert_eq!(shown["claimable"], false, "{shown}");
+    assert!(
+        shown["reason"]
+            .as_str()
+            .unwrap()
+            .contains("devnet unlock-rewards"),
+        "{shown}"
+    );
+    let accrued: U256 = shown["coinbases"][0]["accrued"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(accrued > U256::ZERO, "{shown}");
+    let claim = |who: &str| {
+        run_cairn(
+            tmp.path(),
+            &["rewards", "claim", "--coinbase", who, "--json"].map(String::from),
+            &net.env(),
+        )
+    };
+    let locked = claim(&coinbase);
+    assert!(!locked.status.success());
+    assert!(
+        String::from_utf8_lossy(&locked.stderr).contains("locked"),
+        "{}",
+        String::from_utf8_lossy(&locked.stderr)
+    );
+    cli(&net, tmp.path(), &["devnet", "unlock-rewards"]);
+    let nobody = claim("0x00000000000000000000000000000000000000a1");
+    assert!(
+        String::from_utf8_lossy(&nobody.stderr).contains("nothing to claim"),
+        "{}",
+        String::from_utf8_lossy(&nobody.stderr)
+    );
+    let l1 = L1::connect(RpcClient::new(&[net.rpc()]).unwrap(), Some(31337)).unwrap();
+    let rollup: Address = net.address("rollup").parse().unwrap();
+    let fee_asset = l1
+        .call(rollup, &cairn_l1::abi::IRollup::getFeeAssetCall {})
+        .unwrap();
+    let cb: Address = coinbase.parse().unwrap();
+    let fee_balance = || {
+        l1.call(
+            fee_asset,
+            &cairn_l1::abi::IERC20::balanceOfCall { owner: cb },
+        )
+        .unwrap()
+    };
+    let before = fee_balance();
+    let out = claim(&coinbase);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let claimed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let amount: U256 = claimed["claimed"][0]["amount"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A later proof may have added to it between show and claim.
+    assert!(amount >= accrued, "{claimed}");
+    assert_eq!(fee_balance() - before, amount);
     let status = ureq::get(&format!("{}/status", node.rpc)).call().unwrap();
     assert_eq!(status.status(), 200);
     let metrics = ureq::get(&format!("{}/metrics", node.rpc))

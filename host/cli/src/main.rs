@@ -65,6 +65,11 @@ enum Command {
         #[command(subcommand)]
         command: cmd::withdraw::WithdrawCommand,
     },
+    /// Sequencer rewards: what coinbases accrued, and releasing them to the coinbases.
+    Rewards {
+        #[command(subcommand)]
+        command: cmd::rewards::RewardsCommand,
+    },
     /// Read attesters' on-chain state.
     Attester {
         #[command(subcommand)]
@@ -144,6 +149,7 @@ fn main() -> ExitCode {
         Command::AddL1Validator(args) => cmd::staking::add_l1_validator(args),
         Command::FlushEntryQueue(args) => cmd::staking::flush_cmd(args),
         Command::Withdraw { command } => cmd::withdraw::run(command),
+        Command::Rewards { command } => cmd::rewards::run(command),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "cairn", &mut std::io::stdout());

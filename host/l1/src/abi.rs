@@ -105,6 +105,11 @@ sol! {
         function getProvenCheckpointNumber() external view returns (uint256);
         function getSequencerRewards(address _coinbase) external view returns (uint256);
         function getExit(address _attester) external view returns (Exit);
+        function isRewardsClaimable() external view returns (bool);
+        function getEarliestRewardsClaimableTimestamp() external view returns (uint256);
+        function claimSequencerRewards(address _coinbase) external returns (uint256);
+        function setRewardsClaimable(bool _isRewardsClaimable) external;
+        function owner() external view returns (address);
         function initiateWithdraw(address _attester, address _recipient) external returns (bool);
         function finalizeWithdraw(address _attester) external;
 

@@ -24,6 +24,10 @@ pub enum DevnetCommand {
     /// node holding them (`cairn start`), and a tx generator (`cairn bot`). Foreground until
     /// Ctrl-C; the summary says where everything is.
     Up(UpArgs),
+    /// Make sequencer rewards claimable on the devnet: as the Rollup's owner (governance on a
+    /// real network, impersonated through anvil here) call setRewardsClaimable(true).
+    #[command(name = "unlock-rewards")]
+    UnlockRewards(UnlockRewardsArgs),
 }
 
 /// Flags of `cairn devnet up`.
@@ -154,6 +158,7 @@ pub fn run(cmd: DevnetCommand) -> Result<()> {
     match cmd {
         DevnetCommand::L1(a) => l1(a),
         DevnetCommand::Up(a) => up(a),
+        DevnetCommand::UnlockRewards(a) => unlock_rewards(a),
     }
 }
 
@@ -685,4 +690,66 @@ mod tests {
         assert!(parse_tokens("1.5").is_err());
         assert!(parse_tokens("-1").is_err());
     }
+}
+
+/// Flags of `cairn devnet unlock-rewards`.
+#[derive(Args)]
+pub struct UnlockRewardsArgs {
+    #[command(flatten)]
+    net: super::l1::NetArgs,
+}
+
+fn unlock_rewards(a: UnlockRewardsArgs) -> Result<()> {
+    use alloy_sol_types::SolCall;
+    use cairn_l1::abi::IRollup;
+    let net = a.net.resolve(false)?;
+    if net.manifest.is_none() {
+        return Err(anyhow!(
+            "unlock-rewards works only on the devnet (NETWORK=devnet): elsewhere only governance can make rewards claimable"
+        ));
+    }
+    if net
+        .l1
+        .call(net.rollup, &IRollup::isRewardsClaimableCall {})?
+    {
+        println!("rewards on rollup {} are already claimable", net.rollup);
+        return Ok(());
+    }
+    let owner = net.l1.call(net.rollup, &IRollup::ownerCall {})?;
+    let rpc = net.l1.rpc();
+    let data = IRollup::setRewardsClaimableCall {
+        _isRewardsClaimable: true,
+    }
+    .abi_encode();
+    let call = serde_json::json!({
+        "from": owner.to_checksum(None),
+        "to": net.rollup.to_checksum(None),
+        "data": format!("0x{}", hex::encode(&data)),
+    });
+    // anvil's cheats: act as the owner (a contract on a real deployment) for one transaction.
+    rpc.call(
+        "anvil_impersonateAccount",
+        serde_json::json!([owner.to_checksum(None)]),
+    )?;
+    rpc.call(
+        "anvil_setBalance",
+        serde_json::json!([owner.to_checksum(None), "0xde0b6b3a7640000"]),
+    )?;
+    let sent = rpc.call("eth_sendTransaction", serde_json::json!([call]));
+    let _ = rpc.call(
+        "anvil_stopImpersonatingAccount",
+        serde_json::json!([owner.to_checksum(None)]),
+    );
+    let hash: alloy_primitives::B256 = sent?
+        .as_str()
+        .and_then(|h| h.parse().ok())
+        .ok_or_else(|| anyhow!("eth_sendTransaction did not return a transaction hash"))?;
+    net.l1
+        .wait_replay("setRewardsClaimable", hash, call)
+        .map_err(|e| anyhow!("{e}"))?;
+    println!(
+        "rewards on rollup {} are claimable (set by its owner {owner})",
+        net.rollup
+    );
+    Ok(())
 }

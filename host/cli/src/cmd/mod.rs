@@ -13,6 +13,7 @@ pub mod node;
 pub mod p2p;
 pub mod pipeline;
 pub mod provider;
+pub mod rewards;
 pub mod staking;
 pub mod wallet;
 pub mod withdraw;
