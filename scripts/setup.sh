@@ -10,6 +10,8 @@
 #                 (cargo install into ~/.cargo/bin), for building dashboard/
 #   browser       Debian's chromium for the page's end-to-end test (apt-get)
 #   e2e_npm       npm ci in dashboard/e2e (playwright-core, driving the system chromium)
+#   promtool      Prometheus's metrics checker from Debian's prometheus package, pinned; only the
+#                 promtool binary is unpacked into tools/promtool/ (no daemon is installed)
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -110,7 +112,29 @@ e2e_npm() {
   echo "$want" >"$E2E_STAMP"
 }
 
-STEPS=(rust_targets l1_tools web_tools browser e2e_npm)
+PROMETHEUS_DEB_VERSION="2.42.0+ds-5+deb12u1"
+PROMTOOL="$REPO_ROOT/tools/promtool/promtool"
+
+promtool() {
+  "$PROMTOOL" --version 2>&1 | grep -qF "${PROMETHEUS_DEB_VERSION%%+*}" && return 0
+  command -v apt-get >/dev/null || die "promtool is missing and apt-get is not available; put promtool ${PROMETHEUS_DEB_VERSION%%+*} at $PROMTOOL"
+  say "unpacking promtool from Debian's prometheus $PROMETHEUS_DEB_VERSION (apt-get download)"
+  local tmp sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  tmp=$(mktemp -d)
+  chmod 777 "$tmp" # apt's sandbox user writes the download
+  if ! (cd "$tmp" && apt-get download -qq "prometheus=$PROMETHEUS_DEB_VERSION" >/dev/null 2>&1); then
+    $sudo apt-get update -qq >/dev/null || die "apt-get update failed"
+    (cd "$tmp" && apt-get download -qq "prometheus=$PROMETHEUS_DEB_VERSION" >/dev/null 2>&1) ||
+      die "apt-get download prometheus=$PROMETHEUS_DEB_VERSION failed"
+  fi
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x" || die "cannot unpack the prometheus package"
+  mkdir -p "$(dirname "$PROMTOOL")"
+  install -m 0755 "$tmp/x/usr/bin/promtool" "$PROMTOOL"
+  rm -rf "$tmp"
+}
+
+STEPS=(rust_targets l1_tools web_tools browser e2e_npm promtool)
 
 for step in "${STEPS[@]}"; do
   "$step"

@@ -159,3 +159,35 @@ pub fn cli(net: &Devnet, dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).to_string()
 }
+
+/// Runs Prometheus's own checker (`promtool check metrics`, unpacked by `scripts/setup.sh`) on
+/// a `/metrics` text: the exposition format, HELP/TYPE, counter and unit naming.
+pub fn promtool_check(text: &str) {
+    use std::io::Write;
+    let tool = crate::repo_root().join("tools/promtool/promtool");
+    assert!(
+        tool.exists(),
+        "{} is missing: run scripts/setup.sh",
+        tool.display()
+    );
+    let mut child = std::process::Command::new(&tool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool output");
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -652,6 +652,108 @@ fn provider_lifecycle_from_registration_to_coinbases_and_alerts() {
     ])));
     assert_eq!(noop["keystoreChanges"].as_array().unwrap().len(), 0);
 
+    // Rewards that reached the split (as `rewards claim` sends them) are paid out by
+    // `provider distribute`: each recipient gets exactly what the split's own rounding gives —
+    // the split keeps 1 wei, each share is floor(amount × allocation / total), and the
+    // warehouse keeps 1 wei of each share.
+    {
+        use alloy_sol_types::SolEvent;
+        let l1 = env.l1();
+        let rollup: Address = devnet.address("rollup").parse().unwrap();
+        let fee: Address = l1
+            .call(rollup, &cairn_l1::abi::IRollup::getFeeAssetCall {})
+            .unwrap();
+        let deployer =
+            cairn_l1::signer_from_hex(devnet.manifest["deployerPrivateKey"].as_str().unwrap())
+                .unwrap();
+        let split_addr: Address = split.parse().unwrap();
+        let rewards = U256::from(7 * E18 + 12_345);
+        l1.send_call(
+            &deployer,
+            "mint fee asset",
+            fee,
+            &IERC20::mintCall {
+                to: split_addr,
+                amount: rewards,
+            },
+        )
+        .unwrap();
+        let listed = json(&ok(env.cairn(&[
+            "provider",
+            "coinbases",
+            "--provider-id",
+            &id,
+            "--json",
+        ])));
+        assert_eq!(listed["coinbases"][0]["pending"], rewards.to_string());
+        // The split as created, from the factory's event (not from cairn's answer).
+        let sr: Address = devnet.address("stakingRegistry").parse().unwrap();
+        let factory = l1
+            .call(
+                sr,
+                &cairn_l1::abi::IStakingRegistry::PULL_SPLIT_FACTORYCall {},
+            )
+            .unwrap();
+        let created = l1
+            .logs(
+                factory,
+                cairn_l1::abi::IPullSplitFactory::SplitCreated::SIGNATURE_HASH,
+                None,
+                0,
+                None,
+                50_000,
+            )
+            .unwrap()
+            .iter()
+            .filter_map(|l| l.decode::<cairn_l1::abi::IPullSplitFactory::SplitCreated>())
+            .find(|e| e.split == split_addr)
+            .expect("SplitCreated for the split");
+        let p = created.splitParams;
+        let fee_balance =
+            |who: Address| l1.call(fee, &IERC20::balanceOfCall { owner: who }).unwrap();
+        let before: Vec<U256> = p.recipients.iter().map(|r| fee_balance(*r)).collect();
+        let out = json(&ok(env.cairn(&[
+            "provider",
+            "distribute",
+            "--provider-id",
+            &id,
+            "--json",
+        ])));
+        let moved = rewards - U256::from(1);
+        assert_eq!(out["splits"][0]["distributed"], moved.to_string(), "{out}");
+        for (i, r) in p.recipients.iter().enumerate() {
+            let share = moved * p.allocations[i] / p.totalAllocation;
+            let expected = share - U256::from(1);
+            assert_eq!(fee_balance(*r) - before[i], expected, "recipient {r}");
+            assert_eq!(
+                out["splits"][0]["paid"][i]["amount"],
+                expected.to_string(),
+                "{out}"
+            );
+        }
+        assert_eq!(fee_balance(split_addr), U256::from(1));
+        // Again: nothing left to move; an address that is not one of its splits is refused.
+        let again = json(&ok(env.cairn(&[
+            "provider",
+            "distribute",
+            "--provider-id",
+            &id,
+            "--json",
+        ])));
+        assert_eq!(again["splits"][0]["distributed"], "0");
+        fails(
+            env.cairn(&[
+                "provider",
+                "distribute",
+                "--provider-id",
+                &id,
+                "--split",
+                "0x00000000000000000000000000000000000000b2",
+            ]),
+            "is not a split made by",
+        );
+    }
+
     // Monitoring: one-shot exits non-zero below the threshold, zero above it.
     fails(
         env.cairn(&[

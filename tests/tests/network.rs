@@ -418,6 +418,13 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
     same_chain(&c, latest(c.node(0)));
     // Each node counts its peers and what it validated per topic (every node has seen other
     // nodes' proposals and attestations by now, and accepted them).
+    cairn_tests::node::promtool_check(
+        &ureq::get(&format!("{}/metrics", c.node(0).rpc))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap(),
+    );
     for (i, n) in c.running() {
         assert_eq!(metric(n, "cairn_p2p_peers"), 3, "node {i}");
         for topic in ["checkpoint_proposal", "checkpoint_attestation"] {

@@ -319,6 +319,7 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
         metrics.contains("cairn_sequencer_attestations_required 3"),
         "{metrics}"
     );
+    cairn_tests::node::promtool_check(&metrics);
 
     // A transfer reaches a checkpointed receipt with its effects.
     let before = (balance(&net, &node, 2), balance(&net, &node, 3));

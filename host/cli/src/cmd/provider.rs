@@ -10,7 +10,10 @@ use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::SolEvent;
 use anyhow::{anyhow, bail, Context, Result};
 use cairn_keys::registration::{self, Registration};
-use cairn_l1::abi::{IRollup, IStakingRegistry, KeyStore};
+use cairn_l1::abi::{
+    IPullSplit, IPullSplitFactory, IRollup, ISplitsWarehouse, IStakingRegistry, KeyStore, Split,
+    IERC20,
+};
 use cairn_l1::network::Resolved;
 use cairn_l1::L1;
 use clap::{Args, Subcommand};
@@ -173,6 +176,24 @@ pub enum ProviderCommand {
         #[command(flatten)]
         out: OutArgs,
     },
+    /// Pay out the rewards sitting in the provider's split contracts: each split's fee-asset
+    /// balance is distributed to its recipients (the provider's take rate to its rewards
+    /// recipient, the rest to the delegator's) and withdrawn from the warehouse to them.
+    /// Anyone may send it; nothing goes to the sender.
+    Distribute {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        signer: SignerArgs,
+        /// Only these splits (default: every split of the provider's delegations).
+        #[arg(long = "split", value_parser = parse_nonzero_addr)]
+        splits: Vec<Address>,
+        /// First L1 block to scan for StakedWithProvider and SplitCreated events.
+        #[arg(long = "from-block", default_value_t = 0)]
+        from_block: u64,
+        #[command(flatten)]
+        out: OutArgs,
+    },
     /// Map each delegated attester to its split contract (the coinbase it must use);
     /// with --keystore --write, set those coinbases in a keystore (backup kept).
     Coinbases {
@@ -190,6 +211,166 @@ pub enum ProviderCommand {
         #[command(flatten)]
         out: OutArgs,
     },
+}
+
+/// The provider's splits, from its StakedWithProvider events: attester → split.
+fn provider_splits(c: &Ctx, from_block: u64) -> Result<BTreeMap<Address, Address>> {
+    let logs = c.net.l1.logs(
+        c.registry,
+        IStakingRegistry::StakedWithProvider::SIGNATURE_HASH,
+        Some(B256::from(c.id)),
+        from_block,
+        None,
+        50_000,
+    )?;
+    Ok(logs
+        .iter()
+        .filter_map(|l| l.decode::<IStakingRegistry::StakedWithProvider>())
+        .map(|e| (e.attester, e.coinbaseSplitContractAddress))
+        .collect())
+}
+
+/// A split's parameters as created (its SplitCreated event): `distribute` must be given them.
+fn split_params(c: &Ctx, split: Address, from_block: u64) -> Result<Split> {
+    let factory = c
+        .net
+        .l1
+        .call(c.registry, &IStakingRegistry::PULL_SPLIT_FACTORYCall {})?;
+    let mut topic = [0u8; 32];
+    topic[12..].copy_from_slice(split.as_slice());
+    let logs = c.net.l1.logs(
+        factory,
+        IPullSplitFactory::SplitCreated::SIGNATURE_HASH,
+        Some(B256::from(topic)),
+        from_block,
+        None,
+        50_000,
+    )?;
+    logs.iter()
+        .filter_map(|l| l.decode::<IPullSplitFactory::SplitCreated>())
+        .map(|e| e.splitParams)
+        .next_back()
+        .ok_or_else(|| {
+            anyhow!(
+                "{split} is not a split made by the StakingRegistry's split factory {factory} (no SplitCreated event since block {from_block}): check --split and --from-block"
+            )
+        })
+}
+
+fn distribute(
+    target: Target,
+    signer: SignerArgs,
+    only: Vec<Address>,
+    from_block: u64,
+    out: OutArgs,
+) -> Result<()> {
+    let c = ctx(&target)?;
+    config(&c)?;
+    let sender = signer.signer(&c.net)?;
+    let l1 = &c.net.l1;
+    let splits: BTreeSet<Address> = if only.is_empty() {
+        let all: BTreeSet<Address> = provider_splits(&c, from_block)?.into_values().collect();
+        if all.is_empty() {
+            bail!(
+                "provider {} has no delegations yet, so no splits to distribute",
+                c.id
+            );
+        }
+        all
+    } else {
+        only.into_iter().collect()
+    };
+    let token = l1.call(c.net.rollup, &IRollup::getFeeAssetCall {})?;
+    let mut reports = Vec::new();
+    for split in splits {
+        let params = split_params(&c, split, from_block)?;
+        let pending = l1.call(token, &IERC20::balanceOfCall { owner: split })?;
+        // A split keeps 1 wei (as 0xSplits does): nothing below 2 wei moves.
+        if pending <= U256::from(1) {
+            reports.push(json!({"split": split.to_checksum(None), "distributed": "0", "paid": [], "note": "nothing to distribute (claim the coinbase's rewards first: `cairn rewards claim`)"}));
+            continue;
+        }
+        let before: Vec<U256> = params
+            .recipients
+            .iter()
+            .map(|r| l1.call(token, &IERC20::balanceOfCall { owner: *r }))
+            .collect::<Result<_, _>>()?;
+        let call = IPullSplit::distributeCall {
+            _split: params.clone(),
+            _token: token,
+            _distributor: sender.address(),
+        };
+        l1.call_from(Some(sender.address()), split, &call)
+            .with_context(|| format!("distribute on split {split} (simulated)"))?;
+        let r = l1
+            .send_call(&sender, "distribute", split, &call)
+            .with_context(|| format!("distribute on split {split}"))?;
+        let mut txs = vec![format!("{:#x}", r.hash)];
+        let warehouse = l1.call(split, &IPullSplit::SPLITS_WAREHOUSECall {})?;
+        let id = U256::from_be_slice(token.as_slice());
+        for rcpt in &params.recipients {
+            let held = l1.call(
+                warehouse,
+                &ISplitsWarehouse::balanceOfCall { owner: *rcpt, id },
+            )?;
+            if held > U256::from(1) {
+                let w = l1
+                    .send_call(
+                        &sender,
+                        "withdraw",
+                        warehouse,
+                        &ISplitsWarehouse::withdrawCall {
+                            _owner: *rcpt,
+                            _token: token,
+                        },
+                    )
+                    .with_context(|| format!("warehouse withdraw for {rcpt}"))?;
+                txs.push(format!("{:#x}", w.hash));
+            }
+        }
+        let mut paid = Vec::new();
+        for (rcpt, b) in params.recipients.iter().zip(before) {
+            let after = l1.call(token, &IERC20::balanceOfCall { owner: *rcpt })?;
+            paid.push(json!({"recipient": rcpt.to_checksum(None), "amount": after.saturating_sub(b).to_string()}));
+        }
+        reports.push(json!({"split": split.to_checksum(None), "distributed": (pending - U256::from(1)).to_string(), "paid": paid, "txs": txs}));
+    }
+    if out.json {
+        print_json(
+            &json!({"providerIdentifier": c.id.to_string(), "token": token.to_checksum(None), "splits": reports}),
+        );
+        return Ok(());
+    }
+    for r in &reports {
+        println!(
+            "{}: distributed {}",
+            r["split"].as_str().unwrap_or_default(),
+            units(
+                r["distributed"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_default(),
+                18
+            )
+        );
+        for p in r["paid"].as_array().into_iter().flatten() {
+            println!(
+                "  {} received {}",
+                p["recipient"].as_str().unwrap_or_default(),
+                units(
+                    p["amount"]
+                        .as_str()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or_default(),
+                    18
+                )
+            );
+        }
+        if let Some(n) = r["note"].as_str() {
+            println!("  {n}");
+        }
+    }
+    Ok(())
 }
 
 /// `cairn stake`: delegate to a provider from a wallet.
@@ -557,6 +738,13 @@ pub fn run(cmd: ProviderCommand) -> Result<()> {
             );
             Ok(())
         }
+        ProviderCommand::Distribute {
+            target,
+            signer,
+            splits,
+            from_block,
+            out,
+        } => distribute(target, signer, splits, from_block, out),
         ProviderCommand::Drip {
             target,
             signer,
@@ -895,19 +1083,15 @@ fn coinbases(
 ) -> Result<()> {
     let c = ctx(&target)?;
     config(&c)?;
-    let logs = c.net.l1.logs(
-        c.registry,
-        IStakingRegistry::StakedWithProvider::SIGNATURE_HASH,
-        Some(B256::from(c.id)),
-        from_block,
-        None,
-        50_000,
-    )?;
-    let mut map: BTreeMap<Address, Address> = BTreeMap::new();
-    for l in &logs {
-        if let Some(e) = l.decode::<IStakingRegistry::StakedWithProvider>() {
-            map.insert(e.attester, e.coinbaseSplitContractAddress);
-        }
+    let map = provider_splits(&c, from_block)?;
+    // What each split holds now (rewards claimed to it, not yet distributed).
+    let token = c.net.l1.call(c.net.rollup, &IRollup::getFeeAssetCall {})?;
+    let mut pending: BTreeMap<Address, U256> = BTreeMap::new();
+    for s in map.values() {
+        pending.insert(
+            *s,
+            c.net.l1.call(token, &IERC20::balanceOfCall { owner: *s })?,
+        );
     }
     let mut changes: Vec<Value> = Vec::new();
     if let Some(path) = &keystore {
@@ -916,7 +1100,7 @@ fn coinbases(
     if out.json {
         print_json(&json!({
             "providerIdentifier": c.id.to_string(),
-            "coinbases": map.iter().map(|(a, s)| json!({"attester": a.to_checksum(None), "split": s.to_checksum(None)})).collect::<Vec<_>>(),
+            "coinbases": map.iter().map(|(a, s)| json!({"attester": a.to_checksum(None), "split": s.to_checksum(None), "pending": pending.get(s).map(|p| p.to_string())})).collect::<Vec<_>>(),
             "keystoreChanges": changes,
             "written": write && !changes.is_empty(),
         }));
@@ -926,7 +1110,10 @@ fn coinbases(
         println!("no delegations to provider {} yet", c.id);
     }
     for (a, s) in &map {
-        println!("{a} -> {s}");
+        println!(
+            "{a} -> {s}  (pending {})",
+            units(pending.get(s).copied().unwrap_or_default(), 18)
+        );
     }
     if let Some(path) = &keystore {
         for ch in &changes {
