@@ -139,19 +139,13 @@ impl PublicApi for Node {
 
     fn metrics(&self) -> String {
         let network = self.network.get().map(|n| n.stats());
-        let fallbacks = self.pipeline.fallbacks();
+        // `active()` lists the stages in `Stage::ALL` order, as `fallbacks()` counts them.
         let stages: Vec<crate::metrics::StageStats> = self
             .pipeline
             .active()
             .into_iter()
-            .map(|(s, m)| {
-                let n = Stage::ALL
-                    .iter()
-                    .position(|x| *x == s)
-                    .and_then(|i| fallbacks.get(i).copied())
-                    .unwrap_or(0);
-                (s, m, n)
-            })
+            .zip(self.pipeline.fallbacks())
+            .map(|((s, m), n)| (s, m, n))
             .collect();
         crate::metrics::render(
             &self.metrics,

@@ -232,10 +232,11 @@ impl Chain {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn header(n: u64) -> BlockHeader {
+    /// An empty block header for block `n` (shared by the chain service's tests).
+    pub(crate) fn header(n: u64) -> BlockHeader {
         BlockHeader {
             chain_id: 31337,
             rollup_version: 1,

@@ -196,11 +196,6 @@ impl Node {
         self.shutdown.cancel();
     }
 
-    /// Whether the node is stopping.
-    pub fn stopping(&self) -> bool {
-        self.shutdown.is_cancelled()
-    }
-
     /// Changes the hot-settable configuration (admin API); tasks read it on their next pass.
     pub fn update_config(&self, f: impl FnOnce(&mut NodeConfig)) {
         let mut c = self.cfg.write().unwrap_or_else(|p| p.into_inner());
@@ -284,11 +279,6 @@ impl Node {
         } else {
             root
         })
-    }
-
-    /// `node_getL2Tips` in the v2 shape (one block per checkpoint: latest = proposed).
-    pub fn tips(&self) -> Value {
-        tips_json(&self.chain.snapshot())
     }
 
     /// The Rollup's current mana min fee (the fee per mana of the next block).

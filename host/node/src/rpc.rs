@@ -658,6 +658,8 @@ mod tests {
     struct Fake {
         released: Mutex<bool>,
         cv: Condvar,
+        /// Calls now inside `min_fee` (each holding an HTTP worker).
+        waiting: std::sync::atomic::AtomicUsize,
     }
 
     impl PublicApi for Fake {
@@ -674,6 +676,8 @@ mod tests {
             Err(StoreError::for_test("disk on fire"))
         }
         fn min_fee(&self) -> Result<u128, NodeError> {
+            self.waiting
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let mut r = self.released.lock().unwrap();
             while !*r {
                 r = self.cv.wait(r).unwrap();
@@ -732,6 +736,7 @@ mod tests {
         let fake = Fake {
             released: Mutex::new(true),
             cv: Condvar::new(),
+            waiting: Default::default(),
         };
         for m in [
             "node_getTxReceipt",
@@ -763,6 +768,7 @@ mod tests {
         let fake = Arc::new(Fake {
             released: Mutex::new(false),
             cv: Condvar::new(),
+            waiting: Default::default(),
         });
         let stop = CancellationToken::new();
         let cfg = HttpConfig {
@@ -784,6 +790,15 @@ mod tests {
                 std::thread::spawn(move || http(&addr, &req))
             })
             .collect();
+        // Every worker but one is busy before /status is asked.
+        let until = Instant::now() + Duration::from_secs(10);
+        while fake.waiting.load(std::sync::atomic::Ordering::SeqCst) < RPC_WORKERS - 1 {
+            assert!(
+                Instant::now() < until,
+                "the slow calls never reached the backend"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let t0 = Instant::now();
         let status = http(
             &addr,

@@ -24,6 +24,17 @@ const LEGACY_SIGNED: TableDefinition<u64, &[u8]> = TableDefinition::new("signed_
 const DUTIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("signing_duties");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
+/// Removes txs from the pool and records their receipts, inside `w`.
+fn settle_in(w: &redb::WriteTransaction, receipts: &[Entry]) -> Result<(), redb::Error> {
+    let mut pool = w.open_table(POOL)?;
+    let mut rec = w.open_table(RECEIPTS)?;
+    for (h, r) in receipts {
+        pool.remove(&h[..])?;
+        rec.insert(&h[..], r.as_slice())?;
+    }
+    Ok(())
+}
+
 /// A storage failure.
 #[derive(Debug, Error)]
 #[error("database {path}: {detail}")]
@@ -191,13 +202,7 @@ impl Store {
     pub fn commit_block(&self, n: u64, bytes: &[u8], receipts: &[Entry]) -> Result<(), StoreError> {
         self.write(|w| {
             w.open_table(BLOCKS)?.insert(n, bytes)?;
-            let mut pool = w.open_table(POOL)?;
-            let mut rec = w.open_table(RECEIPTS)?;
-            for (h, r) in receipts {
-                pool.remove(&h[..])?;
-                rec.insert(&h[..], r.as_slice())?;
-            }
-            Ok(())
+            settle_in(w, receipts)
         })
     }
 
@@ -275,15 +280,7 @@ impl Store {
 
     /// Removes txs from the pool and records their receipts, atomically.
     pub fn settle(&self, receipts: &[Entry]) -> Result<(), StoreError> {
-        self.write(|w| {
-            let mut pool = w.open_table(POOL)?;
-            let mut rec = w.open_table(RECEIPTS)?;
-            for (h, r) in receipts {
-                pool.remove(&h[..])?;
-                rec.insert(&h[..], r.as_slice())?;
-            }
-            Ok(())
-        })
+        self.write(|w| settle_in(w, receipts))
     }
 
     /// A tx's receipt (JSON bytes).

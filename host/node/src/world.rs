@@ -245,8 +245,9 @@ impl Service {
         if upto == self.chain.proven {
             return Ok(());
         }
+        // A new list, installed only once the store has it: memory never runs ahead.
+        let mut blocks = (*self.chain.blocks).clone();
         let mut changed = Vec::new();
-        let blocks = Arc::make_mut(&mut self.chain.blocks);
         for b in blocks.iter_mut().take(upto as usize) {
             if b.status != Status::Proven {
                 let b = Arc::make_mut(b);
@@ -254,15 +255,8 @@ impl Service {
                 changed.push((b.header.block_number, b.encode()));
             }
         }
-        if let Err(e) = self.store.put_blocks(&changed) {
-            // Keep memory as the store has it.
-            for b in blocks.iter_mut().take(upto as usize) {
-                if changed.iter().any(|(n, _)| *n == b.header.block_number) {
-                    Arc::make_mut(b).status = Status::Checkpointed;
-                }
-            }
-            return Err(e.into());
-        }
+        self.store.put_blocks(&changed)?;
+        self.chain.blocks = Arc::new(blocks);
         self.chain.proven = upto;
         self.publish();
         Ok(())
@@ -294,25 +288,7 @@ fn receipts_for(block: &Block, status: &str) -> Vec<Entry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cairn_protocol::stages::BlockHeader;
-
-    fn header(n: u64) -> BlockHeader {
-        BlockHeader {
-            chain_id: 31337,
-            rollup_version: 1,
-            block_number: n,
-            slot: 40 + n,
-            fee_per_mana: 7,
-            coinbase: [3; 20],
-            previous_archive: [0; 32],
-            note_root: [0; 32],
-            nullifier_root: [0; 32],
-            public_data_root: [0; 32],
-            effects_hash: [0; 32],
-            tx_count: 0,
-            gas_used: 0,
-        }
-    }
+    use crate::chain::tests::header;
 
     /// The next empty block on `chain`, its post-state and its parent's archive.
     fn next(chain: &Chain) -> (Block, WorldState, B256) {
