@@ -134,6 +134,21 @@ fn bad_flags_are_named() {
         "whole number of tokens",
     );
     fails(
+        &["devnet", "l1", "--genesis-archive-root", "0x1234"],
+        "--genesis-archive-root",
+    );
+    fails(
+        &[
+            "devnet",
+            "l1",
+            "--genesis-accounts",
+            "4",
+            "--genesis-archive-root",
+            "0x15684c8c3d2106918d3860f777e50555b7166adff47df13cc652e2e5a50bf5c7",
+        ],
+        "cannot be used with",
+    );
+    fails(
         &[
             "devnet",
             "l1",

@@ -131,6 +131,117 @@ fn validators(net: &Devnet, tmp: &Path) -> PathBuf {
     ks
 }
 
+/// A staking provider's validators: the provider registers (5 % take rate, rewards to L1
+/// account 7) and queues the 4 keys; a delegator (L1 account 8) stakes all 4, which creates
+/// one split per validator; `provider coinbases --write` makes each split its validator's
+/// coinbase in the keystore. Returns the keystore directory, the provider id and the splits.
+fn provider_validators(net: &Devnet, tmp: &Path) -> (PathBuf, String, Vec<String>) {
+    let keys = tmp.join("keys");
+    let ks = tmp.join("keystore");
+    std::fs::create_dir_all(&ks).unwrap();
+    cli(
+        net,
+        tmp,
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M,
+            "--count",
+            "4",
+            "--staker-output",
+            "--data-dir",
+            &keys.to_string_lossy(),
+        ],
+    );
+    let key_file = |name: &str, key: &str| {
+        let p = tmp.join(name);
+        std::fs::write(&p, key).unwrap();
+        p.to_string_lossy().to_string()
+    };
+    let admin_kf = key_file("admin.key", &net.account(0).1);
+    let (recipient, _) = net.account(7);
+    let reg: Value = serde_json::from_str(&cli(
+        net,
+        tmp,
+        &[
+            "provider",
+            "register",
+            "--private-key-file",
+            &admin_kf,
+            "--take-rate",
+            "500",
+            "--rewards-recipient",
+            &recipient,
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let id = reg["providerIdentifier"].as_str().unwrap().to_string();
+    let registration = keys.join("key1_staker_output.json");
+    cli(
+        net,
+        tmp,
+        &[
+            "provider",
+            "add-keys",
+            "--private-key-file",
+            &admin_kf,
+            "--provider-id",
+            &id,
+            "--from",
+            &registration.to_string_lossy(),
+        ],
+    );
+    let delegator_kf = key_file("delegator.key", &net.account(8).1);
+    let staked: Value = serde_json::from_str(&cli(
+        net,
+        tmp,
+        &[
+            "stake",
+            "--private-key-file",
+            &delegator_kf,
+            "--provider-id",
+            &id,
+            "--count",
+            "4",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let splits: Vec<String> = staked["stakes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["split"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(splits.len(), 4, "{staked}");
+    cli(net, tmp, &["flush-entry-queue"]);
+    std::fs::rename(keys.join("key1.json"), ks.join("key1.json")).unwrap();
+    let keystore = ks.join("key1.json");
+    cli(
+        net,
+        tmp,
+        &[
+            "provider",
+            "coinbases",
+            "--provider-id",
+            &id,
+            "--keystore",
+            &keystore.to_string_lossy(),
+            "--write",
+        ],
+    );
+    // The keystore directory holds exactly one keystore: the editor's backup goes elsewhere.
+    let _ = std::fs::remove_file(ks.join("key1.json.bak"));
+    let c = Chain1::of(net);
+    let genesis: u64 = c.l1.call(c.rollup, &R::getGenesisTimeCall {}).unwrap().to();
+    c.warp_to(genesis + 3 * c.epoch_seconds());
+    (ks, id, splits)
+}
+
 fn balance(net: &Devnet, node: &NodeProc, account: usize) -> u128 {
     let out = cli(
         net,
@@ -217,7 +328,7 @@ fn attestations_valid(net: &Devnet, node: &NodeProc, n: u64) -> usize {
 fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
     let net = Devnet::start();
     let tmp = tempfile::tempdir().unwrap();
-    let ks = validators(&net, tmp.path());
+    let (ks, provider, splits) = provider_validators(&net, tmp.path());
     let data = tmp.path().join("data");
     let mut node = NodeProc::start(&net, &data, Some(&ks), None, tmp.path().join("node1.log"));
 
@@ -238,6 +349,10 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
         .as_str()
         .unwrap()
         .to_string();
+    assert!(
+        splits.iter().any(|s| s.eq_ignore_ascii_case(&coinbase)),
+        "block 1's coinbase {coinbase} is one of the provider's splits {splits:?}"
+    );
     let shown: Value = serde_json::from_str(&cli(
         &net,
         tmp.path(),
@@ -308,6 +423,80 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
     // A later proof may have added to it between show and claim.
     assert!(amount >= accrued, "{claimed}");
     assert_eq!(fee_balance() - before, amount);
+
+    // The split pays the provider's rewards recipient its take rate and the delegator the rest,
+    // exactly as the split's own rounding gives for the split as created (read from the
+    // factory's event, not from cairn): the split keeps 1 wei, each share is
+    // floor(moved × allocation / total), and the warehouse keeps 1 wei of each.
+    {
+        use alloy_sol_types::SolEvent;
+        let sr: Address = net.address("stakingRegistry").parse().unwrap();
+        let factory = l1
+            .call(
+                sr,
+                &cairn_l1::abi::IStakingRegistry::PULL_SPLIT_FACTORYCall {},
+            )
+            .unwrap();
+        let created = l1
+            .logs(
+                factory,
+                cairn_l1::abi::IPullSplitFactory::SplitCreated::SIGNATURE_HASH,
+                None,
+                0,
+                None,
+                50_000,
+            )
+            .unwrap()
+            .iter()
+            .filter_map(|l| l.decode::<cairn_l1::abi::IPullSplitFactory::SplitCreated>())
+            .find(|e| e.split == cb)
+            .expect("SplitCreated for the coinbase");
+        let p = created.splitParams;
+        let (provider_recipient, _) = net.account(7);
+        let (delegator, _) = net.account(8);
+        let mut recipients: Vec<String> = p.recipients.iter().map(|r| format!("{r:#x}")).collect();
+        recipients.sort();
+        let mut want = vec![provider_recipient.to_lowercase(), delegator.to_lowercase()];
+        want.sort();
+        assert_eq!(
+            recipients, want,
+            "the split pays the provider and the delegator"
+        );
+        let token = |who: Address| {
+            l1.call(
+                fee_asset,
+                &cairn_l1::abi::IERC20::balanceOfCall { owner: who },
+            )
+            .unwrap()
+        };
+        let in_split = token(cb);
+        let before: Vec<U256> = p.recipients.iter().map(|r| token(*r)).collect();
+        let out: Value = serde_json::from_str(&cli(
+            &net,
+            tmp.path(),
+            &[
+                "provider",
+                "distribute",
+                "--provider-id",
+                &provider,
+                "--split",
+                &coinbase,
+                "--json",
+            ],
+        ))
+        .unwrap();
+        let moved = in_split - U256::from(1);
+        assert_eq!(out["splits"][0]["distributed"], moved.to_string(), "{out}");
+        for (i, r) in p.recipients.iter().enumerate() {
+            let share = moved * p.allocations[i] / p.totalAllocation;
+            assert_eq!(
+                token(*r) - before[i],
+                share - U256::from(1),
+                "recipient {r}"
+            );
+        }
+        assert_eq!(token(cb), U256::from(1));
+    }
     let status = ureq::get(&format!("{}/status", node.rpc)).call().unwrap();
     assert_eq!(status.status(), 200);
     let metrics = ureq::get(&format!("{}/metrics", node.rpc))
@@ -326,6 +515,52 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
     transfer_checkpointed(&net, tmp.path(), &node.rpc, 2, 3, 25);
     assert_eq!(balance(&net, &node, 2), before.0 - 25);
     assert_eq!(balance(&net, &node, 3), before.1 + 25);
+
+    // Its fee reaches L1 with the epoch proof: the fee juice portal has paid out exactly the
+    // fees of the proven checkpoints (each its mana × fee per mana), and they are not zero.
+    let (with_fee, _) = node.tips().unwrap();
+    node.wait_for("the transfer's block proven", 180, |n| {
+        n.tips().is_some_and(|(_, p)| p >= with_fee)
+    });
+    let portal = l1
+        .call(rollup, &cairn_l1::abi::IRollup::getFeeAssetPortalCall {})
+        .unwrap();
+    let proven_on_l1 = || -> u64 {
+        l1.call(
+            rollup,
+            &cairn_l1::abi::IRollup::getProvenCheckpointNumberCall {},
+        )
+        .unwrap()
+        .to()
+    };
+    let (proven, paid_out) = loop {
+        let p = proven_on_l1();
+        let held = l1
+            .call(
+                fee_asset,
+                &cairn_l1::abi::IERC20::balanceOfCall { owner: portal },
+            )
+            .unwrap();
+        if proven_on_l1() == p {
+            let funded: U256 = net.manifest["derived"]["feeJuicePortalInitialBalance"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            break (p, funded - held);
+        }
+    };
+    let mut fees = U256::ZERO;
+    for n in 1..=proven {
+        let b = node.call("node_getBlock", json!([n])).unwrap();
+        let fee_per_mana: u128 = b["feePerMana"].as_str().unwrap().parse().unwrap();
+        fees += U256::from(b["gasUsed"].as_u64().unwrap()) * U256::from(fee_per_mana);
+    }
+    assert!(fees > U256::ZERO, "the transfer paid a fee");
+    assert_eq!(
+        paid_out, fees,
+        "the portal paid the proven checkpoints' fees"
+    );
 
     // A private transfer: the wallet proves the note spend against the node's witness; the
     // nullifier lands, so spending the same note again is a typed double spend.
@@ -1084,4 +1319,74 @@ fn a_tx_sent_to_one_node_reaches_the_pool_of_a_node_it_gossips_with() {
         )
         .unwrap();
     assert_eq!(m["status"], "pending", "{m}");
+}
+
+/// A devnet whose Rollup was deployed with Aztec's genesis archive stands in for Aztec's
+/// networks: `cairn start --sequencer` refuses before writing anything and says why, while a
+/// read-only node still follows it.
+#[test]
+fn a_node_refuses_to_sequence_on_a_rollup_deployed_for_another_l2() {
+    let aztec = format!(
+        "{:#x}",
+        cairn_consensus::constants::AZTEC_GENESIS_ARCHIVE_ROOT
+    );
+    let net = Devnet::start_with(&["--genesis-archive-root", &aztec]);
+    assert_eq!(
+        net.manifest["derived"]["genesisArchiveRoot"],
+        aztec.as_str()
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("keys");
+    cli(
+        &net,
+        tmp.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M,
+            "--count",
+            "1",
+            "--data-dir",
+            &keys.to_string_lossy(),
+        ],
+    );
+    let data = tmp.path().join("data");
+    let mut node = NodeProc::start(&net, &data, Some(&keys), None, tmp.path().join("seq.log"));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(st) = node.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cairn start --sequencer kept running"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let log = std::fs::read_to_string(&node.log).unwrap();
+    assert!(!status.success(), "{log}");
+    let rollup = net.address("rollup").to_lowercase();
+    for needle in [
+        "refusing to sequence on rollup",
+        rollup.as_str(),
+        aztec.as_str(),
+        "Aztec's genesis",
+        "without --sequencer",
+    ] {
+        assert!(
+            log.to_lowercase().contains(&needle.to_lowercase()),
+            "{needle:?} in:\n{log}"
+        );
+    }
+    assert!(
+        !data.join("node.redb").exists(),
+        "nothing written before the refusal"
+    );
+
+    // Following it read-only stays allowed.
+    let follower = NodeProc::start(&net, &data, None, None, tmp.path().join("follow.log"));
+    follower.wait_for("the read-only node to answer", 60, |n| n.tips().is_some());
 }

@@ -22,6 +22,9 @@ use crate::Tools;
 const ANVIL_MNEMONIC: &str = "test test test test test test test test test test test junk";
 const CHAIN_ID: u64 = 31337;
 /// What forge must believe it runs (the compiler Aztec built the artifacts with).
+/// Fee asset minted to the fee juice portal at deployment (10⁹ tokens): what pays proven
+/// checkpoints' fees out on L1.
+pub const FEE_JUICE_PORTAL_FUNDING: &str = "1000000000000000000000000000";
 const SOLC_VERSION_LINE: &str = "Version: 0.8.30+commit.73712a01.Linux.g++";
 
 const STAKING_REGISTRY: &str = include_str!("../../../contracts/out/StakingRegistry.json");
@@ -113,6 +116,9 @@ pub struct DevnetConfig {
     pub accounts: u32,
     /// Staking asset minted to each test account, wei.
     pub fund: U256,
+    /// The Rollup's archive at checkpoint 0: the genesis archive of the L2 the nodes run
+    /// (`cairn devnet l1` computes cairn's). `None` deploys Aztec's script default, zero.
+    pub genesis_archive_root: Option<alloy_primitives::B256>,
     /// Extra `AZTEC_*` settings passed to the deploy script as they are.
     pub extra_env: BTreeMap<String, String>,
     /// Deadline for the forge deployment.
@@ -141,6 +147,7 @@ impl Default for DevnetConfig {
             block_time: 1,
             accounts: 9,
             fund: U256::from(100_000u64) * e18,
+            genesis_archive_root: None,
             extra_env: BTreeMap::new(),
             deploy_timeout: Duration::from_secs(300),
         }
@@ -188,6 +195,12 @@ impl DevnetConfig {
             ),
             ("AZTEC_EXIT_DELAY_SECONDS", self.exit_delay.to_string()),
             ("AZTEC_MANA_TARGET", "100000000".into()),
+            // The portal pays every proven checkpoint's fees out to the Rollup; on a network
+            // it holds what users bridged in, here it is minted at deployment.
+            (
+                "FEE_JUICE_PORTAL_INITIAL_BALANCE",
+                FEE_JUICE_PORTAL_FUNDING.to_string(),
+            ),
             ("AZTEC_PROVING_COST_PER_MANA", "100".into()),
             ("AZTEC_INITIAL_ETH_PER_FEE_ASSET", "10000000".into()),
             (
@@ -236,6 +249,12 @@ impl DevnetConfig {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        if let Some(root) = self.genesis_archive_root {
+            env.insert(
+                "GENESIS_ARCHIVE_ROOT".into(),
+                U256::from_be_bytes(root.0).to_string(),
+            );
+        }
         for (k, v) in &self.extra_env {
             env.insert(k.clone(), v.clone());
         }
@@ -733,6 +752,28 @@ pub fn start(cfg: &DevnetConfig) -> Result<Devnet, DevnetError> {
     derived.insert(
         "gseBn254LibWrapper".to_string(),
         serde_json::json!(wrapper.to_checksum(None)),
+    );
+    let archive0 = l1
+        .call(
+            rollup,
+            &IRollup::archiveAtCall {
+                _checkpointNumber: U256::ZERO,
+            },
+        )
+        .map_err(l1err("reading the rollup's genesis archive"))?;
+    if archive0 != cfg.genesis_archive_root.unwrap_or_default() {
+        return Err(DevnetError::Process(format!(
+            "the Rollup was deployed with genesis archive {archive0}, not the {:?} asked for",
+            cfg.genesis_archive_root
+        )));
+    }
+    derived.insert(
+        "feeJuicePortalInitialBalance".to_string(),
+        serde_json::json!(FEE_JUICE_PORTAL_FUNDING),
+    );
+    derived.insert(
+        "genesisArchiveRoot".to_string(),
+        serde_json::json!(format!("{archive0:#x}")),
     );
     derived.insert(
         "rollupGenesisTime".to_string(),

@@ -101,6 +101,8 @@ sol! {
         function getSlotDuration() external view returns (uint256);
         function getTargetCommitteeSize() external view returns (uint256);
         function getGenesisTime() external view returns (uint256);
+        function archiveAt(uint256 _checkpointNumber) external view returns (bytes32);
+        function getFeeAssetPortal() external view returns (address);
         function getPendingCheckpointNumber() external view returns (uint256);
         function getProvenCheckpointNumber() external view returns (uint256);
         function getSequencerRewards(address _coinbase) external view returns (uint256);

@@ -181,9 +181,19 @@ impl Chain {
         self.blocks.get(n as usize - 1)
     }
 
-    /// The archive posted for block `n` (zero for genesis, as the Rollup's `archiveAt(0)`).
+    /// The archive posted for block `n`; for 0 the genesis archive, which a Rollup for this L2
+    /// was deployed with (`archiveAt(0)`).
     pub fn archive_at(&self, n: u64) -> B256 {
+        if n == 0 {
+            return self.genesis_archive();
+        }
         self.block(n).map(|b| b.archive).unwrap_or_default()
+    }
+
+    /// The archive root of the genesis state: what `cairn devnet l1` deploys the Rollup with,
+    /// and what the node compares with `archiveAt(0)` before it sequences.
+    pub fn genesis_archive(&self) -> B256 {
+        Chain::archive_root(&self.genesis)
     }
 
     /// The archive root of the current state (what the next block's L1 `archive` will be

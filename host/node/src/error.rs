@@ -61,6 +61,27 @@ pub enum StartError {
     /// Storage.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// The Rollup was deployed for another L2: its blocks mean nothing to this node, and
+    /// sequencing there would propose blocks nobody can prove while the attesters miss every
+    /// duty of that network.
+    #[error(
+        "refusing to sequence on rollup {rollup}: its genesis archive (archiveAt(0)) is {found}{known}, \
+         but this node's L2 starts from {expected} (cairn's genesis for its --genesis-accounts). \
+         cairn runs its own L2 on Aztec's L1 contracts; its blocks cannot be proven or used on another L2, \
+         and its attesters would miss every duty there. To follow the rollup read-only, start without \
+         --sequencer and without validator keys; to sequence, point --network/--registry at a Rollup \
+         deployed with cairn's genesis (`cairn devnet l1` deploys one)"
+    )]
+    ForeignGenesis {
+        /// The Rollup's address.
+        rollup: alloy_primitives::Address,
+        /// Its `archiveAt(0)`.
+        found: alloy_primitives::B256,
+        /// What it is, when it is a genesis we know (Aztec's).
+        known: String,
+        /// This node's genesis archive.
+        expected: alloy_primitives::B256,
+    },
     /// Anything else.
     #[error("{0}")]
     Other(String),

@@ -147,6 +147,11 @@ impl Node {
     /// Opens storage, starts the chain service (which replays the stored chain), connects the
     /// pipeline and reads the Rollup's timing. Starts no task (see [`crate::service::start`]).
     pub fn open(cfg: NodeConfig, l1: L1, pipeline: Pipeline) -> Result<Arc<Node>, StartError> {
+        // Before anything is written: a node that would propose or attest must be on a Rollup
+        // deployed for its own L2.
+        if cfg.roles.sequencer || !cfg.attesters.is_empty() {
+            check_genesis(&l1, cfg.rollup, &cfg.genesis)?;
+        }
         let store = Arc::new(Store::open(&cfg.data_dir)?);
         let genesis = l1.call(cfg.rollup, &R::getGenesisTimeCall {})?;
         let slot = l1.call(cfg.rollup, &R::getSlotDurationCall {})?;
@@ -353,5 +358,28 @@ pub(crate) fn tips_json(chain: &Chain) -> Value {
         "latest": {"number": tip, "hash": hash(tip)},
         "proven": {"number": proven, "hash": hash(proven)},
         "finalized": {"number": proven, "hash": hash(proven)},
+    })
+}
+
+/// Refuses a Rollup whose `archiveAt(0)` is not the archive of `genesis` (an L1 failure is an
+/// error, never a pass).
+pub fn check_genesis(l1: &L1, rollup: Address, genesis: &WorldState) -> Result<(), StartError> {
+    let found = l1.call(
+        rollup,
+        &R::archiveAtCall {
+            _checkpointNumber: U256::ZERO,
+        },
+    )?;
+    let expected = Chain::archive_root(genesis);
+    if found == expected {
+        return Ok(());
+    }
+    Err(StartError::ForeignGenesis {
+        rollup,
+        found,
+        known: cairn_consensus::constants::known_genesis(&found)
+            .map(|k| format!(" ({k})"))
+            .unwrap_or_default(),
+        expected,
     })
 }

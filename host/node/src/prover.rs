@@ -23,8 +23,13 @@ impl Node {
         };
         let rollup = self.rollup();
         let tips = self.l1.call(rollup, &R::getTipsCall {})?;
-        let pending: u64 = tips.pending.try_into().unwrap_or(0);
-        let proven: u64 = tips.proven.try_into().unwrap_or(0);
+        let tip = |v: U256, which: &str| -> Result<u64, NodeError> {
+            v.try_into().map_err(|_| {
+                NodeError::Invalid(format!("the Rollup's {which} tip {v} is out of range"))
+            })
+        };
+        let pending = tip(tips.pending, "pending")?;
+        let proven = tip(tips.proven, "proven")?;
         if pending <= proven {
             return Ok(());
         }
@@ -57,14 +62,17 @@ impl Node {
         )?;
         let att = <cabi::CommitteeAttestations as SolValue>::abi_decode(&last.attestations)
             .map_err(|e| format!("stored attestations of {end} do not decode: {e}"))?;
+        // (coinbase, fee) per checkpoint: the Rollup pays each fee out of the fee juice portal,
+        // burns the congestion part and splits the rest between prover and coinbase.
         let mut fees = vec![B256::ZERO; constants::PROOF_FEES_ENTRIES];
         for i in start..=end {
             let b = &chain.blocks[i as usize - 1];
             let k = 2 * (i - start) as usize;
-            if k < fees.len() {
+            if k + 1 < fees.len() {
                 let mut w = [0u8; 32];
                 w[12..].copy_from_slice(&b.header.coinbase);
                 fees[k] = B256::from(w);
+                fees[k + 1] = B256::from(U256::from(checkpoint_fee(&b.header)));
             }
         }
         let body = encode_body(&last.header, &last.txs);
@@ -107,4 +115,10 @@ impl Node {
         );
         Ok(())
     }
+}
+
+/// A checkpoint's fee as the epoch proof reports it: every tx pays its gas used at the block's
+/// fee per mana (`docs/protocol.md` §7), so the sum is the block's mana times that fee.
+pub(crate) fn checkpoint_fee(h: &cairn_protocol::stages::BlockHeader) -> u128 {
+    u128::from(h.gas_used).saturating_mul(h.fee_per_mana)
 }

@@ -12,6 +12,22 @@ pub const EMPTY_INBOX_ROOT: B256 =
 pub const EMPTY_EPOCH_OUT_HASH: B256 =
     b256!("00c95e0ceb41951039e1592745ec2faea9866f6eaf01bf189a4463b4143af093");
 
+/// `Constants.GENESIS_ARCHIVE_ROOT`, also `DeployAlpha`'s `MAINNET_GENESIS_ARCHIVE_ROOT`: the
+/// archive at checkpoint 0 of Aztec's own L2. A Rollup with it runs Aztec's L2, not cairn's.
+pub const AZTEC_GENESIS_ARCHIVE_ROOT: B256 =
+    b256!("15684c8c3d2106918d3860f777e50555b7166adff47df13cc652e2e5a50bf5c7");
+
+/// What a Rollup's `archiveAt(0)` says about the L2 it was deployed for, when it is one we know.
+pub fn known_genesis(archive: &B256) -> Option<&'static str> {
+    if *archive == AZTEC_GENESIS_ARCHIVE_ROOT {
+        Some("Aztec's genesis: this Rollup runs Aztec's L2")
+    } else if archive.is_zero() {
+        Some("zero: the Rollup was deployed without a genesis archive")
+    } else {
+        None
+    }
+}
+
 /// `Constants.L1_TO_L2_MSG_SUBTREE_HEIGHT`: height of each checkpoint's Inbox message tree.
 pub const L1_TO_L2_MSG_SUBTREE_HEIGHT: u32 = 10;
 

@@ -41,6 +41,8 @@ pub mod domain {
     pub const BLOCK_HEADER: u64 = 9;
     /// Binding of a spend proof to its transaction.
     pub const TX_BINDING: u64 = 10;
+    /// Genesis contract code and verification keys (the part of the state outside the trees).
+    pub const GENESIS_CODE: u64 = 11;
 }
 
 /// The fixed parameters, computed once.

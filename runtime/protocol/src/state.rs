@@ -113,6 +113,9 @@ impl WorldState {
         for (id, vk) in &g.vks {
             s.vks.insert(*id, vk.clone());
         }
+        // Leaf 0 of the archive commits to all of the above, so the archive root the Rollup
+        // is deployed with names the genesis state (block 1 is leaf 1, as in Aztec's archive).
+        let _ = s.archive.append(header_hash(&genesis_header(&s)));
         s.anchors.clear();
         s.push_anchor();
         s
@@ -192,6 +195,47 @@ pub fn balance_slot(who: &[u8; 20]) -> Word {
     Word::from_fr(&inner)
 }
 
+/// The genesis header (block 0): every field zero but the three tree roots of the genesis
+/// state and, in place of the effects hash, [`genesis_code_hash`]. Chain id and rollup version
+/// stay zero: the Rollup's version is derived from its deployment, which takes this archive.
+pub fn genesis_header(state: &WorldState) -> BlockHeader {
+    BlockHeader {
+        chain_id: 0,
+        rollup_version: 0,
+        block_number: 0,
+        slot: 0,
+        fee_per_mana: 0,
+        coinbase: [0; 20],
+        previous_archive: [0; 32],
+        note_root: fr_to_bytes(&state.notes.root()),
+        nullifier_root: fr_to_bytes(&state.nullifiers.root()),
+        public_data_root: fr_to_bytes(&state.public_data.root()),
+        effects_hash: fr_to_bytes(&genesis_code_hash(state)),
+        tx_count: 0,
+        gas_used: 0,
+    }
+}
+
+/// Commitment to the state outside the trees: for each contract by address, address ‖ u32
+/// length ‖ code, then for each verification key by statement, id ‖ u32 length ‖ key; the bytes
+/// in 31-byte chunks under the genesis-code domain.
+pub fn genesis_code_hash(state: &WorldState) -> Fr {
+    use ark_ff::PrimeField;
+    let mut bytes = Vec::new();
+    for (address, code) in &state.contracts {
+        bytes.extend_from_slice(&address.to_be_bytes());
+        bytes.extend_from_slice(&(code.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(code);
+    }
+    for (id, vk) in &state.vks {
+        bytes.push(*id);
+        bytes.extend_from_slice(&(vk.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(vk);
+    }
+    let chunks: Vec<Fr> = bytes.chunks(31).map(Fr::from_be_bytes_mod_order).collect();
+    hash(domain::GENESIS_CODE, &chunks)
+}
+
 /// The archive leaf of a header: Poseidon over the header bytes in 31-byte chunks.
 pub fn header_hash(h: &BlockHeader) -> Fr {
     use ark_ff::PrimeField;
@@ -222,5 +266,74 @@ impl StateView for WorldState {
     }
     fn verification_key(&self, s: u8) -> Option<Vec<u8>> {
         self.vks.get(&s).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn genesis() -> WorldState {
+        WorldState::genesis(&Genesis {
+            admin: [1; 20],
+            fee_balances: vec![([1; 20], 1 << 60)],
+            token_balances: vec![([2; 20], 5)],
+            notes: vec![Fr::from(9u64)],
+            vks: vec![(1, vec![7; 40])],
+        })
+    }
+
+    #[test]
+    fn the_genesis_archive_holds_the_genesis_header_and_block_1_builds_on_it() {
+        let mut s = genesis();
+        let mut empty = AppendTree::new();
+        let _ = empty.append(header_hash(&genesis_header(&s)));
+        assert_eq!(s.archive.root(), empty.root());
+        assert_eq!(s.latest_anchor(), s.archive.root());
+        let genesis_archive = fr_to_bytes(&s.archive.root());
+        let h = s.apply_block(
+            BlockHeader {
+                chain_id: 1,
+                rollup_version: 1,
+                block_number: 1,
+                slot: 1,
+                fee_per_mana: 1,
+                coinbase: [0; 20],
+                previous_archive: [0; 32],
+                note_root: [0; 32],
+                nullifier_root: [0; 32],
+                public_data_root: [0; 32],
+                effects_hash: [0; 32],
+                tx_count: 0,
+                gas_used: 0,
+            },
+            &[],
+        );
+        assert_eq!(h.previous_archive, genesis_archive);
+    }
+
+    #[test]
+    fn the_genesis_archive_commits_to_balances_notes_code_and_keys() {
+        let base = genesis();
+        let root = |s: &WorldState| s.archive.root();
+        let mut g = Genesis {
+            admin: [1; 20],
+            fee_balances: vec![([1; 20], 1 << 60)],
+            token_balances: vec![([2; 20], 6)],
+            notes: vec![Fr::from(9u64)],
+            vks: vec![(1, vec![7; 40])],
+        };
+        assert_ne!(root(&WorldState::genesis(&g)), root(&base), "a balance");
+        g.token_balances = vec![([2; 20], 5)];
+        g.notes = vec![Fr::from(10u64)];
+        assert_ne!(root(&WorldState::genesis(&g)), root(&base), "a note");
+        g.notes = vec![Fr::from(9u64)];
+        g.vks = vec![(1, vec![8; 40])];
+        assert_ne!(root(&WorldState::genesis(&g)), root(&base), "a key");
+        g.vks = vec![(1, vec![7; 40])];
+        assert_eq!(root(&WorldState::genesis(&g)), root(&base));
+        let mut code = base.clone();
+        code.contracts.insert(Word::ONE, vec![1]);
+        assert_ne!(genesis_code_hash(&code), genesis_code_hash(&base), "code");
     }
 }

@@ -140,9 +140,28 @@ pub struct L1Args {
     /// Staking asset minted to each test account, in tokens.
     #[arg(long = "fund", default_value = "100000", value_parser = parse_tokens)]
     fund: U256,
+    /// Genesis accounts of the L2 the nodes will run (`cairn start --genesis-accounts`): the
+    /// Rollup is deployed with that genesis archive, so nodes with another refuse to sequence.
+    #[arg(long = "genesis-accounts", default_value_t = 16)]
+    genesis_accounts: usize,
+    /// Deploy the Rollup with this genesis archive instead of cairn's (e.g. Aztec's, to stand
+    /// in for one of Aztec's networks).
+    #[arg(
+        long = "genesis-archive-root",
+        value_name = "HEX",
+        conflicts_with = "genesis_accounts"
+    )]
+    genesis_archive_root: Option<alloy_primitives::B256>,
     /// Print the manifest as JSON when ready.
     #[arg(long)]
     json: bool,
+}
+
+/// The archive root of cairn's genesis with `accounts` genesis accounts: what a Rollup for the
+/// L2 `cairn start --genesis-accounts accounts` runs must be deployed with.
+pub fn genesis_archive_root(accounts: usize) -> alloy_primitives::B256 {
+    let s = cairn_zk::scenario::Scenario::new(accounts.max(1));
+    cairn_node::chain::Chain::archive_root(&s.state)
 }
 
 /// The default devnet state directory.
@@ -186,6 +205,10 @@ fn l1(a: L1Args) -> Result<()> {
         accounts: a.accounts,
         block_time: a.block_time,
         fund: a.fund,
+        genesis_archive_root: Some(
+            a.genesis_archive_root
+                .unwrap_or_else(|| genesis_archive_root(a.genesis_accounts)),
+        ),
         ..DevnetConfig::default()
     };
     // Installed before starting so that a Ctrl-C during deployment also stops anvil.
@@ -347,6 +370,8 @@ fn up(a: UpArgs) -> Result<()> {
         committee_size: u64::from(a.validators.min(48)),
         // Accounts 5 (prover) and 6.. (one publisher per node) must exist.
         accounts: (7 + u32::from(a.nodes)).max(DevnetConfig::default().accounts),
+        // The nodes below start with the default genesis accounts.
+        genesis_archive_root: Some(genesis_archive_root(16)),
         ..DevnetConfig::default()
     };
     let t0 = std::time::Instant::now();
