@@ -180,6 +180,27 @@ fn bad_flags_are_named() {
     );
     fails(&["completions", "tcsh"], "invalid value 'tcsh'");
     fails(&["rewards", "show"], "--coinbase");
+    // The new money commands name a wrong network and an unreachable L1 like every L1 command.
+    fails(
+        &["rewards", "show", "--coinbase", who, "--network", "bogus"],
+        "unknown network `bogus`",
+    );
+    for cmd in [
+        &["rewards", "claim", "--coinbase", who][..],
+        &["withdraw", "finalize", "--attester", who][..],
+        &[
+            "provider",
+            "distribute",
+            "--provider-id",
+            "1",
+            "--staking-registry",
+            who,
+        ][..],
+    ] {
+        let mut a = cmd.to_vec();
+        a.extend(["--l1-rpc-urls", RPC]);
+        fails(&a, "L1 RPC unreachable");
+    }
     fails(
         &[
             "rewards",
