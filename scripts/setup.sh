@@ -10,6 +10,8 @@
 #                 (cargo install into ~/.cargo/bin), for building dashboard/
 #   browser       Debian's chromium for the page's end-to-end test (apt-get)
 #   e2e_npm       npm ci in dashboard/e2e (playwright-core, driving the system chromium)
+#   postgres      Debian's PostgreSQL 15 server binaries for the HA signing tests (apt-get); the
+#                 tests run their own throwaway clusters, the package's own cluster is not used
 #   promtool      Prometheus's metrics checker from Debian's prometheus package, pinned; only the
 #                 promtool binary is unpacked into tools/promtool/ (no daemon is installed)
 set -euo pipefail
@@ -112,6 +114,18 @@ e2e_npm() {
   echo "$want" >"$E2E_STAMP"
 }
 
+POSTGRES_MAJOR=15
+
+postgres() {
+  [ -x "/usr/lib/postgresql/$POSTGRES_MAJOR/bin/initdb" ] && id postgres >/dev/null 2>&1 && return 0
+  command -v apt-get >/dev/null || die "PostgreSQL $POSTGRES_MAJOR is missing and apt-get is not available; install postgresql-$POSTGRES_MAJOR"
+  say "installing postgresql-$POSTGRES_MAJOR (apt-get)"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq "postgresql-$POSTGRES_MAJOR" >/dev/null ||
+    die "apt-get install postgresql-$POSTGRES_MAJOR failed"
+}
+
 PROMETHEUS_DEB_VERSION="2.42.0+ds-5+deb12u1"
 PROMTOOL="$REPO_ROOT/tools/promtool/promtool"
 
@@ -134,7 +148,7 @@ promtool() {
   rm -rf "$tmp"
 }
 
-STEPS=(rust_targets l1_tools web_tools browser e2e_npm promtool)
+STEPS=(rust_targets l1_tools web_tools browser e2e_npm postgres promtool)
 
 for step in "${STEPS[@]}"; do
   "$step"

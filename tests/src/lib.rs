@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 pub mod node;
+pub mod pg;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {

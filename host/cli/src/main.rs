@@ -97,6 +97,12 @@ enum Command {
         #[command(subcommand)]
         command: cmd::pipeline::PipelineCommand,
     },
+    /// Create or update the HA signing database's schema (`aztec migrate-ha-db` compatible).
+    #[command(name = "migrate-ha-db")]
+    MigrateHaDb {
+        #[command(subcommand)]
+        command: cmd::ha::MigrateCommand,
+    },
     /// Print a shell completion script: `cairn completions bash > /etc/bash_completion.d/cairn`,
     /// `cairn completions zsh > "${fpath[1]}/_cairn"`, `cairn completions fish > ~/.config/fish/completions/cairn.fish`.
     Completions {
@@ -150,6 +156,7 @@ fn main() -> ExitCode {
         Command::FlushEntryQueue(args) => cmd::staking::flush_cmd(args),
         Command::Withdraw { command } => cmd::withdraw::run(command),
         Command::Rewards { command } => cmd::rewards::run(command),
+        Command::MigrateHaDb { command } => cmd::ha::run(command),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "cairn", &mut std::io::stdout());

@@ -7,6 +7,7 @@ pub mod coinbase;
 pub mod common;
 pub mod dashboard;
 pub mod devnet;
+pub mod ha;
 pub mod keys;
 pub mod l1;
 pub mod node;
