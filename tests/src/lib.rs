@@ -416,3 +416,88 @@ pub fn assert_no_native_fallbacks(rpc: &str) -> String {
     }
     metrics
 }
+
+/// A bare anvil holding a mnemonic's accounts: a real, independent remote signer (it answers
+/// Web3Signer's `eth_accounts` and `eth_sign`) that a test can stop and start again on the same
+/// port.
+pub struct SignerProc {
+    /// Its URL.
+    pub url: String,
+    port: u16,
+    mnemonic: String,
+    child: Option<std::process::Child>,
+}
+
+impl SignerProc {
+    /// Starts a signer for the first ten accounts of `mnemonic` on a free port.
+    pub fn start(mnemonic: &str) -> SignerProc {
+        let port = free_port();
+        let mut s = SignerProc {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            mnemonic: mnemonic.to_string(),
+            child: None,
+        };
+        s.resume();
+        s
+    }
+
+    /// Stops it (SIGKILL): requests are refused from now on.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port; waits until it answers.
+    pub fn resume(&mut self) {
+        let anvil = repo_root().join("tools/node_modules/.bin/anvil");
+        assert!(
+            anvil.exists(),
+            "the L1 tools are not installed: run scripts/setup.sh"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let child = Command::new(&anvil)
+                .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+                .args(["--mnemonic", &self.mnemonic, "--silent"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start anvil as a signer");
+            self.child = Some(child);
+            let asked = std::time::Instant::now();
+            while asked.elapsed() < std::time::Duration::from_secs(10) {
+                let answer = ureq::post(&self.url).send_json(
+                    serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_accounts", "params": []}),
+                );
+                if answer.is_ok() {
+                    return;
+                }
+                if self
+                    .child
+                    .as_mut()
+                    .is_some_and(|c| c.try_wait().ok().flatten().is_some())
+                {
+                    break; // exited (the port not released yet): start it again
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            self.stop();
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the signer (anvil) does not start on port {}",
+                self.port
+            );
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    }
+}
+
+impl Drop for SignerProc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolCall;
 use cairn_consensus::abi::IRollupConsensus as R;
 use cairn_consensus::attest;
@@ -113,21 +113,25 @@ fn l1_pending(l1: &L1, rollup: Address) -> u64 {
     l1.call(rollup, &R::getTipsCall {}).unwrap().pending.to()
 }
 
-/// The attesters whose signatures L1 accepted for checkpoint `n` (recovered from the propose
-/// calldata, each checked against its committee slot).
-fn l1_signers(l1: &L1, rollup: Address, node: &NodeProc, n: u64) -> Vec<Address> {
+/// Checkpoint `n` as L1 accepted it: its slot, the payload digest its attesters signed, and
+/// each signing attester with its signature (v ‖ r ‖ s), each checked to recover its committee
+/// member.
+fn l1_attestations(
+    l1: &L1,
+    rollup: Address,
+    node: &NodeProc,
+    n: u64,
+) -> (u64, B256, Vec<(Address, attest::RawSignature)>) {
     let block = node.call("node_getBlock", json!([n])).unwrap();
     let (_, input) = l1
         .transaction_input(block["l1Tx"].as_str().unwrap().parse().unwrap())
         .unwrap();
     let call = R::proposeCall::abi_decode(&input).expect("a propose call");
-    let header_hash = cairn_consensus::header::ProposedHeader::try_from(&call._args.header)
-        .unwrap()
-        .hash();
+    let header = cairn_consensus::header::ProposedHeader::try_from(&call._args.header).unwrap();
     let digest = attest::payload_digest(
         call._args.archive,
         call._args.oracleInput.feeAssetPriceModifier,
-        header_hash,
+        header.hash(),
     );
     let epoch = l1
         .call(
@@ -145,25 +149,46 @@ fn l1_signers(l1: &L1, rollup: Address, node: &NodeProc, n: u64) -> Vec<Address>
         signatures_or_addresses: call._attestations.signaturesOrAddresses.to_vec(),
     };
     let (members, sigs) = attest::unpack(&att, &call._signers, committee.len()).unwrap();
-    let eth_hash = attest::eth_signed_message_hash(digest);
     let mut out = Vec::new();
     for (m, s) in members.iter().zip(&sigs) {
         if let Some(s) = s {
-            let mut rsv = [0u8; 65];
-            rsv[..64].copy_from_slice(&s[1..]);
-            rsv[64] = s[0];
-            let who =
-                cairn_crypto::eth::recover_hash(&eth_hash.0, &cairn_crypto::EthSignature(rsv))
-                    .unwrap();
             assert_eq!(
-                Address::from(who.0),
+                recover(digest, s),
                 *m,
-                "signature of its committee member"
+                "checkpoint {n}: signature of its committee member"
             );
-            out.push(*m);
+            out.push((*m, *s));
         }
     }
-    out
+    (header.slot_number, digest, out)
+}
+
+/// Who signed `digest` (EIP-191) with `s` (v ‖ r ‖ s).
+fn recover(digest: B256, s: &attest::RawSignature) -> Address {
+    let mut rsv = [0u8; 65];
+    rsv[..64].copy_from_slice(&s[1..]);
+    rsv[64] = s[0];
+    let hash = attest::eth_signed_message_hash(digest);
+    let who = cairn_crypto::eth::recover_hash(&hash.0, &cairn_crypto::EthSignature(rsv)).unwrap();
+    Address::from(who.0)
+}
+
+/// The attesters whose signatures L1 accepted for checkpoint `n`.
+fn l1_signers(l1: &L1, rollup: Address, node: &NodeProc, n: u64) -> Vec<Address> {
+    l1_attestations(l1, rollup, node, n)
+        .2
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect()
+}
+
+/// `/status`: the HTTP code and the body.
+fn status(node: &NodeProc) -> (u16, String) {
+    match ureq::get(&format!("{}/status", node.rpc)).call() {
+        Ok(r) => (200, r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
+        Err(e) => (0, e.to_string()),
+    }
 }
 
 fn metric(node: &NodeProc, name: &str) -> u64 {
@@ -180,8 +205,11 @@ fn metric(node: &NodeProc, name: &str) -> u64 {
 
 #[test]
 fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
-    // Accounts 6..=9 publish for the four nodes.
+    // Accounts 6..=10 publish for the five nodes (the fifth is node 1's HA twin).
     let net = Devnet::start_with(&["--accounts", "11"]);
+    // Node 3's remote signer: a second anvil holding the validators' mnemonic, which the test
+    // stops and starts again.
+    let mut signer = cairn_tests::SignerProc::start(M);
     let tmp = tempfile::tempdir().unwrap();
     let keys = tmp.path().join("keys");
     cli(
@@ -211,7 +239,7 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
         String::from_utf8_lossy(&reg.stderr)
     );
     // Node 3 holds no key: the same validators written for a remote signer
-    // (`validator-keys new --remote-signer`), which here is the devnet's anvil: it holds the
+    // (`validator-keys new --remote-signer`), for the signer started above: it holds the
     // mnemonic's accounts and answers Web3Signer's eth_accounts and eth_sign.
     let remote_keys = tmp.path().join("remote-keys");
     cli(
@@ -227,7 +255,7 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
             "--count",
             "4",
             "--remote-signer",
-            &net.rpc(),
+            &signer.url,
             "--data-dir",
             &remote_keys.to_string_lossy(),
         ],
@@ -516,11 +544,11 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
             tails.join("\n")
         )
     });
-    let status = ureq::get(&format!("{}/status", c.node(who).rpc)).call();
-    let body = match status {
-        Err(ureq::Error::Status(500, r)) => r.into_string().unwrap(),
-        other => panic!("/status should be unhealthy (500) without quorum: {other:?}"),
-    };
+    let (code, body) = status(c.node(who));
+    assert_eq!(
+        code, 500,
+        "/status should be unhealthy without quorum: {body}"
+    );
     assert!(body.contains("attestations"), "{body}");
     assert_eq!(
         l1_pending(&l1, rollup),
@@ -864,6 +892,387 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
     assert!(!duties.is_empty());
     for (kind, _, _, d) in duties {
         assert_eq!(d[..], digest[..], "slot {slot} {}", kind.name());
+    }
+    drop(store); // the node opens it again below
+
+    // From here on the test reads slots and logs a lot.
+    let slot_now = || (l1.latest_timestamp().unwrap() - genesis) / slot_secs;
+    let checkpoint_slot = |n: u64| -> u64 {
+        l1.call(
+            rollup,
+            &R::getCheckpointCall {
+                _checkpointNumber: U256::from(n),
+            },
+        )
+        .unwrap()
+        .slotNumber
+        .to()
+    };
+    let attester_of = |i: usize| *holder.iter().find(|(_, j)| **j == i).unwrap().0;
+
+    // 10. Node 3's remote signer stopped mid-run: node 3 signs nothing and says why on
+    //     /status, the others go on without it, and it signs again once the signer is back.
+    c.start(victim);
+    let remote = attester_of(REMOTE);
+    signer.stop();
+    let stopped = slot_now();
+    c.node(REMOTE)
+        .wait_for("node 3 unhealthy without its signer", 120, |n| {
+            let (code, body) = status(n);
+            code == 500 && body.contains("signing failed") && body.contains(&signer.url)
+        });
+    let at = l1_pending(&l1, rollup);
+    c.node(0)
+        .wait_for("2 checkpoints while the signer is down", 240, |_| {
+            l1_pending(&l1, rollup) >= at + 2
+        });
+    for n in at + 1..=l1_pending(&l1, rollup) {
+        if checkpoint_slot(n) > stopped {
+            c.node(0).wait_for("node 0 at it", 60, |x| latest(x) >= n);
+            assert!(
+                !l1_signers(&l1, rollup, c.node(0), n).contains(&remote),
+                "checkpoint {n} carries node 3's signature with its signer down"
+            );
+        }
+    }
+    signer.resume();
+    c.node(REMOTE)
+        .wait_for("node 3 healthy with its signer back", 120, |n| {
+            status(n).0 == 200
+        });
+    let back = l1_pending(&l1, rollup);
+    c.node(0)
+        .wait_for("node 3's attester on L1 again", 240, |n| {
+            (back + 1..=l1_pending(&l1, rollup))
+                .any(|k| latest(n) >= k && l1_signers(&l1, rollup, n, k).contains(&remote))
+        });
+
+    // 11. An HA pair: node 1 and a fifth node (its own identity and publisher) run node 1's
+    //     attester key against one PostgreSQL table. They race for every duty, the database
+    //     goes down and comes back, and the node that holds a duty is killed -9 in the middle
+    //     of signing it; over all of it no duty is signed twice.
+    let mut pg = cairn_tests::pg::Postgres::start();
+    let pg_url = pg.url();
+    // A node refuses to start on a database without the schema (naming the command), or on
+    // one that does not answer (naming it, without its password).
+    let refused = |url: &str| {
+        let out = cairn_tests::run_cairn(
+            tmp.path(),
+            &[
+                "start",
+                "--node",
+                "--sequencer",
+                "--data-directory",
+                &tmp.path().join("data-ha-refused").to_string_lossy(),
+                "--key-store-directory",
+                &c.ops[1].keystore.to_string_lossy(),
+            ]
+            .map(String::from),
+            &[
+                net.env(),
+                vec![
+                    ("SEQ_PUBLISHER_PRIVATE_KEYS".into(), net.account(10).1),
+                    ("VALIDATOR_HA_SIGNING_ENABLED".into(), "true".into()),
+                    ("VALIDATOR_HA_DATABASE_URL".into(), url.to_string()),
+                    ("VALIDATOR_HA_NODE_ID".into(), "refused".into()),
+                ],
+            ]
+            .concat(),
+        );
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let err = refused(&pg_url);
+    assert!(err.contains("cairn migrate-ha-db up"), "{err}");
+    let dead = format!("postgresql://cairn:s3cret@127.0.0.1:{}/ha", free_port());
+    let err = refused(&dead);
+    assert!(
+        err.contains("unreachable") && err.contains("127.0.0.1") && !err.contains("s3cret"),
+        "{err}"
+    );
+    cli(
+        &net,
+        tmp.path(),
+        &["migrate-ha-db", "up", "--database-url", &pg_url],
+    );
+    let pair = attester_of(1);
+    let twin = c.ops.len();
+    {
+        let data = tmp.path().join(format!("data{twin}"));
+        let id =
+            cairn_p2p::load_or_create_identity(&data.join("p2p").join("identity.key")).unwrap();
+        let p2p_port = free_port();
+        let keystore = c.ops[1].keystore.clone();
+        c.ops.push(Operator {
+            peer: format!(
+                "/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{}",
+                id.public().to_peer_id()
+            ),
+            data,
+            keystore,
+            p2p_port,
+            tmp: tmp.path().to_path_buf(),
+        });
+        c.nodes.push(None);
+        c.starts.push(0);
+    }
+    let ha_id = |i: usize| format!("node{i}");
+    let ha_env = |i: usize| {
+        vec![
+            ("VALIDATOR_HA_SIGNING_ENABLED", "true".to_string()),
+            ("VALIDATOR_HA_DATABASE_URL", pg_url.clone()),
+            ("VALIDATOR_HA_NODE_ID", ha_id(i)),
+        ]
+    };
+    // Equivocations any node has seen so far: none may be added by the pair.
+    let equivocations: BTreeMap<usize, u64> = c
+        .running()
+        .map(|(i, n)| (i, metric(n, "cairn_consensus_equivocations_total")))
+        .collect();
+    c.kill9(1);
+    let ha_from = l1_pending(&l1, rollup);
+    // Every log either node of the pair writes from now on.
+    let mut pair_logs = Vec::new();
+    for i in [1, twin] {
+        c.start_with(i, &ha_env(i));
+        pair_logs.push(c.node(i).log.clone());
+    }
+    let pair_nodes = [1, twin];
+    for i in pair_nodes {
+        c.node(i).wait_for(&format!("node {i} synced"), 120, |n| {
+            latest(n) >= l1_pending(&l1, rollup)
+        });
+    }
+    // a. Racing, no faults: checkpoints carry the pair's attester.
+    c.node(twin)
+        .wait_for("3 checkpoints with the pair signing", 300, |n| {
+            let p = l1_pending(&l1, rollup);
+            p >= ha_from + 3
+                && (ha_from + 1..=p)
+                    .any(|k| latest(n) >= k && l1_signers(&l1, rollup, n, k).contains(&pair))
+        });
+    // b. The database down: neither node signs, both say why, and both resume.
+    pg.stop();
+    let down = slot_now();
+    for i in pair_nodes {
+        c.node(i).wait_for(
+            &format!("node {i} unhealthy without its database"),
+            60,
+            |n| {
+                let (code, body) = status(n);
+                code == 500 && body.contains("HA signing") && body.contains("unreachable")
+            },
+        );
+    }
+    let at = l1_pending(&l1, rollup);
+    c.node(0)
+        .wait_for("2 checkpoints while the database is down", 240, |_| {
+            l1_pending(&l1, rollup) >= at + 2
+        });
+    for n in at + 1..=l1_pending(&l1, rollup) {
+        if checkpoint_slot(n) > down {
+            c.node(0).wait_for("node 0 at it", 60, |x| latest(x) >= n);
+            assert!(
+                !l1_signers(&l1, rollup, c.node(0), n).contains(&pair),
+                "checkpoint {n} carries the pair's signature with the database down"
+            );
+        }
+    }
+    pg.resume();
+    for i in pair_nodes {
+        c.node(i).wait_for(
+            &format!("node {i} healthy with its database back"),
+            60,
+            |n| status(n).0 == 200,
+        );
+    }
+    // c. kill -9 inside a duty: both armed, the first to claim one parks holding its row.
+    for i in pair_nodes {
+        let armed = admin(
+            c.node(i),
+            "nodeAdmin_armFaultPoint",
+            json!(["after-ha-claim"]),
+        );
+        assert_eq!(armed["result"], "after-ha-claim", "{armed}");
+    }
+    let parked = |i: usize| {
+        std::fs::read_to_string(&c.node(i).log)
+            .ok()?
+            .lines()
+            .find(|l| l.contains("fault point reached"))
+            .map(str::to_string)
+    };
+    let mut hit = None;
+    c.node(1)
+        .wait_for("a node of the pair parked in a duty", 120, |_| {
+            hit = pair_nodes.iter().find_map(|&i| parked(i).map(|l| (i, l)));
+            hit.is_some()
+        });
+    let (dead, line) = hit.unwrap();
+    let survivor = if dead == 1 { twin } else { 1 };
+    let disarmed = admin(c.node(survivor), "nodeAdmin_armFaultPoint", json!(["none"]));
+    assert_eq!(disarmed["result"], "none", "{disarmed}");
+    c.kill9(dead);
+    let field = |k: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("no {k} in {line}"))
+            .to_string()
+    };
+    let stuck_slot: u64 = field("slot").parse().unwrap();
+    let mut db = cairn_ha::connect(&pg_url, Duration::from_secs(5)).unwrap();
+    let pair_hex = format!("{pair:#x}");
+    let rows_of = |db: &mut cairn_ha::Client, slot: u64| -> Vec<(String, String, String)> {
+        db.query(
+            "SELECT duty_type, status, node_id FROM validator_duties \
+             WHERE validator_address = $1 AND slot = $2",
+            &[&pair_hex, &(slot as i64)],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+    };
+    let stuck = rows_of(&mut db, stuck_slot);
+    assert!(
+        stuck
+            .iter()
+            .any(|(_, st, id)| st == "signing" && *id == ha_id(dead)),
+        "slot {stuck_slot}: the dead node's claim is not in the table: {stuck:?}"
+    );
+    // The survivor waited on that claim and stood aside; the duty stays unsigned.
+    c.node(survivor)
+        .wait_for("the survivor skipping the held duty", 60, |n| {
+            std::fs::read_to_string(&n.log)
+                .unwrap_or_default()
+                .lines()
+                .any(|l| {
+                    l.contains(&format!("slot={stuck_slot} "))
+                        && (l.contains("holds this duty") || l.contains("standing by"))
+                })
+        });
+    // d. The survivor takes over in a later slot.
+    c.node(0)
+        .wait_for("the survivor signing for the pair on L1", 240, |n| {
+            let p = l1_pending(&l1, rollup);
+            (ha_from + 1..=p).any(|k| {
+                latest(n) >= k
+                    && checkpoint_slot(k) > stuck_slot
+                    && l1_signers(&l1, rollup, n, k).contains(&pair)
+            })
+        });
+    // e. The dead node restarted deletes its own stuck claim once it is two slots old.
+    c.start_with(dead, &ha_env(dead));
+    pair_logs.push(c.node(dead).log.clone());
+    c.node(dead).wait_for("the stuck claim deleted", 90, |_| {
+        !rows_of(&mut db, stuck_slot)
+            .iter()
+            .any(|(_, st, _)| st == "signing")
+    });
+
+    // No duty signed twice. The table: one row per duty (its key), each `signed` row's
+    // signature by the pair's attester over its message hash.
+    let rows = db
+        .query(
+            "SELECT slot, duty_type, status, message_hash, signature, node_id \
+             FROM validator_duties WHERE validator_address = $1",
+            &[&pair_hex],
+        )
+        .unwrap();
+    let mut table: BTreeMap<(u64, String), (B256, attest::RawSignature, String)> = BTreeMap::new();
+    let mut by_node: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &rows {
+        let (slot, kind, st): (i64, String, String) = (r.get(0), r.get(1), r.get(2));
+        if st != "signed" {
+            continue; // a claim still being signed (the pair keeps working)
+        }
+        let hash: B256 = r.get::<_, String>(3).parse().unwrap();
+        let rsv = hex::decode(r.get::<_, String>(4).trim_start_matches("0x")).unwrap();
+        assert_eq!(rsv.len(), 65, "r ‖ s ‖ v");
+        let mut sig = [0u8; 65];
+        sig[0] = rsv[64];
+        sig[1..].copy_from_slice(&rsv[..64]);
+        assert_eq!(recover(hash, &sig), pair, "slot {slot} {kind}");
+        let node: String = r.get(5);
+        *by_node.entry(node.clone()).or_default() += 1;
+        assert!(
+            table
+                .insert((slot as u64, kind.clone()), (hash, sig, node))
+                .is_none(),
+            "slot {slot} {kind} twice in the table"
+        );
+    }
+    assert!(
+        by_node
+            .keys()
+            .all(|id| pair_nodes.iter().any(|&i| ha_id(i) == *id)),
+        "{by_node:?}"
+    );
+    // L1: every signature of the pair's attester is the one the table records for its slot.
+    let mut on_l1 = 0;
+    for k in ha_from + 1..=l1_pending(&l1, rollup) {
+        c.node(0).wait_for("node 0 at it", 60, |x| latest(x) >= k);
+        let (slot, digest, sigs) = l1_attestations(&l1, rollup, c.node(0), k);
+        for (who, sig) in sigs {
+            if who != pair {
+                continue;
+            }
+            on_l1 += 1;
+            let (hash, recorded, node) = table
+                .get(&(slot, "ATTESTATION".to_string()))
+                .unwrap_or_else(|| {
+                    panic!("checkpoint {k} (slot {slot}): the pair's signature is not in the table")
+                });
+            assert_eq!(
+                *hash, digest,
+                "checkpoint {k}: another payload in the table"
+            );
+            assert_eq!(
+                recorded, &sig,
+                "checkpoint {k}: L1 carries a signature {node} did not record"
+            );
+        }
+    }
+    assert!(
+        on_l1 >= 2,
+        "the pair's attester signed {on_l1} checkpoints on L1"
+    );
+    // What the nodes did: no slot attested by both nodes (or twice by one).
+    let mut attested: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    let needle = format!("attester={}", pair.to_checksum(None));
+    for log in &pair_logs {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        for l in text.lines() {
+            if l.contains(" attested ") && l.contains(&needle) {
+                let slot: u64 = l
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("slot="))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap();
+                attested
+                    .entry(slot)
+                    .or_default()
+                    .push(log.display().to_string());
+            }
+        }
+    }
+    assert!(!attested.is_empty(), "no attestation in the pair's logs");
+    for (slot, who) in &attested {
+        assert_eq!(who.len(), 1, "slot {slot} attested by {who:?}");
+        assert!(
+            table.contains_key(&(*slot, "ATTESTATION".to_string())),
+            "slot {slot}: attested without a table row"
+        );
+    }
+    // The gossip: no node saw two proposals for one slot from the pair's key.
+    for (i, n) in c.running() {
+        if let Some(before) = equivocations.get(&i).filter(|_| !pair_nodes.contains(&i)) {
+            assert_eq!(
+                metric(n, "cairn_consensus_equivocations_total"),
+                *before,
+                "node {i} saw an equivocation"
+            );
+        }
     }
 }
 

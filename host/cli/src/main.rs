@@ -127,6 +127,9 @@ enum BenchCommand {
     /// latency to every pool, throughput of N nodes against one. Starts its own devnets; run
     /// by hand (release build), not in CI.
     Network(cmd::benchnet::BenchNetworkArgs),
+    /// Latency of one signing duty through the node's duty path: local key or remote signer,
+    /// HA signing off or on (JSON).
+    Signing(cmd::benchsign::BenchSigningArgs),
 }
 
 fn main() -> ExitCode {
@@ -187,6 +190,9 @@ fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Network(args),
         } => cmd::benchnet::bench_network(args),
+        Command::Bench {
+            command: BenchCommand::Signing(args),
+        } => cmd::benchsign::bench_signing(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,12 +9,15 @@
 
 pub mod migrate;
 
+/// The PostgreSQL client [`connect`] returns.
+pub use postgres::Client;
+
 use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{Address, B256};
-use postgres::{Client, NoTls};
+use postgres::NoTls;
 
 /// What a duty row signs; the names are the table's `duty_type` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

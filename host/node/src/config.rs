@@ -72,4 +72,7 @@ pub struct NodeConfig {
     /// Beacon API URLs for blob sidecars (`L1_CONSENSUS_HOST_URLS`); empty: the L1 node serves
     /// blobs itself (anvil).
     pub beacon_urls: Vec<String>,
+    /// HA signing (`VALIDATOR_HA_SIGNING_ENABLED` and the `VALIDATOR_HA_*` settings): every
+    /// duty is claimed in the shared PostgreSQL table before it is signed.
+    pub ha: Option<cairn_ha::HaConfig>,
 }

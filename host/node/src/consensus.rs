@@ -21,8 +21,9 @@ use cairn_protocol::stages::BlockContext;
 use cairn_wire::{CheckpointAttestation, CheckpointProposal, Topic, WireError};
 
 use crate::chain::decode_body;
+use crate::duties::Skip;
 use crate::node::{seal, Node};
-use crate::store::{Duty, DutyKind, Guard};
+use crate::store::{Duty, DutyKind};
 
 /// How far (seconds of L1 time) ahead of the current slot a message may be and still count
 /// for the next slot: L1's latest block can lag the proposer's clock by a block interval.
@@ -454,27 +455,17 @@ impl Node {
                 block_index: 0,
                 validator: who.0 .0,
             };
-            match self.store.guard(&duty, &digest.0) {
-                Ok(Guard::Recorded | Guard::Same) => {}
-                Ok(Guard::Conflict) => {
-                    tracing::warn!(slot, attester = %who, "slashing protection: this attester already signed another payload for this slot; not attesting");
-                    continue;
-                }
-                Err(e) => {
-                    tracing::error!(slot, error = %e, "slashing protection unavailable; not attesting");
-                    continue;
-                }
-            }
-            let signature = match a.signer.sign_digest(&digest.0) {
+            let signature = match self.sign_duty(duty, p.checkpoint, digest, &a.signer) {
                 Ok(s) => s,
-                Err(e) => {
-                    // Recorded in the guard already: a retry can only sign this same payload.
-                    tracing::error!(slot, attester = %who, error = %e, "cannot sign the attestation");
-                    self.health.signer_failed(&e);
+                Err(skip @ (Skip::SignedElsewhere { .. } | Skip::HeldElsewhere { .. })) => {
+                    tracing::info!(slot, attester = %who, reason = %skip, "not attesting");
+                    continue;
+                }
+                Err(skip) => {
+                    tracing::warn!(slot, attester = %who, reason = %skip, "not attesting");
                     continue;
                 }
             };
-            self.health.signer_ok();
             self.consensus.add_attestation(slot, digest, who, signature);
             let msg = CheckpointAttestation {
                 payload: p.payload,

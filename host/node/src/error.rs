@@ -82,6 +82,9 @@ pub enum StartError {
         /// This node's genesis archive.
         expected: alloy_primitives::B256,
     },
+    /// The HA signing database (unreachable, schema behind or ahead).
+    #[error(transparent)]
+    Ha(#[from] cairn_ha::HaError),
     /// Anything else.
     #[error("{0}")]
     Other(String),

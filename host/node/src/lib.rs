@@ -19,6 +19,7 @@ mod archiver;
 pub mod chain;
 pub mod config;
 pub mod consensus;
+pub mod duties;
 pub mod error;
 pub mod metrics;
 mod modules;
@@ -35,6 +36,7 @@ pub mod store;
 pub mod world;
 
 pub use config::{Attester, NodeConfig, Roles};
+pub use duties::Skip;
 pub use error::{NodeError, StartError};
 pub use network::{Network, NetworkError};
 pub use node::Node;

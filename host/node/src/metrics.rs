@@ -44,6 +44,9 @@ pub struct Metrics {
     pub attestation_round_ms: AtomicU64,
     /// `cairn_p2p_blocks_received_total`: blocks appended from peers' req/resp answers.
     pub blocks_from_peers: AtomicU64,
+    /// `cairn_ha_claim_seconds` (kept in ms): the last duty's claim in the HA table, insert to
+    /// verdict (includes waiting on the other node's `signing` row).
+    pub ha_claim_ms: AtomicU64,
 }
 
 /// Why the node is unhealthy.
@@ -58,6 +61,8 @@ pub struct Health {
     pub quorum: Mutex<Option<(Instant, String)>>,
     /// The last remote-signer failure, cleared by the next signature that succeeds.
     pub signer: Mutex<Option<(Instant, String)>>,
+    /// The last HA-database failure, cleared by the next query that succeeds.
+    pub ha: Mutex<Option<(Instant, String)>>,
 }
 
 impl Health {
@@ -71,6 +76,20 @@ impl Health {
     /// A signature succeeded.
     pub fn signer_ok(&self) {
         if let Ok(mut g) = self.signer.lock() {
+            *g = None;
+        }
+    }
+
+    /// The HA signing database failed (down, unreachable, a query refused).
+    pub fn ha_failed(&self, e: &cairn_ha::HaError) {
+        if let Ok(mut g) = self.ha.lock() {
+            *g = Some((Instant::now(), e.to_string()));
+        }
+    }
+
+    /// The HA signing database answered.
+    pub fn ha_ok(&self) {
+        if let Ok(mut g) = self.ha.lock() {
             *g = None;
         }
     }
@@ -165,6 +184,12 @@ pub fn render(
             "The last attestation round, from gossiping the proposal to quorum or the deadline.",
             "gauge",
             seconds(m.attestation_round_ms.load(Ordering::Relaxed)),
+        ),
+        (
+            "cairn_ha_claim_seconds",
+            "The last duty's claim in the HA signing table (0 with HA signing off).",
+            "gauge",
+            seconds(m.ha_claim_ms.load(Ordering::Relaxed)),
         ),
         (
             "cairn_consensus_proposals_received_total",

@@ -71,6 +71,8 @@ pub struct Node {
     pub network: std::sync::OnceLock<Box<dyn Network>>,
     /// Proposals and attestations seen on the network.
     pub(crate) consensus: Consensus,
+    /// The HA signing table, when HA signing is on (see [`crate::duties`]).
+    pub(crate) ha: Option<cairn_ha::HaSigner>,
 }
 
 /// The next block's context: txs bind the L1 chain id and the Rollup's version.
@@ -152,6 +154,8 @@ impl Node {
         if cfg.roles.sequencer || !cfg.attesters.is_empty() {
             check_genesis(&l1, cfg.rollup, &cfg.genesis)?;
         }
+        // Then the HA table, also before anything is written here.
+        let ha = cfg.ha.clone().map(|c| open_ha(c, cfg.rollup)).transpose()?;
         let store = Arc::new(Store::open(&cfg.data_dir)?);
         let genesis = l1.call(cfg.rollup, &R::getGenesisTimeCall {})?;
         let slot = l1.call(cfg.rollup, &R::getSlotDurationCall {})?;
@@ -169,6 +173,7 @@ impl Node {
         .map_err(|e| StartError::Other(format!("the Rollup's timing is unusable: {e}")))?;
         let chain = ChainHandle::open(cfg.genesis.clone(), store.clone())?;
         let node = Arc::new(Node {
+            ha,
             sync_paused: AtomicBool::new(cfg.sync_paused),
             cfg: RwLock::new(cfg),
             pool: TxPool::new(store.clone()),
@@ -326,6 +331,11 @@ impl Node {
                 r.push(format!("signing failed: {e}"));
             }
         }
+        if let Ok(g) = self.health.ha.lock() {
+            if let Some((_, e)) = &*g {
+                r.push(format!("HA signing: {e}"));
+            }
+        }
         if let Some(net) = self.network.get() {
             let min = self.config().min_peers;
             let peers = net.peers().len();
@@ -359,6 +369,23 @@ pub(crate) fn tips_json(chain: &Chain) -> Value {
         "proven": {"number": proven, "hash": hash(proven)},
         "finalized": {"number": proven, "hash": hash(proven)},
     })
+}
+
+/// Connects to the HA signing table at start: the database must answer and hold the current
+/// schema (a start that could not sign is better found now than at the first duty). Rows of
+/// other rollups (an old deployment) and this node's own rows left `signing` by a crash are
+/// deleted.
+fn open_ha(cfg: cairn_ha::HaConfig, rollup: Address) -> Result<cairn_ha::HaSigner, StartError> {
+    let ha = cairn_ha::HaSigner::connect(cfg)?;
+    let other = ha.cleanup_other_rollups(rollup)?;
+    let stuck = ha.cleanup_own_stuck()?;
+    tracing::info!(
+        node_id = ha.node_id(),
+        other_rollups = other,
+        stuck,
+        "HA signing on: every duty is claimed in the shared table before it is signed"
+    );
+    Ok(ha)
 }
 
 /// Refuses a Rollup whose `archiveAt(0)` is not the archive of `genesis` (an L1 failure is an

@@ -23,7 +23,7 @@ use crate::config::{Attester, NodeConfig};
 use crate::consensus::PUBLISH_RESERVE;
 use crate::error::NodeError;
 use crate::node::{context, seal, Node};
-use crate::store::{Duty, DutyKind, Guard};
+use crate::store::{Duty, DutyKind};
 
 impl Node {
     /// One pass of the slot loop: if a local attester proposes in the slot the next L1 block
@@ -84,7 +84,8 @@ impl Node {
             return Ok(());
         }
         match self.propose(slot, epoch, &committee, &me, &cfg) {
-            Ok(n) => {
+            Ok(None) => Ok(()),
+            Ok(Some(n)) => {
                 self.metrics.proposed.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(slot, checkpoint = n, "proposed");
                 Ok(())
@@ -103,7 +104,7 @@ impl Node {
         committee: &[Address],
         me: &Attester,
         cfg: &NodeConfig,
-    ) -> Result<u64, NodeError> {
+    ) -> Result<Option<u64>, NodeError> {
         let rollup = cfg.rollup;
         let t0 = Instant::now();
         let slot_start = self.timing.slot_start(slot).unwrap_or(0);
@@ -193,7 +194,8 @@ impl Node {
             fee_asset_price_modifier: I256::ZERO,
         };
         let digest = payload.digest();
-        // Slashing protection before any signature exists: the proposal, and an attestation
+        // Every signature through the guards (local, then the HA table): the proposal first —
+        // if another node of an HA pair has it, this node stops its slot — then an attestation
         // for every local committee member (the proposer's own included).
         let duty = |kind, who: Address| Duty {
             slot,
@@ -202,49 +204,41 @@ impl Node {
             validator: who.0 .0,
         };
         let me_addr = me.signer.address();
-        match self
-            .store
-            .guard(&duty(DutyKind::CheckpointProposal, me_addr), &digest.0)?
-        {
-            Guard::Conflict => {
-                return Err(NodeError::Duty(
-                    "slashing protection: another proposal was signed for this slot".into(),
-                ))
+        let proposer_sig = match self.sign_duty(
+            duty(DutyKind::CheckpointProposal, me_addr),
+            n,
+            digest,
+            &me.signer,
+        ) {
+            Ok(s) => s,
+            Err(skip) if skip.other_node_has_it() => {
+                tracing::info!(slot, checkpoint = n, reason = %skip, "standing by: another node of this HA pair has the slot");
+                return Ok(None);
             }
-            Guard::Recorded | Guard::Same => {}
-        }
+            Err(skip) => {
+                return Err(NodeError::Duty(format!("cannot sign the proposal: {skip}")));
+            }
+        };
         let mut sigs: Vec<Option<attest::RawSignature>> = Vec::with_capacity(committee.len());
         for m in committee {
             let Some(a) = cfg.attesters.iter().find(|a| a.signer.address() == *m) else {
                 sigs.push(None);
                 continue;
             };
-            let guard = self
-                .store
-                .guard(&duty(DutyKind::Attestation, *m), &digest.0)?;
-            sigs.push(match guard {
-                Guard::Conflict => {
-                    tracing::warn!(slot, attester = %m, "slashing protection: already attested to another payload for this slot");
-                    None
-                }
-                Guard::Recorded | Guard::Same => match a.signer.sign_digest(&digest.0) {
+            sigs.push(
+                match self.sign_duty(duty(DutyKind::Attestation, *m), n, digest, &a.signer) {
                     Ok(s) => {
-                        self.health.signer_ok();
+                        tracing::info!(slot, checkpoint = n, attester = %m, "attested");
                         Some(s)
                     }
-                    Err(e) => {
-                        tracing::error!(slot, attester = %m, error = %e, "cannot sign the attestation");
-                        self.health.signer_failed(&e);
+                    Err(skip) => {
+                        tracing::warn!(slot, attester = %m, reason = %skip, "own attestation not signed");
                         None
                     }
                 },
-            });
+            );
         }
         fault_point("after-guard-record", slot, n, &digest);
-        let proposer_sig = me.signer.sign_digest(&digest.0).map_err(|e| {
-            self.health.signer_failed(&e);
-            NodeError::Duty(format!("cannot sign the proposal: {e}"))
-        })?;
         let needed = committee::attestation_threshold(committee.len());
         let local = sigs.iter().filter(|s| s.is_some()).count();
         self.metrics
@@ -317,19 +311,18 @@ impl Node {
         let (att, signers) =
             attest::pack(committee, &sigs).map_err(|e| NodeError::Invalid(e.to_string()))?;
         let as_digest = attest::attestations_and_signers_digest(&att, &signers);
-        if self.store.guard(
-            &duty(DutyKind::AttestationsAndSigners, me_addr),
-            &as_digest.0,
-        )? == Guard::Conflict
-        {
-            return Err(NodeError::Duty(
-                "slashing protection: other attestations were already signed for publishing in this slot".into(),
-            ));
-        }
-        let as_sig = me.signer.sign_digest(&as_digest.0).map_err(|e| {
-            self.health.signer_failed(&e);
-            NodeError::Duty(format!("cannot sign the attestations for publishing: {e}"))
-        })?;
+        let as_sig = self
+            .sign_duty(
+                duty(DutyKind::AttestationsAndSigners, me_addr),
+                n,
+                as_digest,
+                &me.signer,
+            )
+            .map_err(|skip| {
+                NodeError::Duty(format!(
+                    "cannot sign the attestations for publishing: {skip}"
+                ))
+            })?;
         let call = R::proposeCall {
             _args: cabi::ProposeArgs {
                 archive,
@@ -405,7 +398,7 @@ impl Node {
             gas = receipt.gas_used,
             "checkpoint proposed"
         );
-        Ok(n)
+        Ok(Some(n))
     }
 
     /// Publishers with enough balance, in configured order (the first is the preferred one).
@@ -445,7 +438,8 @@ impl Node {
 }
 
 /// The fixed points in a duty where a test can crash the node (feature `fault-injection`).
-pub const FAULT_POINTS: [&str; 3] = [
+pub const FAULT_POINTS: [&str; 4] = [
+    "after-ha-claim",
     "after-guard-record",
     "in-attestation-round",
     "after-publish",
@@ -456,20 +450,23 @@ static ARMED_FAULT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(Non
 
 /// Arms one of [`FAULT_POINTS`] (test builds only, through `nodeAdmin_armFaultPoint`): the
 /// next duty that reaches it logs that it got there and parks its thread for good, so the test
-/// can kill -9 the process exactly at that point. `false` for an unknown point.
+/// can kill -9 the process exactly at that point. `"none"` disarms; `false` for an unknown
+/// point.
 #[cfg(feature = "fault-injection")]
 pub fn arm_fault_point(point: &str) -> bool {
-    if !FAULT_POINTS.contains(&point) {
-        return false;
-    }
+    let armed = match point {
+        "none" => None,
+        p if FAULT_POINTS.contains(&p) => Some(p.to_string()),
+        _ => return false,
+    };
     if let Ok(mut a) = ARMED_FAULT.lock() {
-        *a = Some(point.to_string());
+        *a = armed;
     }
     true
 }
 
 /// Without the `fault-injection` feature this is empty and compiles away.
-fn fault_point(point: &str, slot: u64, checkpoint: u64, digest: &B256) {
+pub(crate) fn fault_point(point: &str, slot: u64, checkpoint: u64, digest: &B256) {
     #[cfg(feature = "fault-injection")]
     if ARMED_FAULT
         .lock()

@@ -63,6 +63,17 @@ pub fn start(node: &Arc<Node>, rt: &Handle) -> Result<Services, StartError> {
             },
         ));
     }
+    if cfg.ha.is_some() {
+        // Cleanup of stuck and old duty rows, and the database's health for `/status` between
+        // duties (so a recovered database shows before the next duty needs it).
+        tasks.push(every(
+            rt,
+            node,
+            "ha-housekeeping",
+            |n| n.config().poll * 4,
+            Node::ha_housekeeping,
+        ));
+    }
     if cfg.roles.prover {
         tasks.push(every(
             rt,

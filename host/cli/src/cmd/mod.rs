@@ -2,6 +2,7 @@
 
 pub mod benchnet;
 pub mod benchnode;
+pub mod benchsign;
 pub mod bls;
 pub mod coinbase;
 pub mod common;

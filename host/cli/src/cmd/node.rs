@@ -159,6 +159,94 @@ pub struct StartArgs {
     /// Accounts in the devnet L2 genesis (the bot's and `cairn tx`'s deterministic accounts).
     #[arg(long = "genesis-accounts", default_value_t = 16)]
     pub genesis_accounts: usize,
+    #[command(flatten)]
+    pub ha: HaArgs,
+}
+
+/// High-availability signing (Aztec's `VALIDATOR_HA_*` settings): nodes sharing attester keys
+/// claim each duty in one PostgreSQL table before signing it.
+#[derive(Args)]
+pub struct HaArgs {
+    /// Claim every duty in the shared PostgreSQL table before signing it, so that nodes
+    /// running the same attester keys never both sign one.
+    #[arg(long = "ha-signing-enabled", env = "VALIDATOR_HA_SIGNING_ENABLED", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub enabled: bool,
+    /// The shared database (`postgresql://user:password@host:5432/db`); create its table with
+    /// `cairn migrate-ha-db up`.
+    #[arg(
+        long = "ha-database-url",
+        env = "VALIDATOR_HA_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+    /// This node's name in the table, different on every node of the pair.
+    #[arg(long = "ha-node-id", env = "VALIDATOR_HA_NODE_ID", value_name = "ID")]
+    pub node_id: Option<String>,
+    /// How often a node waiting on the other node's claim looks again (ms).
+    #[arg(long = "ha-polling-interval-ms", env = "VALIDATOR_HA_POLLING_INTERVAL_MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub polling_interval_ms: u64,
+    /// How long a node waits on the other node's claim before it skips the duty (ms).
+    #[arg(long = "ha-signing-timeout-ms", env = "VALIDATOR_HA_SIGNING_TIMEOUT_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub signing_timeout_ms: u64,
+    /// Age after which this node deletes its own claims left unfinished by a crash (ms;
+    /// default two slots).
+    #[arg(long = "ha-max-stuck-duties-age-ms", env = "VALIDATOR_HA_MAX_STUCK_DUTIES_AGE_MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_stuck_age_ms: Option<u64>,
+    /// Age after which signed duties are deleted (hours; default: kept).
+    #[arg(long = "ha-old-duties-max-age-h", env = "VALIDATOR_HA_OLD_DUTIES_MAX_AGE_H", value_parser = clap::value_parser!(u64).range(1..))]
+    pub old_duties_max_age_h: Option<u64>,
+}
+
+impl HaArgs {
+    /// The node's HA settings (`None`: HA signing off), checked for settings that could never
+    /// work together. `slot_secs` sets the default stuck-duty age.
+    pub fn config(&self, slot_secs: u64) -> Result<Option<cairn_ha::HaConfig>> {
+        if !self.enabled {
+            if self.database_url.is_some() {
+                tracing::warn!("VALIDATOR_HA_DATABASE_URL is set but VALIDATOR_HA_SIGNING_ENABLED is not: HA signing is off, and this node signs without asking the shared table");
+            }
+            return Ok(None);
+        }
+        let Some(url) = self.database_url.clone().filter(|u| !u.trim().is_empty()) else {
+            bail!("VALIDATOR_HA_SIGNING_ENABLED needs VALIDATOR_HA_DATABASE_URL (--ha-database-url): the PostgreSQL database the nodes of the pair share");
+        };
+        let Some(node_id) = self.node_id.clone().filter(|n| !n.trim().is_empty()) else {
+            bail!("VALIDATOR_HA_SIGNING_ENABLED needs VALIDATOR_HA_NODE_ID (--ha-node-id): a name for this node, different on every node of the pair");
+        };
+        if node_id.len() > 255 {
+            bail!(
+                "VALIDATOR_HA_NODE_ID is {} bytes; the table holds at most 255",
+                node_id.len()
+            );
+        }
+        let mut c = cairn_ha::HaConfig::new(url, node_id, slot_secs);
+        c.polling_interval = Duration::from_millis(self.polling_interval_ms);
+        c.signing_timeout = Duration::from_millis(self.signing_timeout_ms);
+        if let Some(ms) = self.max_stuck_age_ms {
+            c.max_stuck_age = Duration::from_millis(ms);
+        }
+        c.old_duties_max_age = self
+            .old_duties_max_age_h
+            .map(|h| Duration::from_secs(h * 3600));
+        // A claim younger than the signing timeout may still be signing: deleting it would let
+        // the other node sign the same duty.
+        if c.max_stuck_age <= c.signing_timeout {
+            bail!(
+                "VALIDATOR_HA_MAX_STUCK_DUTIES_AGE_MS ({} ms) must be longer than VALIDATOR_HA_SIGNING_TIMEOUT_MS ({} ms): a claim still being signed would be deleted and the duty signed twice",
+                c.max_stuck_age.as_millis(),
+                c.signing_timeout.as_millis()
+            );
+        }
+        if c.polling_interval > c.signing_timeout {
+            bail!(
+                "VALIDATOR_HA_POLLING_INTERVAL_MS ({} ms) is longer than VALIDATOR_HA_SIGNING_TIMEOUT_MS ({} ms): a waiting node would never look again before giving up",
+                self.polling_interval_ms,
+                self.signing_timeout_ms
+            );
+        }
+        Ok(Some(c))
+    }
 }
 
 fn load_attesters(dir_path: &Path) -> Result<Vec<Attester>> {
@@ -342,6 +430,9 @@ pub fn start(args: StartArgs) -> Result<()> {
     }
     // Every remote signer must hold every key it is configured for: found now, not at the
     // first duty.
+    // The HA settings too (checked again below with the Rollup's slot length, which sets the
+    // default stuck-duty age; an hour-long slot here cannot make that check fail).
+    args.ha.config(3600)?;
     let signers: Vec<AttesterSigner> = attesters.iter().map(|a| a.signer.clone()).collect();
     cairn_node::signer::check_remote(&signers).map_err(|e| anyhow!("{e}"))?;
     let resolved = args.net.resolve(false)?;
@@ -383,6 +474,23 @@ pub fn start(args: StartArgs) -> Result<()> {
             Err(e) => return Err(anyhow!("reading attester {who} on the rollup: {e}")),
         }
     }
+    let ha = if args.ha.enabled {
+        if !args.sequencer || attesters.is_empty() {
+            tracing::warn!("VALIDATOR_HA_SIGNING_ENABLED without --sequencer and validator keys: this node signs nothing, so the table is not used");
+        }
+        let slot_secs: u64 = resolved
+            .l1
+            .call(
+                resolved.rollup,
+                &cairn_l1::abi::IRollup::getSlotDurationCall {},
+            )
+            .map_err(|e| anyhow!("reading the Rollup's slot duration: {e}"))?
+            .try_into()
+            .map_err(|_| anyhow!("the Rollup's slot duration does not fit 64 bits"))?;
+        args.ha.config(slot_secs)?
+    } else {
+        None
+    };
     // L2 txs bind the Rollup's own version number.
     let rollup_version: u64 = resolved
         .l1
@@ -441,6 +549,7 @@ pub fn start(args: StartArgs) -> Result<()> {
         min_peers: args.p2p_min_peers as usize,
         max_pending_txs: args.p2p_max_pending_tx_count as usize,
         sync_paused: args.l1_sync_paused,
+        ha,
     };
     let node = Node::open(cfg, resolved.l1, pipeline).map_err(|e| anyhow!("{e}"))?;
     // One runtime for the node's tasks and the p2p service; blocking work goes to its blocking
@@ -481,4 +590,101 @@ pub fn start(args: StartArgs) -> Result<()> {
     node.chain.close();
     eprintln!("cairn node: stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        ha: HaArgs,
+    }
+
+    fn ha(flags: &[&str]) -> Result<Option<cairn_ha::HaConfig>> {
+        let cmd = Cmd::try_parse_from(std::iter::once("cairn").chain(flags.iter().copied()))?;
+        cmd.ha.config(12)
+    }
+
+    const ON: [&str; 5] = [
+        "--ha-signing-enabled",
+        "--ha-database-url",
+        "postgresql://cairn:pw@db/ha",
+        "--ha-node-id",
+        "a",
+    ];
+
+    #[test]
+    fn ha_signing_is_off_unless_enabled_and_takes_aztecs_defaults() {
+        assert!(ha(&[]).unwrap().is_none());
+        assert!(ha(&["--ha-database-url", "postgresql://db/ha"])
+            .unwrap()
+            .is_none());
+        assert!(ha(&["--ha-signing-enabled=false", "--ha-node-id", "a"])
+            .unwrap()
+            .is_none());
+        let c = ha(&ON).unwrap().unwrap();
+        assert_eq!(c.database_url, "postgresql://cairn:pw@db/ha");
+        assert_eq!(c.node_id, "a");
+        assert_eq!(c.polling_interval, Duration::from_millis(100));
+        assert_eq!(c.signing_timeout, Duration::from_millis(3000));
+        // Two slots of the Rollup's.
+        assert_eq!(c.max_stuck_age, Duration::from_secs(24));
+        assert_eq!(c.old_duties_max_age, None);
+    }
+
+    #[test]
+    fn every_ha_flag_reaches_the_config() {
+        let mut flags = ON.to_vec();
+        flags.extend([
+            "--ha-polling-interval-ms",
+            "50",
+            "--ha-signing-timeout-ms",
+            "2000",
+            "--ha-max-stuck-duties-age-ms",
+            "60000",
+            "--ha-old-duties-max-age-h",
+            "48",
+        ]);
+        let c = ha(&flags).unwrap().unwrap();
+        assert_eq!(c.polling_interval, Duration::from_millis(50));
+        assert_eq!(c.signing_timeout, Duration::from_millis(2000));
+        assert_eq!(c.max_stuck_age, Duration::from_secs(60));
+        assert_eq!(c.old_duties_max_age, Some(Duration::from_secs(48 * 3600)));
+    }
+
+    #[test]
+    fn ha_settings_that_cannot_work_are_refused_with_the_setting_named() {
+        let err = |flags: &[&str]| ha(flags).unwrap_err().to_string();
+        assert!(err(&["--ha-signing-enabled", "--ha-node-id", "a"])
+            .contains("VALIDATOR_HA_DATABASE_URL"));
+        assert!(err(&[
+            "--ha-signing-enabled",
+            "--ha-database-url",
+            "postgresql://db/ha"
+        ])
+        .contains("VALIDATOR_HA_NODE_ID"));
+        assert!(
+            err(&[&ON[..], &["--ha-max-stuck-duties-age-ms", "3000"]].concat())
+                .contains("must be longer than VALIDATOR_HA_SIGNING_TIMEOUT_MS")
+        );
+        assert!(
+            err(&[&ON[..], &["--ha-polling-interval-ms", "5000"]].concat())
+                .contains("VALIDATOR_HA_POLLING_INTERVAL_MS")
+        );
+        let long = "n".repeat(256);
+        assert!(err(&[
+            "--ha-signing-enabled",
+            "--ha-database-url",
+            "postgresql://db/ha",
+            "--ha-node-id",
+            &long
+        ])
+        .contains("at most 255"));
+        // Zero is not a duration clap lets through.
+        assert!(err(&[&ON[..], &["--ha-signing-timeout-ms", "0"]].concat()).contains("0"));
+        assert!(err(&[&["--ha-signing-enabled=maybe"], &ON[1..]].concat()).contains("maybe"));
+    }
 }
