@@ -167,6 +167,7 @@ fn measure_all(args: &BenchSigningArgs, store: &Store) -> Result<()> {
         "remote_ha_p50_ms": p50("remote_ha"),
         "modes": modes,
         "build": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "commit": env!("CAIRN_COMMIT"),
     });
     if report["build"] == "debug" {
         eprintln!(
