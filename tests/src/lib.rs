@@ -501,3 +501,27 @@ impl Drop for SignerProc {
         self.stop();
     }
 }
+
+/// The parameters `split` was created with, read from the provider split factory's own
+/// `SplitCreated` event (the staking registry names the factory), not from cairn's answers.
+pub fn split_created(
+    l1: &cairn_l1::L1,
+    staking_registry: alloy_primitives::Address,
+    split: alloy_primitives::Address,
+) -> cairn_l1::abi::Split {
+    use alloy_sol_types::SolEvent;
+    use cairn_l1::abi::{IPullSplitFactory::SplitCreated, IStakingRegistry};
+    let factory = l1
+        .call(
+            staking_registry,
+            &IStakingRegistry::PULL_SPLIT_FACTORYCall {},
+        )
+        .expect("the staking registry's split factory");
+    l1.logs(factory, SplitCreated::SIGNATURE_HASH, None, 0, None, 50_000)
+        .expect("the factory's logs")
+        .iter()
+        .filter_map(|l| l.decode::<SplitCreated>())
+        .find(|e| e.split == split)
+        .unwrap_or_else(|| panic!("no SplitCreated for {split}"))
+        .splitParams
+}

@@ -657,7 +657,6 @@ fn provider_lifecycle_from_registration_to_coinbases_and_alerts() {
     // the split keeps 1 wei, each share is floor(amount × allocation / total), and the
     // warehouse keeps 1 wei of each share.
     {
-        use alloy_sol_types::SolEvent;
         let l1 = env.l1();
         let rollup: Address = devnet.address("rollup").parse().unwrap();
         let fee: Address = l1
@@ -688,27 +687,7 @@ fn provider_lifecycle_from_registration_to_coinbases_and_alerts() {
         assert_eq!(listed["coinbases"][0]["pending"], rewards.to_string());
         // The split as created, from the factory's event (not from cairn's answer).
         let sr: Address = devnet.address("stakingRegistry").parse().unwrap();
-        let factory = l1
-            .call(
-                sr,
-                &cairn_l1::abi::IStakingRegistry::PULL_SPLIT_FACTORYCall {},
-            )
-            .unwrap();
-        let created = l1
-            .logs(
-                factory,
-                cairn_l1::abi::IPullSplitFactory::SplitCreated::SIGNATURE_HASH,
-                None,
-                0,
-                None,
-                50_000,
-            )
-            .unwrap()
-            .iter()
-            .filter_map(|l| l.decode::<cairn_l1::abi::IPullSplitFactory::SplitCreated>())
-            .find(|e| e.split == split_addr)
-            .expect("SplitCreated for the split");
-        let p = created.splitParams;
+        let p = cairn_tests::split_created(&l1, sr, split_addr);
         let fee_balance =
             |who: Address| l1.call(fee, &IERC20::balanceOfCall { owner: who }).unwrap();
         let before: Vec<U256> = p.recipients.iter().map(|r| fee_balance(*r)).collect();

@@ -429,29 +429,8 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
     // factory's event, not from cairn): the split keeps 1 wei, each share is
     // floor(moved × allocation / total), and the warehouse keeps 1 wei of each.
     {
-        use alloy_sol_types::SolEvent;
         let sr: Address = net.address("stakingRegistry").parse().unwrap();
-        let factory = l1
-            .call(
-                sr,
-                &cairn_l1::abi::IStakingRegistry::PULL_SPLIT_FACTORYCall {},
-            )
-            .unwrap();
-        let created = l1
-            .logs(
-                factory,
-                cairn_l1::abi::IPullSplitFactory::SplitCreated::SIGNATURE_HASH,
-                None,
-                0,
-                None,
-                50_000,
-            )
-            .unwrap()
-            .iter()
-            .filter_map(|l| l.decode::<cairn_l1::abi::IPullSplitFactory::SplitCreated>())
-            .find(|e| e.split == cb)
-            .expect("SplitCreated for the coinbase");
-        let p = created.splitParams;
+        let p = cairn_tests::split_created(&l1, sr, cb);
         let (provider_recipient, _) = net.account(7);
         let (delegator, _) = net.account(8);
         let mut recipients: Vec<String> = p.recipients.iter().map(|r| format!("{r:#x}")).collect();
