@@ -182,6 +182,34 @@ fn l1_signers(l1: &L1, rollup: Address, node: &NodeProc, n: u64) -> Vec<Address>
         .collect()
 }
 
+/// While `what` is down: waits for two more checkpoints on L1 and checks that none from a slot
+/// after `since` carries `who`'s signature (`node` reads the blocks).
+fn checkpoints_without(
+    node: &NodeProc,
+    l1: &L1,
+    rollup: Address,
+    who: Address,
+    since: u64,
+    what: &str,
+) {
+    let at = l1_pending(l1, rollup);
+    node.wait_for(&format!("2 checkpoints while {what} is down"), 240, |_| {
+        l1_pending(l1, rollup) >= at + 2
+    });
+    for n in at + 1..=l1_pending(l1, rollup) {
+        let (slot, _, sigs) = {
+            node.wait_for("the node at it", 60, |x| latest(x) >= n);
+            l1_attestations(l1, rollup, node, n)
+        };
+        if slot > since {
+            assert!(
+                sigs.iter().all(|(a, _)| *a != who),
+                "checkpoint {n} carries {who}'s signature while {what} is down"
+            );
+        }
+    }
+}
+
 /// `/status`: the HTTP code and the body.
 fn status(node: &NodeProc) -> (u16, String) {
     match ureq::get(&format!("{}/status", node.rpc)).call() {
@@ -921,20 +949,7 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
             let (code, body) = status(n);
             code == 500 && body.contains("signing failed") && body.contains(&signer.url)
         });
-    let at = l1_pending(&l1, rollup);
-    c.node(0)
-        .wait_for("2 checkpoints while the signer is down", 240, |_| {
-            l1_pending(&l1, rollup) >= at + 2
-        });
-    for n in at + 1..=l1_pending(&l1, rollup) {
-        if checkpoint_slot(n) > stopped {
-            c.node(0).wait_for("node 0 at it", 60, |x| latest(x) >= n);
-            assert!(
-                !l1_signers(&l1, rollup, c.node(0), n).contains(&remote),
-                "checkpoint {n} carries node 3's signature with its signer down"
-            );
-        }
-    }
+    checkpoints_without(c.node(0), &l1, rollup, remote, stopped, "node 3's signer");
     signer.resume();
     c.node(REMOTE)
         .wait_for("node 3 healthy with its signer back", 120, |n| {
@@ -1064,20 +1079,7 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
             },
         );
     }
-    let at = l1_pending(&l1, rollup);
-    c.node(0)
-        .wait_for("2 checkpoints while the database is down", 240, |_| {
-            l1_pending(&l1, rollup) >= at + 2
-        });
-    for n in at + 1..=l1_pending(&l1, rollup) {
-        if checkpoint_slot(n) > down {
-            c.node(0).wait_for("node 0 at it", 60, |x| latest(x) >= n);
-            assert!(
-                !l1_signers(&l1, rollup, c.node(0), n).contains(&pair),
-                "checkpoint {n} carries the pair's signature with the database down"
-            );
-        }
-    }
+    checkpoints_without(c.node(0), &l1, rollup, pair, down, "the pair's database");
     pg.resume();
     for i in pair_nodes {
         c.node(i).wait_for(
