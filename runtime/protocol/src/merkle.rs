@@ -2,16 +2,24 @@
 //! archive) and an indexed Merkle tree (nullifiers, public data) whose sorted linked leaves make
 //! non-membership provable with one low leaf and one path.
 //!
-//! Nodes are kept sparsely in `BTreeMap`s keyed by (level, index); empty subtrees hash to
-//! precomputed zero values, so a depth-32 tree costs memory only for what is filled.
+//! A tree is a [`Layer`] of writes over a committed base ([`TreeStore`]): the node's database,
+//! another frozen layer, or nothing. Forking a tree copies only its own (usually empty) layer,
+//! so speculative building and re-execution never copy the state, and what a block wrote is
+//! exactly the layer the node persists ([`Layer::writes`]). Empty subtrees hash to precomputed
+//! zero values and are never stored.
+//!
+//! Updates come in batches: a block's leaves are set first, then every dirty node is hashed
+//! once, level by level, so a subtree shared by many new leaves is hashed once instead of once
+//! per leaf. For the same inputs the roots, leaves and paths are exactly those of inserting the
+//! leaves one by one (the property tests compare both).
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock};
 
 use ark_bn254::Fr;
-use ark_ff::{BigInteger, PrimeField};
 use thiserror::Error;
 
+use crate::field::{fr_from_bytes, fr_to_bytes};
 use crate::poseidon::{domain, hash, hash2};
 
 /// Depth of every tree (2^32 leaves).
@@ -23,7 +31,7 @@ pub enum TreeError {
     /// No room left.
     #[error("tree is full")]
     Full,
-    /// The value is already in an indexed tree.
+    /// The value is already in an indexed tree (or twice in one batch).
     #[error("value already present")]
     Exists,
     /// An indexed-tree value must be non-zero (zero is the sentinel).
@@ -67,95 +75,13 @@ impl Path {
     }
 }
 
-/// Sparse node storage shared by both tree kinds.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Nodes {
-    // (level, index) → hash; level 0 holds leaves.
-    map: BTreeMap<(u8, u64), Fr>,
-}
+/// An indexed-tree value in the tree's order: its canonical big-endian bytes, so byte order is
+/// numeric order (in memory and in the node's database alike).
+pub type Key = [u8; 32];
 
-impl Nodes {
-    fn get(&self, level: usize, index: u64) -> Fr {
-        self.map
-            .get(&(level as u8, index))
-            .copied()
-            .unwrap_or(zeros()[level])
-    }
-
-    fn set_leaf(&mut self, index: u64, leaf: Fr) {
-        self.map.insert((0, index), leaf);
-        let mut i = index;
-        for level in 0..DEPTH {
-            let (l, r) = if i & 1 == 0 {
-                (self.get(level, i), self.get(level, i + 1))
-            } else {
-                (self.get(level, i - 1), self.get(level, i))
-            };
-            i >>= 1;
-            self.map.insert((level as u8 + 1, i), hash2(l, r));
-        }
-    }
-
-    fn root(&self) -> Fr {
-        self.get(DEPTH, 0)
-    }
-
-    fn path(&self, index: u64) -> Path {
-        let siblings = (0..DEPTH)
-            .map(|level| self.get(level, (index >> level) ^ 1))
-            .collect();
-        Path { index, siblings }
-    }
-}
-
-/// Append-only tree of field elements.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AppendTree {
-    nodes: Nodes,
-    len: u64,
-}
-
-impl AppendTree {
-    /// An empty tree.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Appends a leaf; returns its index.
-    pub fn append(&mut self, leaf: Fr) -> Result<u64, TreeError> {
-        if self.len >= 1u64 << DEPTH {
-            return Err(TreeError::Full);
-        }
-        let i = self.len;
-        self.nodes.set_leaf(i, leaf);
-        self.len += 1;
-        Ok(i)
-    }
-
-    /// Number of leaves.
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
-    /// True if no leaf was appended.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The leaf at `index` (zero beyond the end).
-    pub fn leaf(&self, index: u64) -> Fr {
-        self.nodes.get(0, index)
-    }
-
-    /// Root.
-    pub fn root(&self) -> Fr {
-        self.nodes.root()
-    }
-
-    /// Path of `index`.
-    pub fn path(&self, index: u64) -> Path {
-        self.nodes.path(index)
-    }
+/// The [`Key`] of a value.
+pub fn key_of(x: &Fr) -> Key {
+    fr_to_bytes(x)
 }
 
 /// One indexed-tree leaf: a value, and the next larger value in the tree (0 = none) with its
@@ -173,6 +99,9 @@ pub struct IndexedLeaf {
 }
 
 impl IndexedLeaf {
+    /// Size of [`to_bytes`](Self::to_bytes).
+    pub const BYTES: usize = 104;
+
     /// The leaf's hash in the tree.
     pub fn hash(&self) -> Fr {
         hash(
@@ -185,14 +114,394 @@ impl IndexedLeaf {
             ],
         )
     }
+
+    /// Storage form: value, payload and next value (32 bytes big-endian each), next index (u64
+    /// big-endian).
+    pub fn to_bytes(&self) -> [u8; Self::BYTES] {
+        let mut b = [0u8; Self::BYTES];
+        b[..32].copy_from_slice(&fr_to_bytes(&self.value));
+        b[32..64].copy_from_slice(&fr_to_bytes(&self.payload));
+        b[64..96].copy_from_slice(&fr_to_bytes(&self.next_value));
+        b[96..].copy_from_slice(&self.next_index.to_be_bytes());
+        b
+    }
+
+    /// Parses [`to_bytes`](Self::to_bytes); `None` unless every field is canonical.
+    pub fn from_bytes(b: &[u8]) -> Option<IndexedLeaf> {
+        if b.len() != Self::BYTES {
+            return None;
+        }
+        let fr = |r: std::ops::Range<usize>| fr_from_bytes(b[r].try_into().ok()?);
+        Some(IndexedLeaf {
+            value: fr(0..32)?,
+            payload: fr(32..64)?,
+            next_value: fr(64..96)?,
+            next_index: u64::from_be_bytes(b[96..].try_into().ok()?),
+        })
+    }
 }
 
-fn key(x: &Fr) -> [u64; 4] {
-    // Big-endian limb order so that BTreeMap order is numeric order.
-    let b = x.into_bigint();
-    let l = b.0;
-    let _ = b.to_bytes_be();
-    [l[3], l[2], l[1], l[0]]
+/// Read access to a committed tree: the node's database (a consistent snapshot of it), a frozen
+/// [`Layer`], or [`Empty`]. Implementations answer from one fixed version of the tree.
+pub trait TreeStore: Send + Sync {
+    /// Number of leaves.
+    fn size(&self) -> u64;
+    /// A node (level 0 holds leaf hashes); `None` for an empty subtree.
+    fn node(&self, level: u8, index: u64) -> Option<Fr>;
+    /// An indexed tree's leaf.
+    fn leaf(&self, index: u64) -> Option<IndexedLeaf>;
+    /// Index of the indexed-tree leaf holding exactly `key`.
+    fn find(&self, key: &Key) -> Option<u64>;
+    /// The largest key strictly below `key`, with its leaf index.
+    fn below(&self, key: &Key) -> Option<(Key, u64)>;
+}
+
+/// A tree with nothing committed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Empty;
+
+impl TreeStore for Empty {
+    fn size(&self) -> u64 {
+        0
+    }
+    fn node(&self, _: u8, _: u64) -> Option<Fr> {
+        None
+    }
+    fn leaf(&self, _: u64) -> Option<IndexedLeaf> {
+        None
+    }
+    fn find(&self, _: &Key) -> Option<u64> {
+        None
+    }
+    fn below(&self, _: &Key) -> Option<(Key, u64)> {
+        None
+    }
+}
+
+/// A write a checkpoint can take back: the layer's previous entry (`None`: it had none).
+#[derive(Debug, Clone)]
+enum Undo {
+    Node((u8, u64), Option<Fr>),
+    Leaf(u64, Option<IndexedLeaf>),
+    Key(Key, Option<u64>),
+    Size(u64),
+}
+
+/// Marks a point a [`Layer`] can be reverted to ([`Layer::revert`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a checkpoint is released or reverted"]
+pub struct Checkpoint(usize);
+
+/// Writes over a committed base. Reads see the layer's writes first, then the base.
+#[derive(Clone)]
+pub struct Layer {
+    base: Arc<dyn TreeStore>,
+    size: u64,
+    nodes: HashMap<(u8, u64), Fr>,
+    leaves: BTreeMap<u64, IndexedLeaf>,
+    keys: BTreeMap<Key, u64>,
+    // Some while a checkpoint is open: the entries to restore, oldest first.
+    journal: Option<Vec<Undo>>,
+}
+
+impl std::fmt::Debug for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Layer")
+            .field("size", &self.size)
+            .field("nodes_written", &self.nodes.len())
+            .field("leaves_written", &self.leaves.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Layer {
+    /// An empty layer over `base`.
+    pub fn over(base: Arc<dyn TreeStore>) -> Layer {
+        Layer {
+            size: base.size(),
+            base,
+            nodes: HashMap::new(),
+            leaves: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            journal: None,
+        }
+    }
+
+    /// Number of leaves, with this layer's.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Nodes this layer wrote, (level, index) → hash.
+    pub fn written_nodes(&self) -> &HashMap<(u8, u64), Fr> {
+        &self.nodes
+    }
+
+    /// Indexed-tree leaves this layer wrote.
+    pub fn written_leaves(&self) -> &BTreeMap<u64, IndexedLeaf> {
+        &self.leaves
+    }
+
+    /// Indexed-tree keys this layer added.
+    pub fn written_keys(&self) -> &BTreeMap<Key, u64> {
+        &self.keys
+    }
+
+    /// True if the layer holds no write.
+    pub fn is_clean(&self) -> bool {
+        self.nodes.is_empty() && self.size == self.base.size()
+    }
+
+    /// Opens a checkpoint: [`revert`](Self::revert) takes back every write made after it.
+    pub fn checkpoint(&mut self) -> Checkpoint {
+        Checkpoint(self.journal.get_or_insert_with(Vec::new).len())
+    }
+
+    /// Takes back the writes made since `cp` (and closes checkpoints opened after it).
+    pub fn revert(&mut self, cp: Checkpoint) {
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        let back: Vec<Undo> = journal.drain(cp.0.min(journal.len())..).collect();
+        for u in back.into_iter().rev() {
+            match u {
+                Undo::Node(k, v) => restore(&mut self.nodes, k, v),
+                Undo::Leaf(k, v) => restore(&mut self.leaves, k, v),
+                Undo::Key(k, v) => restore(&mut self.keys, k, v),
+                Undo::Size(s) => self.size = s,
+            }
+        }
+        if cp.0 == 0 {
+            self.journal = None;
+        }
+    }
+
+    /// Keeps the writes made since `cp`; the outermost release stops recording.
+    pub fn release(&mut self, cp: Checkpoint) {
+        if cp.0 == 0 {
+            self.journal = None;
+        }
+    }
+
+    fn get_node(&self, level: usize, index: u64) -> Fr {
+        self.nodes
+            .get(&(level as u8, index))
+            .copied()
+            .or_else(|| self.base.node(level as u8, index))
+            .unwrap_or(zeros()[level])
+    }
+
+    fn set_node(&mut self, level: usize, index: u64, h: Fr) {
+        let prev = self.nodes.insert((level as u8, index), h);
+        if let Some(j) = self.journal.as_mut() {
+            j.push(Undo::Node((level as u8, index), prev));
+        }
+    }
+
+    fn get_leaf(&self, index: u64) -> Option<IndexedLeaf> {
+        self.leaves
+            .get(&index)
+            .copied()
+            .or_else(|| self.base.leaf(index))
+    }
+
+    fn set_leaf(&mut self, index: u64, leaf: IndexedLeaf) {
+        let prev = self.leaves.insert(index, leaf);
+        if let Some(j) = self.journal.as_mut() {
+            j.push(Undo::Leaf(index, prev));
+        }
+        self.set_node(0, index, leaf.hash());
+    }
+
+    fn add_key(&mut self, key: Key, index: u64) {
+        let prev = self.keys.insert(key, index);
+        if let Some(j) = self.journal.as_mut() {
+            j.push(Undo::Key(key, prev));
+        }
+    }
+
+    fn set_size(&mut self, size: u64) {
+        if let Some(j) = self.journal.as_mut() {
+            j.push(Undo::Size(self.size));
+        }
+        self.size = size;
+    }
+
+    fn get_below(&self, key: &Key) -> Option<(Key, u64)> {
+        let mine = self.keys.range(..*key).next_back().map(|(k, i)| (*k, *i));
+        match (mine, self.base.below(key)) {
+            (Some(a), Some(b)) => Some(if a.0 > b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Hashes every node above the `dirty` leaves once, level by level.
+    fn rehash(&mut self, mut dirty: Vec<u64>) {
+        dirty.sort_unstable();
+        dirty.dedup();
+        for level in 0..DEPTH {
+            let mut parents: Vec<u64> = Vec::with_capacity(dirty.len() / 2 + 1);
+            for &i in &dirty {
+                if parents.last() != Some(&(i >> 1)) {
+                    parents.push(i >> 1);
+                }
+            }
+            for &p in &parents {
+                let h = hash2(self.get_node(level, 2 * p), self.get_node(level, 2 * p + 1));
+                self.set_node(level + 1, p, h);
+            }
+            dirty = parents;
+        }
+    }
+
+    fn root(&self) -> Fr {
+        self.get_node(DEPTH, 0)
+    }
+
+    fn path(&self, index: u64) -> Path {
+        let siblings = (0..DEPTH)
+            .map(|level| self.get_node(level, (index >> level) ^ 1))
+            .collect();
+        Path { index, siblings }
+    }
+}
+
+fn restore<K: Ord + std::hash::Hash, V, M: MapLike<K, V>>(m: &mut M, k: K, v: Option<V>) {
+    match v {
+        Some(v) => m.put(k, v),
+        None => m.remove_key(&k),
+    }
+}
+
+trait MapLike<K, V> {
+    fn put(&mut self, k: K, v: V);
+    fn remove_key(&mut self, k: &K);
+}
+
+impl<K: Ord, V> MapLike<K, V> for BTreeMap<K, V> {
+    fn put(&mut self, k: K, v: V) {
+        self.insert(k, v);
+    }
+    fn remove_key(&mut self, k: &K) {
+        self.remove(k);
+    }
+}
+
+impl<K: Eq + std::hash::Hash, V> MapLike<K, V> for HashMap<K, V> {
+    fn put(&mut self, k: K, v: V) {
+        self.insert(k, v);
+    }
+    fn remove_key(&mut self, k: &K) {
+        self.remove(k);
+    }
+}
+
+impl TreeStore for Layer {
+    fn size(&self) -> u64 {
+        self.size
+    }
+    fn node(&self, level: u8, index: u64) -> Option<Fr> {
+        self.nodes
+            .get(&(level, index))
+            .copied()
+            .or_else(|| self.base.node(level, index))
+    }
+    fn leaf(&self, index: u64) -> Option<IndexedLeaf> {
+        self.get_leaf(index)
+    }
+    fn find(&self, key: &Key) -> Option<u64> {
+        self.keys.get(key).copied().or_else(|| self.base.find(key))
+    }
+    fn below(&self, key: &Key) -> Option<(Key, u64)> {
+        self.get_below(key)
+    }
+}
+
+const CAPACITY: u64 = 1u64 << DEPTH;
+
+/// Append-only tree of field elements.
+#[derive(Debug, Clone)]
+pub struct AppendTree {
+    layer: Layer,
+}
+
+impl Default for AppendTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AppendTree {
+    /// An empty tree (in memory).
+    pub fn new() -> Self {
+        Self::over(Arc::new(Empty))
+    }
+
+    /// The tree `base` holds, with an empty layer for new writes.
+    pub fn over(base: Arc<dyn TreeStore>) -> Self {
+        AppendTree {
+            layer: Layer::over(base),
+        }
+    }
+
+    /// Appends a leaf; returns its index.
+    pub fn append(&mut self, leaf: Fr) -> Result<u64, TreeError> {
+        self.append_batch(&[leaf])
+    }
+
+    /// Appends `leaves` in order, hashing each new node once; returns the first one's index.
+    /// A batch that does not fit changes nothing.
+    pub fn append_batch(&mut self, leaves: &[Fr]) -> Result<u64, TreeError> {
+        let start = self.layer.size;
+        let end = start
+            .checked_add(leaves.len() as u64)
+            .filter(|e| *e <= CAPACITY)
+            .ok_or(TreeError::Full)?;
+        if leaves.is_empty() {
+            return Ok(start);
+        }
+        for (i, leaf) in (start..).zip(leaves) {
+            self.layer.set_node(0, i, *leaf);
+        }
+        self.layer.set_size(end);
+        self.layer.rehash((start..end).collect());
+        Ok(start)
+    }
+
+    /// Number of leaves.
+    pub fn len(&self) -> u64 {
+        self.layer.size
+    }
+
+    /// True if no leaf was appended.
+    pub fn is_empty(&self) -> bool {
+        self.layer.size == 0
+    }
+
+    /// The leaf at `index` (zero beyond the end).
+    pub fn leaf(&self, index: u64) -> Fr {
+        self.layer.get_node(0, index)
+    }
+
+    /// Root.
+    pub fn root(&self) -> Fr {
+        self.layer.root()
+    }
+
+    /// Path of `index`.
+    pub fn path(&self, index: u64) -> Path {
+        self.layer.path(index)
+    }
+
+    /// The writes over the committed base.
+    pub fn layer(&self) -> &Layer {
+        &self.layer
+    }
+
+    /// The writes over the committed base, for checkpoints.
+    pub fn layer_mut(&mut self) -> &mut Layer {
+        &mut self.layer
+    }
 }
 
 /// A proof that `value` is not in an indexed tree: the low leaf (largest key below `value`,
@@ -208,21 +517,18 @@ pub struct NonMembership {
 impl NonMembership {
     /// Checks the proof against `root`.
     pub fn verify(&self, root: Fr, value: Fr) -> bool {
-        let below = key(&self.low.value) < key(&value);
+        let below = key_of(&self.low.value) < key_of(&value);
         let above =
-            self.low.next_value == Fr::from(0u64) || key(&value) < key(&self.low.next_value);
+            self.low.next_value == Fr::from(0u64) || key_of(&value) < key_of(&self.low.next_value);
         below && above && self.path.root(self.low.hash()) == root
     }
 }
 
 /// Indexed Merkle tree: a sorted set (with payloads) committed by a Merkle root. Leaf 0 is the
 /// sentinel (value 0).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct IndexedTree {
-    nodes: Nodes,
-    leaves: Vec<IndexedLeaf>,
-    // key → leaf index, for lookups and finding low leaves.
-    by_value: BTreeMap<[u64; 4], u64>,
+    layer: Layer,
 }
 
 impl Default for IndexedTree {
@@ -232,28 +538,31 @@ impl Default for IndexedTree {
 }
 
 impl IndexedTree {
-    /// A tree holding only the zero sentinel.
+    /// A tree holding only the zero sentinel (in memory).
     pub fn new() -> Self {
-        let mut t = Self {
-            nodes: Nodes::default(),
-            leaves: Vec::new(),
-            by_value: BTreeMap::new(),
-        };
-        let sentinel = IndexedLeaf::default();
-        t.nodes.set_leaf(0, sentinel.hash());
-        t.leaves.push(sentinel);
-        t.by_value.insert(key(&Fr::from(0u64)), 0);
-        t
+        let mut layer = Layer::over(Arc::new(Empty));
+        layer.set_leaf(0, IndexedLeaf::default());
+        layer.add_key(key_of(&Fr::from(0u64)), 0);
+        layer.set_size(1);
+        layer.rehash(vec![0]);
+        IndexedTree { layer }
+    }
+
+    /// The tree `base` holds (which has its sentinel), with an empty layer for new writes.
+    pub fn over(base: Arc<dyn TreeStore>) -> Self {
+        IndexedTree {
+            layer: Layer::over(base),
+        }
     }
 
     /// Root.
     pub fn root(&self) -> Fr {
-        self.nodes.root()
+        self.layer.root()
     }
 
     /// Number of leaves including the sentinel.
     pub fn len(&self) -> u64 {
-        self.leaves.len() as u64
+        self.layer.size
     }
 
     /// Always false: the sentinel is there.
@@ -266,9 +575,8 @@ impl IndexedTree {
         if *value == Fr::from(0u64) {
             return None;
         }
-        self.by_value
-            .get(&key(value))
-            .map(|i| self.leaves[*i as usize].payload)
+        let i = self.layer.find(&key_of(value))?;
+        self.layer.get_leaf(i).map(|l| l.payload)
     }
 
     /// True if `value` is present.
@@ -276,12 +584,16 @@ impl IndexedTree {
         self.get(value).is_some()
     }
 
+    /// The leaf at `index`.
+    pub fn leaf(&self, index: u64) -> Option<IndexedLeaf> {
+        self.layer.get_leaf(index)
+    }
+
     fn low_index(&self, value: &Fr) -> u64 {
-        // The sentinel (key 0) is always below any non-zero value.
-        self.by_value
-            .range(..key(value))
-            .next_back()
-            .map(|(_, i)| *i)
+        // The sentinel (key 0) is below any non-zero value.
+        self.layer
+            .get_below(&key_of(value))
+            .map(|(_, i)| i)
             .unwrap_or(0)
     }
 
@@ -292,66 +604,271 @@ impl IndexedTree {
         }
         let i = self.low_index(value);
         Some(NonMembership {
-            low: self.leaves[i as usize],
-            path: self.nodes.path(i),
+            low: self.layer.get_leaf(i)?,
+            path: self.layer.path(i),
         })
+    }
+
+    /// Path of the leaf at `index`.
+    pub fn path(&self, index: u64) -> Path {
+        self.layer.path(index)
     }
 
     /// Inserts a new key.
     pub fn insert(&mut self, value: Fr, payload: Fr) -> Result<u64, TreeError> {
-        if value == Fr::from(0u64) {
-            return Err(TreeError::Zero);
+        self.insert_batch(&[(value, payload)])
+    }
+
+    /// Inserts new keys, indexed in the order given; returns the first one's index. Refuses the
+    /// whole batch, changing nothing, if a key is zero, present, or given twice.
+    pub fn insert_batch(&mut self, items: &[(Fr, Fr)]) -> Result<u64, TreeError> {
+        let start = self.layer.size;
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
+        for (v, _) in items {
+            if *v == Fr::from(0u64) {
+                return Err(TreeError::Zero);
+            }
+            let k = key_of(v);
+            if !seen.insert(k) || self.layer.find(&k).is_some() {
+                return Err(TreeError::Exists);
+            }
         }
-        if self.contains(&value) {
-            return Err(TreeError::Exists);
-        }
-        let new_index = self.leaves.len() as u64;
-        if new_index >= 1u64 << DEPTH {
-            return Err(TreeError::Full);
-        }
-        let low_i = self.low_index(&value);
-        let low = self.leaves[low_i as usize];
-        let new = IndexedLeaf {
-            value,
-            payload,
-            next_value: low.next_value,
-            next_index: low.next_index,
-        };
-        let updated_low = IndexedLeaf {
-            next_value: value,
-            next_index: new_index,
-            ..low
-        };
-        self.leaves[low_i as usize] = updated_low;
-        self.nodes.set_leaf(low_i, updated_low.hash());
-        self.leaves.push(new);
-        self.nodes.set_leaf(new_index, new.hash());
-        self.by_value.insert(key(&value), new_index);
-        Ok(new_index)
+        let dirty = self.insert_new(items)?;
+        self.layer.rehash(dirty);
+        Ok(start)
     }
 
     /// Inserts or updates the payload of `value`.
     pub fn upsert(&mut self, value: Fr, payload: Fr) -> Result<(), TreeError> {
-        if let Some(&i) = self
-            .by_value
-            .get(&key(&value))
-            .filter(|_| value != Fr::from(0u64))
-        {
-            let leaf = IndexedLeaf {
-                payload,
-                ..self.leaves[i as usize]
-            };
-            self.leaves[i as usize] = leaf;
-            self.nodes.set_leaf(i, leaf.hash());
-            return Ok(());
+        self.upsert_batch(&[(value, payload)])
+    }
+
+    /// Writes each (key, payload) in order: an existing key's payload is replaced, a new key is
+    /// inserted where it first appears; a key given twice keeps the last payload. Refuses the
+    /// whole batch, changing nothing, if a key is zero or the tree would overflow.
+    pub fn upsert_batch(&mut self, items: &[(Fr, Fr)]) -> Result<(), TreeError> {
+        if items.iter().any(|(v, _)| *v == Fr::from(0u64)) {
+            return Err(TreeError::Zero);
         }
-        self.insert(value, payload).map(|_| ())
+        // key → position in `latest` (first appearance), payload updated to the last write.
+        let mut at: HashMap<Key, usize> = HashMap::with_capacity(items.len());
+        let mut latest: Vec<(Key, Fr, Fr)> = Vec::with_capacity(items.len());
+        for (v, p) in items {
+            let k = key_of(v);
+            match at.get(&k) {
+                Some(&i) => latest[i].2 = *p,
+                None => {
+                    at.insert(k, latest.len());
+                    latest.push((k, *v, *p));
+                }
+            }
+        }
+        let mut updates = Vec::new();
+        let mut new = Vec::new();
+        for (k, v, p) in latest {
+            match self.layer.find(&k) {
+                Some(i) => updates.push((i, p)),
+                None => new.push((v, p)),
+            }
+        }
+        if self.layer.size + new.len() as u64 > CAPACITY {
+            return Err(TreeError::Full);
+        }
+        let mut dirty = Vec::with_capacity(updates.len() + 2 * new.len());
+        for (i, p) in updates {
+            if let Some(leaf) = self.layer.get_leaf(i) {
+                self.layer.set_leaf(i, IndexedLeaf { payload: p, ..leaf });
+                dirty.push(i);
+            }
+        }
+        dirty.extend(self.insert_new(&new)?);
+        self.layer.rehash(dirty);
+        Ok(())
+    }
+
+    /// Adds distinct, absent, non-zero keys as new leaves (indexed in the given order) and
+    /// relinks their low leaves. Returns the leaves to rehash.
+    fn insert_new(&mut self, items: &[(Fr, Fr)]) -> Result<Vec<u64>, TreeError> {
+        let start = self.layer.size;
+        let end = start
+            .checked_add(items.len() as u64)
+            .filter(|e| *e <= CAPACITY)
+            .ok_or(TreeError::Full)?;
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        // In key order, each with its low leaf among the keys present before the batch: new
+        // keys sharing a low leaf form a run that slots in between it and its old next.
+        let mut sorted: Vec<(Key, u64, Fr, Fr)> = (start..)
+            .zip(items)
+            .map(|(i, (v, p))| (key_of(v), i, *v, *p))
+            .collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let lows: Vec<u64> = sorted
+            .iter()
+            .map(|(k, ..)| self.layer.get_below(k).map(|(_, i)| i).unwrap_or(0))
+            .collect();
+        let mut dirty = Vec::with_capacity(2 * items.len());
+        let mut j = 0;
+        while j < sorted.len() {
+            let low_i = lows[j];
+            let mut run_end = j;
+            while run_end + 1 < sorted.len() && lows[run_end + 1] == low_i {
+                run_end += 1;
+            }
+            let low = self.layer.get_leaf(low_i).unwrap_or_default();
+            self.layer.set_leaf(
+                low_i,
+                IndexedLeaf {
+                    next_value: sorted[j].2,
+                    next_index: sorted[j].1,
+                    ..low
+                },
+            );
+            dirty.push(low_i);
+            for r in j..=run_end {
+                let (next_value, next_index) = match sorted.get(r + 1).filter(|_| r < run_end) {
+                    Some(n) => (n.2, n.1),
+                    None => (low.next_value, low.next_index),
+                };
+                let (k, i, value, payload) = sorted[r];
+                self.layer.set_leaf(
+                    i,
+                    IndexedLeaf {
+                        value,
+                        payload,
+                        next_value,
+                        next_index,
+                    },
+                );
+                self.layer.add_key(k, i);
+                dirty.push(i);
+            }
+            j = run_end + 1;
+        }
+        self.layer.set_size(end);
+        Ok(dirty)
+    }
+
+    /// The writes over the committed base.
+    pub fn layer(&self) -> &Layer {
+        &self.layer
+    }
+
+    /// The writes over the committed base, for checkpoints.
+    pub fn layer_mut(&mut self) -> &mut Layer {
+        &mut self.layer
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The one-leaf-at-a-time trees this module had before batches, kept as the reference the
+    /// batch code must match exactly.
+    mod reference {
+        use super::super::{zeros, IndexedLeaf, Path, DEPTH};
+        use crate::field::fr_to_bytes;
+        use crate::poseidon::hash2;
+        use ark_bn254::Fr;
+        use std::collections::BTreeMap;
+
+        #[derive(Default, Clone)]
+        pub struct Nodes(BTreeMap<(u8, u64), Fr>);
+        impl Nodes {
+            fn get(&self, level: usize, i: u64) -> Fr {
+                self.0
+                    .get(&(level as u8, i))
+                    .copied()
+                    .unwrap_or(zeros()[level])
+            }
+            pub fn set_leaf(&mut self, index: u64, leaf: Fr) {
+                self.0.insert((0, index), leaf);
+                let mut i = index;
+                for level in 0..DEPTH {
+                    let (l, r) = if i & 1 == 0 {
+                        (self.get(level, i), self.get(level, i + 1))
+                    } else {
+                        (self.get(level, i - 1), self.get(level, i))
+                    };
+                    i >>= 1;
+                    self.0.insert((level as u8 + 1, i), hash2(l, r));
+                }
+            }
+            pub fn root(&self) -> Fr {
+                self.get(DEPTH, 0)
+            }
+            pub fn path(&self, index: u64) -> Path {
+                Path {
+                    index,
+                    siblings: (0..DEPTH).map(|l| self.get(l, (index >> l) ^ 1)).collect(),
+                }
+            }
+        }
+
+        #[derive(Clone)]
+        pub struct Indexed {
+            pub nodes: Nodes,
+            pub leaves: Vec<IndexedLeaf>,
+            by: BTreeMap<[u8; 32], u64>,
+        }
+        impl Indexed {
+            pub fn new() -> Self {
+                let mut t = Indexed {
+                    nodes: Nodes::default(),
+                    leaves: vec![IndexedLeaf::default()],
+                    by: BTreeMap::new(),
+                };
+                t.nodes.set_leaf(0, IndexedLeaf::default().hash());
+                t.by.insert([0; 32], 0);
+                t
+            }
+            pub fn insert(&mut self, value: Fr, payload: Fr) -> bool {
+                let k = fr_to_bytes(&value);
+                if value == Fr::from(0u64) || self.by.contains_key(&k) {
+                    return false;
+                }
+                let new_index = self.leaves.len() as u64;
+                let low_i = *self.by.range(..k).next_back().unwrap().1;
+                let low = self.leaves[low_i as usize];
+                let new = IndexedLeaf {
+                    value,
+                    payload,
+                    next_value: low.next_value,
+                    next_index: low.next_index,
+                };
+                let up = IndexedLeaf {
+                    next_value: value,
+                    next_index: new_index,
+                    ..low
+                };
+                self.leaves[low_i as usize] = up;
+                self.nodes.set_leaf(low_i, up.hash());
+                self.leaves.push(new);
+                self.nodes.set_leaf(new_index, new.hash());
+                self.by.insert(k, new_index);
+                true
+            }
+            pub fn upsert(&mut self, value: Fr, payload: Fr) {
+                if let Some(&i) = self
+                    .by
+                    .get(&fr_to_bytes(&value))
+                    .filter(|_| value != Fr::from(0u64))
+                {
+                    let leaf = IndexedLeaf {
+                        payload,
+                        ..self.leaves[i as usize]
+                    };
+                    self.leaves[i as usize] = leaf;
+                    self.nodes.set_leaf(i, leaf.hash());
+                } else {
+                    self.insert(value, payload);
+                }
+            }
+        }
+    }
 
     #[test]
     fn append_tree_paths_prove_leaves() {
@@ -396,5 +913,244 @@ mod tests {
         assert_ne!(u.root(), r1);
         assert_eq!(u.get(&Fr::from(7u64)), Some(Fr::from(2u64)));
         assert_eq!(u.len(), 2);
+    }
+
+    #[test]
+    fn a_refused_batch_changes_nothing() {
+        let mut t = IndexedTree::new();
+        t.insert_batch(&[(Fr::from(5u64), Fr::from(0u64))]).unwrap();
+        let (root, len) = (t.root(), t.len());
+        let z = Fr::from(0u64);
+        for bad in [
+            vec![(Fr::from(6u64), z), (Fr::from(5u64), z)],
+            vec![(Fr::from(6u64), z), (Fr::from(6u64), z)],
+            vec![(Fr::from(6u64), z), (z, z)],
+        ] {
+            assert!(t.insert_batch(&bad).is_err());
+            assert_eq!((t.root(), t.len()), (root, len));
+        }
+        assert_eq!(
+            t.upsert_batch(&[(Fr::from(9u64), z), (z, z)]),
+            Err(TreeError::Zero)
+        );
+        assert_eq!((t.root(), t.len()), (root, len));
+        // Empty batches are no-ops.
+        t.insert_batch(&[]).unwrap();
+        t.upsert_batch(&[]).unwrap();
+        let mut a = AppendTree::new();
+        a.append_batch(&[]).unwrap();
+        assert_eq!(a.root(), zeros()[DEPTH]);
+        assert_eq!((t.root(), t.len()), (root, len));
+    }
+
+    /// A committed tree that claims to be nearly full (its nodes are all empty).
+    struct NearlyFull(u64);
+    impl TreeStore for NearlyFull {
+        fn size(&self) -> u64 {
+            self.0
+        }
+        fn node(&self, _: u8, _: u64) -> Option<Fr> {
+            None
+        }
+        fn leaf(&self, _: u64) -> Option<IndexedLeaf> {
+            None
+        }
+        fn find(&self, _: &Key) -> Option<u64> {
+            None
+        }
+        fn below(&self, _: &Key) -> Option<(Key, u64)> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_nearly_full_tree_takes_what_fits_and_refuses_the_rest() {
+        let mut t = AppendTree::over(Arc::new(NearlyFull(CAPACITY - 3)));
+        assert_eq!(t.append_batch(&[Fr::from(1u64); 4]), Err(TreeError::Full));
+        assert_eq!(t.len(), CAPACITY - 3);
+        assert_eq!(
+            t.append_batch(&[Fr::from(1u64), Fr::from(2u64)]),
+            Ok(CAPACITY - 3)
+        );
+        assert_eq!(t.append(Fr::from(3u64)), Ok(CAPACITY - 1));
+        assert_eq!(t.append(Fr::from(4u64)), Err(TreeError::Full));
+        assert_eq!(t.path(CAPACITY - 1).root(Fr::from(3u64)), t.root());
+        assert_eq!(t.path(CAPACITY - 3).root(Fr::from(1u64)), t.root());
+    }
+
+    #[test]
+    fn a_fork_writes_only_its_layer_and_checkpoints_take_writes_back() {
+        let mut base = IndexedTree::new();
+        base.insert(Fr::from(10u64), Fr::from(1u64)).unwrap();
+        let base_root = base.root();
+        let frozen: Arc<dyn TreeStore> = Arc::new(base.layer().clone());
+        let mut fork = IndexedTree::over(frozen.clone());
+        assert_eq!(fork.root(), base_root);
+        fork.upsert(Fr::from(10u64), Fr::from(2u64)).unwrap();
+        fork.insert(Fr::from(20u64), Fr::from(0u64)).unwrap();
+        assert_ne!(fork.root(), base_root);
+        // The base did not see the fork's writes; a fork of the base still sees the old state.
+        assert_eq!(IndexedTree::over(frozen.clone()).root(), base_root);
+        assert_eq!(frozen.size(), 2);
+        // Per-tx checkpoints.
+        let after_two = fork.root();
+        let cp = fork.layer_mut().checkpoint();
+        fork.insert(Fr::from(15u64), Fr::from(0u64)).unwrap();
+        let inner = fork.layer_mut().checkpoint();
+        fork.upsert(Fr::from(20u64), Fr::from(9u64)).unwrap();
+        let with_both = fork.root();
+        fork.layer_mut().revert(inner);
+        assert_ne!(fork.root(), with_both);
+        assert!(fork.contains(&Fr::from(15u64)));
+        assert_eq!(fork.get(&Fr::from(20u64)), Some(Fr::from(0u64)));
+        fork.layer_mut().revert(cp);
+        assert_eq!(fork.root(), after_two);
+        assert_eq!(fork.len(), 3);
+        assert!(!fork.contains(&Fr::from(15u64)));
+        // A kept checkpoint keeps its writes.
+        let cp = fork.layer_mut().checkpoint();
+        fork.insert(Fr::from(15u64), Fr::from(0u64)).unwrap();
+        fork.layer_mut().release(cp);
+        assert!(fork.contains(&Fr::from(15u64)));
+        let mut direct = IndexedTree::new();
+        direct
+            .upsert_batch(&[
+                (Fr::from(10u64), Fr::from(2u64)),
+                (Fr::from(20u64), Fr::from(0u64)),
+                (Fr::from(15u64), Fr::from(0u64)),
+            ])
+            .unwrap();
+        assert_eq!(fork.root(), direct.root());
+    }
+
+    #[test]
+    fn leaves_round_trip_through_storage_bytes() {
+        let l = IndexedLeaf {
+            value: Fr::from(7u64),
+            payload: -Fr::from(1u64),
+            next_value: Fr::from(9u64),
+            next_index: u64::MAX,
+        };
+        assert_eq!(IndexedLeaf::from_bytes(&l.to_bytes()), Some(l));
+        let mut bad = l.to_bytes();
+        bad[0] = 0xff;
+        assert_eq!(IndexedLeaf::from_bytes(&bad), None);
+        assert_eq!(IndexedLeaf::from_bytes(&bad[1..]), None);
+    }
+
+    fn small() -> impl Strategy<Value = Fr> {
+        // A small domain makes duplicates and shared low leaves common.
+        (1u64..60).prop_map(Fr::from)
+    }
+
+    fn wide() -> impl Strategy<Value = Fr> {
+        any::<[u8; 32]>().prop_map(|b| {
+            use ark_ff::PrimeField;
+            Fr::from_be_bytes_mod_order(&b)
+        })
+    }
+
+    fn value() -> impl Strategy<Value = Fr> {
+        prop_oneof![small(), wide()]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn append_batches_match_one_by_one(
+            sizes in proptest::collection::vec(0usize..40, 1..5),
+        ) {
+            let mut batch = AppendTree::new();
+            let mut seq = reference::Nodes::default();
+            let mut n = 0u64;
+            for s in sizes {
+                let leaves: Vec<Fr> = (0..s as u64).map(|i| Fr::from(1000 + n + i)).collect();
+                let at = batch.append_batch(&leaves).unwrap();
+                prop_assert_eq!(at, n);
+                for l in leaves {
+                    seq.set_leaf(n, l);
+                    n += 1;
+                }
+                prop_assert_eq!(batch.root(), seq.root());
+            }
+            prop_assert_eq!(batch.len(), n);
+            for i in (0..n.max(1)).step_by(7).chain([n]) {
+                prop_assert_eq!(batch.path(i), seq.path(i));
+            }
+        }
+
+        #[test]
+        fn indexed_batches_match_one_by_one(
+            batches in proptest::collection::vec(
+                proptest::collection::vec((value(), small()), 0..12), 1..5),
+        ) {
+            let mut batch = IndexedTree::new();
+            let mut seq = reference::Indexed::new();
+            for items in batches {
+                let before = (batch.root(), batch.len());
+                let distinct: std::collections::HashSet<Key> = items.iter().map(|(v, _)| key_of(v)).collect();
+                let fresh = distinct.len() == items.len() && items.iter().all(|(v, _)| !batch.contains(v));
+                match batch.insert_batch(&items) {
+                    Ok(_) => {
+                        prop_assert!(fresh);
+                        for (v, p) in &items {
+                            prop_assert!(seq.insert(*v, *p));
+                        }
+                    }
+                    Err(e) => {
+                        prop_assert!(!fresh, "{e}");
+                        prop_assert_eq!((batch.root(), batch.len()), before);
+                    }
+                }
+                prop_assert_eq!(batch.root(), seq.nodes.root());
+            }
+            for (i, leaf) in seq.leaves.iter().enumerate() {
+                prop_assert_eq!(batch.leaf(i as u64), Some(*leaf));
+                prop_assert_eq!(batch.path(i as u64), seq.nodes.path(i as u64));
+            }
+        }
+
+        #[test]
+        fn upsert_batches_match_one_by_one(
+            batches in proptest::collection::vec(
+                proptest::collection::vec((small(), small()), 0..16), 1..5),
+        ) {
+            let mut batch = IndexedTree::new();
+            let mut seq = reference::Indexed::new();
+            for items in batches {
+                batch.upsert_batch(&items).unwrap();
+                for (v, p) in &items {
+                    seq.upsert(*v, *p);
+                }
+                prop_assert_eq!(batch.root(), seq.nodes.root());
+                prop_assert_eq!(batch.len(), seq.leaves.len() as u64);
+            }
+            for (i, leaf) in seq.leaves.iter().enumerate() {
+                prop_assert_eq!(batch.leaf(i as u64), Some(*leaf));
+            }
+            for v in 1u64..64 {
+                let v = Fr::from(v);
+                if let Some(p) = batch.non_membership(&v) {
+                    prop_assert!(p.verify(batch.root(), v));
+                }
+            }
+        }
+
+        #[test]
+        fn a_discarded_fork_leaves_its_base_untouched(
+            base_items in proptest::collection::vec((small(), small()), 1..10),
+            fork_items in proptest::collection::vec((small(), small()), 1..10),
+        ) {
+            let mut base = IndexedTree::new();
+            base.upsert_batch(&base_items).unwrap();
+            let root = base.root();
+            let frozen: Arc<dyn TreeStore> = Arc::new(base.layer().clone());
+            let mut fork = IndexedTree::over(frozen.clone());
+            fork.upsert_batch(&fork_items).unwrap();
+            drop(fork);
+            prop_assert_eq!(IndexedTree::over(frozen).root(), root);
+            prop_assert_eq!(base.root(), root);
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! matrix is the Cauchy matrix `M[i][j] = 1 / (i + j + 3)`. The same permutation is written as
 //! R1CS constraints in `cairn-zk`, and both are tested against the vectors below.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use ark_bn254::Fr;
@@ -82,8 +83,17 @@ fn sbox(x: Fr) -> Fr {
     x2.square() * x
 }
 
+static PERMUTATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// Permutations run by this process so far: `cairn bench state` reads it around a state update
+/// to compare the update's time with its hashing floor (permutations × cost of one).
+pub fn permutations() -> u64 {
+    PERMUTATIONS.load(Ordering::Relaxed)
+}
+
 /// The Poseidon permutation.
 pub fn permute(state: &mut [Fr; T]) {
+    PERMUTATIONS.fetch_add(1, Ordering::Relaxed);
     let p = params();
     let half = FULL_ROUNDS / 2;
     for r in 0..FULL_ROUNDS + PARTIAL_ROUNDS {

@@ -155,20 +155,46 @@ impl WorldState {
 
     /// Applies a block's effects and header: trees updated, the header hash appended to the
     /// archive, the new archive root becomes an anchor. Returns the header with roots filled.
+    ///
+    /// Each tree takes the block's leaves as one batch, with the same result as applying them
+    /// tx by tx (a nullifier already present, or zero, is skipped; a slot written twice keeps
+    /// its last value). On native targets the three trees update on their own threads.
     pub fn apply_block(&mut self, mut header: BlockHeader, effects: &[TxEffects]) -> BlockHeader {
         header.previous_archive = fr_to_bytes(&self.archive.root());
-        for e in effects {
-            for (k, v) in &e.effects.writes {
-                if let Some(key) = crate::field::fr_from_raw(k) {
-                    let _ = self.public_data.upsert(key, *v);
-                }
-            }
-            for n in &e.effects.nullifiers {
-                let _ = self.nullifiers.insert(*n, Fr::from(0u64));
-            }
-            for h in &e.effects.note_hashes {
-                let _ = self.notes.append(*h);
-            }
+        let writes: Vec<(Fr, Fr)> = effects
+            .iter()
+            .flat_map(|e| &e.effects.writes)
+            .filter_map(|(k, v)| crate::field::fr_from_raw(k).map(|k| (k, *v)))
+            .filter(|(k, _)| *k != Fr::from(0u64))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        let nullifiers: Vec<(Fr, Fr)> = effects
+            .iter()
+            .flat_map(|e| &e.effects.nullifiers)
+            .filter(|n| **n != Fr::from(0u64) && !self.nullifiers.contains(n))
+            .filter(|n| seen.insert(fr_to_bytes(n)))
+            .map(|n| (*n, Fr::from(0u64)))
+            .collect();
+        let notes: Vec<Fr> = effects
+            .iter()
+            .flat_map(|e| e.effects.note_hashes.iter().copied())
+            .collect();
+        let (nt, nf, pd) = (&mut self.notes, &mut self.nullifiers, &mut self.public_data);
+        // Each batch was checked above; the only refusal left is a full tree (2^32 leaves),
+        // which the roots in the header then show.
+        let mut update_notes = move || drop(nt.append_batch(&notes));
+        let mut update_nullifiers = move || drop(nf.insert_batch(&nullifiers));
+        let mut update_public = move || drop(pd.upsert_batch(&writes));
+        if cfg!(target_family = "wasm") || effects.len() < PARALLEL_FROM_TXS {
+            update_notes();
+            update_nullifiers();
+            update_public();
+        } else {
+            std::thread::scope(|s| {
+                s.spawn(update_nullifiers);
+                s.spawn(update_public);
+                update_notes();
+            });
         }
         header.note_root = fr_to_bytes(&self.notes.root());
         header.nullifier_root = fr_to_bytes(&self.nullifiers.root());
@@ -182,6 +208,10 @@ impl WorldState {
         header
     }
 }
+
+/// Blocks smaller than this update their trees on one thread: starting threads costs more than
+/// the hashing they would share.
+const PARALLEL_FROM_TXS: usize = 16;
 
 /// The storage slot of `who`'s balance in the token and fee contracts (map at slot 1).
 pub fn balance_slot(who: &[u8; 20]) -> Word {
