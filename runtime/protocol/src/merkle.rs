@@ -13,7 +13,7 @@
 //! per leaf. For the same inputs the roots, leaves and paths are exactly those of inserting the
 //! leaves one by one (the property tests compare both).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use ark_bn254::Fr;
@@ -197,7 +197,7 @@ pub struct Checkpoint(usize);
 pub struct Layer {
     base: Arc<dyn TreeStore>,
     size: u64,
-    nodes: HashMap<(u8, u64), Fr>,
+    nodes: BTreeMap<(u8, u64), Fr>,
     leaves: BTreeMap<u64, IndexedLeaf>,
     keys: BTreeMap<Key, u64>,
     // Some while a checkpoint is open: the entries to restore, oldest first.
@@ -220,7 +220,7 @@ impl Layer {
         Layer {
             size: base.size(),
             base,
-            nodes: HashMap::new(),
+            nodes: BTreeMap::new(),
             leaves: BTreeMap::new(),
             keys: BTreeMap::new(),
             journal: None,
@@ -233,7 +233,7 @@ impl Layer {
     }
 
     /// Nodes this layer wrote, (level, index) → hash.
-    pub fn written_nodes(&self) -> &HashMap<(u8, u64), Fr> {
+    pub fn written_nodes(&self) -> &BTreeMap<(u8, u64), Fr> {
         &self.nodes
     }
 
@@ -366,34 +366,11 @@ impl Layer {
     }
 }
 
-fn restore<K: Ord + std::hash::Hash, V, M: MapLike<K, V>>(m: &mut M, k: K, v: Option<V>) {
+fn restore<K: Ord, V>(m: &mut BTreeMap<K, V>, k: K, v: Option<V>) {
     match v {
-        Some(v) => m.put(k, v),
-        None => m.remove_key(&k),
-    }
-}
-
-trait MapLike<K, V> {
-    fn put(&mut self, k: K, v: V);
-    fn remove_key(&mut self, k: &K);
-}
-
-impl<K: Ord, V> MapLike<K, V> for BTreeMap<K, V> {
-    fn put(&mut self, k: K, v: V) {
-        self.insert(k, v);
-    }
-    fn remove_key(&mut self, k: &K) {
-        self.remove(k);
-    }
-}
-
-impl<K: Eq + std::hash::Hash, V> MapLike<K, V> for HashMap<K, V> {
-    fn put(&mut self, k: K, v: V) {
-        self.insert(k, v);
-    }
-    fn remove_key(&mut self, k: &K) {
-        self.remove(k);
-    }
+        Some(v) => m.insert(k, v),
+        None => m.remove(&k),
+    };
 }
 
 impl TreeStore for Layer {
@@ -623,7 +600,7 @@ impl IndexedTree {
     /// whole batch, changing nothing, if a key is zero, present, or given twice.
     pub fn insert_batch(&mut self, items: &[(Fr, Fr)]) -> Result<u64, TreeError> {
         let start = self.layer.size;
-        let mut seen = std::collections::HashSet::with_capacity(items.len());
+        let mut seen = std::collections::BTreeSet::new();
         for (v, _) in items {
             if *v == Fr::from(0u64) {
                 return Err(TreeError::Zero);
@@ -651,7 +628,7 @@ impl IndexedTree {
             return Err(TreeError::Zero);
         }
         // key → position in `latest` (first appearance), payload updated to the last write.
-        let mut at: HashMap<Key, usize> = HashMap::with_capacity(items.len());
+        let mut at: BTreeMap<Key, usize> = BTreeMap::new();
         let mut latest: Vec<(Key, Fr, Fr)> = Vec::with_capacity(items.len());
         for (v, p) in items {
             let k = key_of(v);
@@ -703,7 +680,7 @@ impl IndexedTree {
             .zip(items)
             .map(|(i, (v, p))| (key_of(v), i, *v, *p))
             .collect();
-        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        sorted.sort_unstable_by_key(|a| a.0);
         let lows: Vec<u64> = sorted
             .iter()
             .map(|(k, ..)| self.layer.get_below(k).map(|(_, i)| i).unwrap_or(0))
@@ -1089,7 +1066,7 @@ mod tests {
             let mut seq = reference::Indexed::new();
             for items in batches {
                 let before = (batch.root(), batch.len());
-                let distinct: std::collections::HashSet<Key> = items.iter().map(|(v, _)| key_of(v)).collect();
+                let distinct: std::collections::BTreeSet<Key> = items.iter().map(|(v, _)| key_of(v)).collect();
                 let fresh = distinct.len() == items.len() && items.iter().all(|(v, _)| !batch.contains(v));
                 match batch.insert_batch(&items) {
                     Ok(_) => {

@@ -167,7 +167,7 @@ impl WorldState {
             .filter_map(|(k, v)| crate::field::fr_from_raw(k).map(|k| (k, *v)))
             .filter(|(k, _)| *k != Fr::from(0u64))
             .collect();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = std::collections::BTreeSet::new();
         let nullifiers: Vec<(Fr, Fr)> = effects
             .iter()
             .flat_map(|e| &e.effects.nullifiers)
