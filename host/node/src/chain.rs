@@ -148,6 +148,8 @@ pub enum ChainError {
 #[derive(Clone)]
 pub struct Chain {
     genesis: Arc<WorldState>,
+    /// The database snapshot `state` reads through (`None` for a chain held in memory).
+    pub(crate) stored: Option<Arc<crate::statedb::StateSnapshot>>,
     /// World state after the tip.
     pub state: Arc<WorldState>,
     /// Blocks 1..=n (shared: a new version copies the pointers, never the blocks).
@@ -159,9 +161,14 @@ pub struct Chain {
 impl Chain {
     /// A chain at genesis.
     pub fn new(genesis: WorldState) -> Chain {
-        let genesis = Arc::new(genesis);
+        Chain::new_shared(Arc::new(genesis))
+    }
+
+    /// A chain at `genesis`, shared with its owner.
+    pub fn new_shared(genesis: Arc<WorldState>) -> Chain {
         Chain {
             state: genesis.clone(),
+            stored: None,
             genesis,
             blocks: Arc::new(Vec::new()),
             proven: 0,
@@ -224,7 +231,17 @@ impl Chain {
         Ok(())
     }
 
-    /// Drops blocks above `n` and rebuilds the state from genesis (prunes are rare).
+    /// Drops blocks above `n` (the caller installs the state of block `n`).
+    pub(crate) fn drop_above(&mut self, n: u64) -> Vec<Arc<Block>> {
+        if n >= self.tip() {
+            return Vec::new();
+        }
+        let dropped = Arc::make_mut(&mut self.blocks).split_off(n as usize);
+        self.proven = self.proven.min(n);
+        dropped
+    }
+
+    /// Drops blocks above `n` and rebuilds the in-memory state from genesis.
     pub fn truncate(&mut self, n: u64) -> Vec<Arc<Block>> {
         if n >= self.tip() {
             return Vec::new();

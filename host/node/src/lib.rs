@@ -32,6 +32,7 @@ pub mod sentinel;
 pub mod sequencer;
 pub mod service;
 pub mod signer;
+pub mod statedb;
 pub mod store;
 pub mod world;
 

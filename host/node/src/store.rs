@@ -2,9 +2,8 @@
 //! fsynced), holding what must survive a crash: blocks with their effects, the tx pool and
 //! receipts, and the slashing-protection record that makes signing twice for a slot impossible.
 //!
-//! World state is not stored as trees: it is a pure function of the genesis and the blocks'
-//! effects, rebuilt in memory on start (forks for speculative building are clones). The chain
-//! service (`world.rs`) is the only writer of the block table.
+//! The world state's trees live here too (`statedb.rs`), committed with their block. The chain
+//! service (`world.rs`) is the only writer of the block and state tables.
 
 // redb's error enum is large; it is built once per failed database call, never in a loop.
 #![allow(clippy::result_large_err)]
@@ -23,6 +22,9 @@ const LEGACY_SIGNED: TableDefinition<u64, &[u8]> = TableDefinition::new("signed_
 /// The slashing guard, keyed by duty (`Duty::key`), valued by the signed digest.
 const DUTIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("signing_duties");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// redb's page cache.
+const CACHE_BYTES: usize = 64 << 20;
 
 /// Removes txs from the pool and records their receipts, inside `w`.
 fn settle_in(w: &redb::WriteTransaction, receipts: &[Entry]) -> Result<(), redb::Error> {
@@ -137,11 +139,16 @@ impl Store {
             detail: d,
         };
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-        let db = Database::create(&path).map_err(|e| {
-            err(format!(
-                "{e}; is another cairn node using this DATA_DIRECTORY?"
-            ))
-        })?;
+        // redb's default page cache is 1 GiB; the trees are read through it, so it bounds the
+        // node's memory more than anything else does.
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| {
+                err(format!(
+                    "{e}; is another cairn node using this DATA_DIRECTORY?"
+                ))
+            })?;
         let s = Store {
             db,
             path: path.display().to_string(),
@@ -154,19 +161,23 @@ impl Store {
             w.open_table(LEGACY_SIGNED)?;
             w.open_table(DUTIES)?;
             w.open_table(META)?;
-            Ok(())
+            Store::create_state_tables(w)
         })?;
         Ok(s)
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> StoreError {
+    pub(crate) fn db(&self) -> &Database {
+        &self.db
+    }
+
+    pub(crate) fn err(&self, e: impl std::fmt::Display) -> StoreError {
         StoreError {
             path: self.path.clone(),
             detail: e.to_string(),
         }
     }
 
-    fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
     ) -> Result<T, StoreError> {
@@ -176,7 +187,7 @@ impl Store {
         Ok(out)
     }
 
-    fn read<T>(
+    pub(crate) fn read<T>(
         &self,
         f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>,
     ) -> Result<T, StoreError> {
@@ -200,10 +211,18 @@ impl Store {
     /// Stores block `n`, removes its txs from the pool and records their receipts, in one
     /// transaction: a crash leaves either the block with its receipts or neither.
     pub fn commit_block(&self, n: u64, bytes: &[u8], receipts: &[Entry]) -> Result<(), StoreError> {
-        self.write(|w| {
-            w.open_table(BLOCKS)?.insert(n, bytes)?;
-            settle_in(w, receipts)
-        })
+        self.write(|w| self.commit_block_in(w, n, bytes, receipts))
+    }
+
+    pub(crate) fn commit_block_in(
+        &self,
+        w: &redb::WriteTransaction,
+        n: u64,
+        bytes: &[u8],
+        receipts: &[Entry],
+    ) -> Result<(), redb::Error> {
+        w.open_table(BLOCKS)?.insert(n, bytes)?;
+        settle_in(w, receipts)
     }
 
     /// Rewrites several blocks (status changes) in one transaction.
@@ -220,7 +239,16 @@ impl Store {
     /// Removes blocks above `n` and puts their txs back into the pool without receipts, in one
     /// transaction (a prune or a reorg on L1: nothing acknowledged is lost).
     pub fn roll_back(&self, n: u64, txs: &[Entry]) -> Result<(), StoreError> {
-        self.write(|w| {
+        self.write(|w| self.roll_back_in(w, n, txs))
+    }
+
+    pub(crate) fn roll_back_in(
+        &self,
+        w: &redb::WriteTransaction,
+        n: u64,
+        txs: &[Entry],
+    ) -> Result<(), redb::Error> {
+        {
             let mut t = w.open_table(BLOCKS)?;
             let above: Vec<u64> = t
                 .range(n + 1..)?
@@ -235,8 +263,8 @@ impl Store {
                 rec.remove(&h[..])?;
                 pool.insert(&h[..], tx.as_slice())?;
             }
-            Ok(())
-        })
+        }
+        Ok(())
     }
 
     /// Adds a tx to the pool; committed before the sender is told it was accepted.

@@ -17,8 +17,11 @@ use cairn_protocol::state::WorldState;
 use cairn_protocol::tx::Tx;
 use serde_json::json;
 
+use cairn_protocol::field::fr_to_bytes;
+
 use crate::chain::{Block, Chain, Status};
 use crate::error::{NodeError, StartError};
+use crate::statedb::{StateSnapshot, Unwind, STATE_VERSION, UNDO_WINDOW};
 use crate::store::{Entry, Store};
 
 /// A write the service was asked for, with where to send the outcome.
@@ -51,31 +54,35 @@ pub struct ChainHandle {
 }
 
 impl ChainHandle {
-    /// Replays the stored blocks from `genesis` and starts the service's thread.
+    /// Opens the chain: the stored blocks and the stored world state (read in place, not
+    /// replayed; only blocks the state lacks are applied), checked against the tip's roots, and
+    /// starts the service's thread.
     pub fn open(genesis: WorldState, store: Arc<Store>) -> Result<ChainHandle, StartError> {
-        let mut chain = Chain::new(genesis);
+        let genesis = Arc::new(genesis);
+        let mut chain = Chain::new_shared(genesis.clone());
+        let mut blocks = Vec::new();
         for (n, bytes) in store.blocks()? {
             let b = Block::decode(&bytes).ok_or_else(|| {
                 StartError::Other(format!(
                     "stored block {n} does not decode; the database is damaged: move DATA_DIRECTORY away and resync from L1"
                 ))
             })?;
-            let e = b.tx_effects().ok_or_else(|| {
-                StartError::Other(format!("stored block {n} has undecodable effects"))
-            })?;
             if b.status == Status::Proven {
                 chain.proven = n;
             }
-            chain
-                .push(b, &e)
-                .map_err(|e| StartError::Other(e.to_string()))?;
+            blocks.push(Arc::new(b));
         }
-        tracing::info!(tip = chain.tip(), "chain replayed from storage");
+        chain.blocks = Arc::new(blocks);
+        let (state, snap) = open_state(&genesis, &store, &chain)?;
+        chain.state = state;
+        chain.stored = Some(snap);
+        tracing::info!(tip = chain.tip(), "chain and world state opened");
         let current = Arc::new(RwLock::new(Arc::new(chain.clone())));
         let (commands, queue) = mpsc::channel();
         let service = Service {
             chain,
             store,
+            genesis,
             current: current.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -160,6 +167,7 @@ impl ChainHandle {
 struct Service {
     chain: Chain,
     store: Arc<Store>,
+    genesis: Arc<WorldState>,
     current: Arc<RwLock<Arc<Chain>>>,
 }
 
@@ -213,10 +221,27 @@ impl Service {
         if Chain::archive_root(&state) != block.archive {
             return Err(crate::chain::ChainError::RootsDiffer(n).into());
         }
+        // A read that failed while the block was executed read as "absent": its effects
+        // cannot be trusted, so nothing executed on this snapshot is committed.
+        if let Some(f) = self.chain.stored.as_ref().and_then(|s| s.failure()) {
+            return Err(self
+                .store
+                .err(format!("reading the world state failed: {f}"))
+                .into());
+        }
         let mut receipts = receipts_for(&block, "checkpointed");
         receipts.extend(extra_receipts);
-        self.store.commit_block(n, &block.encode(), &receipts)?;
-        self.chain.push_with_state(block, state)?;
+        self.store.commit_block_with_state(
+            n,
+            &block.encode(),
+            &receipts,
+            &state,
+            undo_floor(n, self.chain.proven),
+        )?;
+        let snap = current_state(&self.store)?;
+        let world = snap.world(&self.genesis);
+        self.chain.stored = Some(snap);
+        self.chain.push_with_state(block, world)?;
         self.publish();
         Ok(true)
     }
@@ -234,8 +259,31 @@ impl Service {
             .filter_map(|t| Tx::decode(t).ok().map(|tx| (tx.hash(), t.clone())))
             .collect();
         // Store first: if the write fails, memory still matches the store.
-        self.store.roll_back(to, &back)?;
-        let dropped = self.chain.truncate(to);
+        if let Unwind::NoHistory(n) = self.store.roll_back_with_state(to, &back)? {
+            tracing::warn!(
+                block = n,
+                "no undo record for block {n}: rebuilding the world state from genesis"
+            );
+            self.store.roll_back(to, &back)?;
+            let blocks: Vec<Arc<Block>> = self
+                .chain
+                .blocks
+                .iter()
+                .take(to as usize)
+                .cloned()
+                .collect();
+            replay(
+                &self.genesis,
+                &self.store,
+                &blocks,
+                None,
+                self.chain.proven.min(to),
+            )?;
+        }
+        let dropped = self.chain.drop_above(to);
+        let snap = current_state(&self.store)?;
+        self.chain.state = Arc::new(snap.world(&self.genesis));
+        self.chain.stored = Some(snap);
         self.publish();
         Ok(dropped.len())
     }
@@ -256,11 +304,151 @@ impl Service {
             }
         }
         self.store.put_blocks(&changed)?;
+        // Proven blocks are never unwound.
+        self.store.forget_undo(upto)?;
         self.chain.blocks = Arc::new(blocks);
         self.chain.proven = upto;
         self.publish();
         Ok(())
     }
+}
+
+/// Undo records of blocks up to this are dropped when block `n` commits: proven blocks are
+/// final, and deeper unwinds than the window rebuild instead.
+fn undo_floor(n: u64, proven: u64) -> u64 {
+    proven.max(n.saturating_sub(UNDO_WINDOW))
+}
+
+fn current_state(store: &Store) -> Result<Arc<StateSnapshot>, NodeError> {
+    store
+        .state_snapshot()?
+        .map(Arc::new)
+        .ok_or_else(|| NodeError::Invalid("the world state disappeared from the database".into()))
+}
+
+/// Applies `blocks` to the stored state from the block after its head (all of them, from
+/// genesis, with `from_genesis`), committing each block's state as it goes.
+fn replay(
+    genesis: &Arc<WorldState>,
+    store: &Store,
+    blocks: &[Arc<Block>],
+    from_head: Option<u64>,
+    proven: u64,
+) -> Result<(), NodeError> {
+    let start = match from_head {
+        Some(h) => h,
+        None => {
+            store.put_state(genesis)?;
+            0
+        }
+    };
+    for b in blocks.iter().skip(start as usize) {
+        let n = b.header.block_number;
+        let mut world = current_state(store)?.world(genesis);
+        let effects = b.tx_effects().ok_or_else(|| {
+            NodeError::Invalid(format!("stored block {n} has undecodable effects"))
+        })?;
+        let h = world.apply_block(b.header.clone(), &effects);
+        if h != b.header || Chain::archive_root(&world) != b.archive {
+            return Err(crate::chain::ChainError::RootsDiffer(n).into());
+        }
+        store.put_replayed_state(n, &world, undo_floor(n, proven))?;
+    }
+    Ok(())
+}
+
+/// Rebuilds the stored world state from genesis and the stored blocks (`cairn db rebuild`):
+/// the way back from a state that fails its checks. Returns the block it is after.
+pub fn rebuild_state(genesis: WorldState, store: &Store) -> Result<u64, StartError> {
+    let genesis = Arc::new(genesis);
+    let mut blocks = Vec::new();
+    let mut proven = 0;
+    for (n, bytes) in store.blocks()? {
+        let b = Block::decode(&bytes).ok_or_else(|| {
+            StartError::Other(format!(
+                "stored block {n} does not decode: move DATA_DIRECTORY away and resync from L1"
+            ))
+        })?;
+        if b.status == Status::Proven {
+            proven = n;
+        }
+        blocks.push(Arc::new(b));
+    }
+    store.clear_state()?;
+    replay(&genesis, store, &blocks, None, proven).map_err(|e| StartError::Other(e.to_string()))?;
+    Ok(blocks.len() as u64)
+}
+
+/// The stored state, brought up to the stored tip and checked against it.
+fn open_state(
+    genesis: &Arc<WorldState>,
+    store: &Store,
+    chain: &Chain,
+) -> Result<(Arc<WorldState>, Arc<StateSnapshot>), StartError> {
+    let tip = chain.tip();
+    let damaged = |what: String| {
+        StartError::Other(format!(
+            "the world state in DATA_DIRECTORY {what}: the database is damaged. \
+             Run `cairn db rebuild` with the same DATA_DIRECTORY to rebuild it from the stored \
+             blocks (or move DATA_DIRECTORY away and resync from L1)"
+        ))
+    };
+    let head = store
+        .state_head()
+        .map_err(|e| damaged(format!("cannot be read ({e})")))?;
+    let from = match head {
+        Some(h) if h.version != STATE_VERSION => {
+            tracing::info!(
+                stored = h.version,
+                current = STATE_VERSION,
+                "world state layout changed: rebuilding it from the stored blocks"
+            );
+            None
+        }
+        Some(h) if h.block > tip => {
+            return Err(damaged(format!(
+                "is after block {} but the stored blocks end at {tip}",
+                h.block
+            )))
+        }
+        Some(h) => Some(h.block),
+        None => {
+            if tip > 0 {
+                tracing::info!(
+                    tip,
+                    "no stored world state: building it from the stored blocks"
+                );
+            }
+            None
+        }
+    };
+    if from != Some(tip) {
+        if from.is_none() {
+            store.clear_state()?;
+        }
+        replay(genesis, store, &chain.blocks, from, chain.proven)
+            .map_err(|e| damaged(format!("does not apply the stored blocks ({e})")))?;
+    }
+    let snap = current_state(store).map_err(|e| damaged(e.to_string()))?;
+    let world = snap.world(genesis);
+    let roots_match = if tip == 0 {
+        Chain::archive_root(&world) == chain.genesis_archive()
+    } else {
+        let h = &chain.blocks[tip as usize - 1].header;
+        Chain::archive_root(&world) == chain.archive_at(tip)
+            && fr_to_bytes(&world.notes.root()) == h.note_root
+            && fr_to_bytes(&world.nullifiers.root()) == h.nullifier_root
+            && fr_to_bytes(&world.public_data.root()) == h.public_data_root
+    };
+    if let Some(f) = snap.failure() {
+        return Err(damaged(format!("cannot be read ({f})")));
+    }
+    if !roots_match {
+        return Err(damaged(format!(
+            "does not match block {tip} (its roots differ from the block's header)"
+        )));
+    }
+    Ok((Arc::new(world), snap))
 }
 
 /// The receipts a block's txs get once it is on L1.
@@ -305,6 +493,179 @@ mod tests {
             attestations: vec![],
         };
         (block, s, chain.archive_at(n - 1))
+    }
+
+    /// The next block on `chain` with `txs` txs that each add a nullifier and a note and write
+    /// public slots (some shared between txs and blocks, so payload updates happen too).
+    fn busy(chain: &Chain, txs: u64) -> (Block, WorldState, B256) {
+        use ark_bn254::Fr;
+        use cairn_protocol::field::fr_to_raw;
+        let n = chain.tip() + 1;
+        let effects: Vec<TxEffects> = (0..txs)
+            .map(|i| {
+                let mut e = cairn_protocol::vm::interp::Effects::default();
+                e.nullifiers.push(Fr::from(1_000_000 * n + i + 1));
+                e.note_hashes.push(Fr::from(7 * n + i));
+                e.writes
+                    .insert(fr_to_raw(&Fr::from(i % 5 + 1)), Fr::from(n));
+                e.writes
+                    .insert(fr_to_raw(&Fr::from(100 * n + i)), Fr::from(i));
+                TxEffects {
+                    hash: [i as u8; 32],
+                    gas_used: 1,
+                    fee: 1,
+                    effects: e,
+                }
+            })
+            .collect();
+        let mut s = (*chain.state).clone();
+        let h = s.apply_block(header(n), &effects);
+        let block = Block {
+            header: h,
+            txs: vec![],
+            effects: effects.iter().map(TxEffects::encode).collect(),
+            archive: Chain::archive_root(&s),
+            l1_tx: B256::ZERO,
+            status: Status::Checkpointed,
+            attestations: vec![],
+        };
+        (block, s, chain.archive_at(n - 1))
+    }
+
+    /// The four roots of a state.
+    fn roots(s: &WorldState) -> [ark_bn254::Fr; 4] {
+        [
+            s.notes.root(),
+            s.nullifiers.root(),
+            s.public_data.root(),
+            s.archive.root(),
+        ]
+    }
+
+    #[test]
+    fn the_state_is_stored_with_its_block_and_reopens_without_a_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = Vec::new();
+        let mut memory = Chain::new(WorldState::new());
+        {
+            let (chain, store) = open(dir.path());
+            history.push(roots(&chain.snapshot().state));
+            for _ in 0..6 {
+                let (b, s, p) = busy(&chain.snapshot(), 20);
+                memory.push(b.clone(), &b.tx_effects().unwrap()).unwrap();
+                assert!(chain.append(b, s, p, vec![]).unwrap());
+                history.push(roots(&chain.snapshot().state));
+            }
+            // The stored state is the one applying every block in memory gives.
+            assert_eq!(roots(&memory.state), history[6]);
+            assert_eq!(store.state_head().unwrap().unwrap().block, 6);
+            chain.close();
+        }
+        let (chain, store) = open(dir.path());
+        let c = chain.snapshot();
+        assert_eq!(c.tip(), 6);
+        assert_eq!(roots(&c.state), history[6]);
+        // Reads go to the database: a nullifier of block 3 is there, one never added is not.
+        assert!(c
+            .state
+            .nullifiers
+            .contains(&ark_bn254::Fr::from(3_000_001u64)));
+        assert!(!c
+            .state
+            .nullifiers
+            .contains(&ark_bn254::Fr::from(3_000_999u64)));
+        // Unwinding restores the roots recorded then, for one block and for several.
+        assert_eq!(chain.roll_back(5).unwrap(), 1);
+        assert_eq!(roots(&chain.snapshot().state), history[5]);
+        assert_eq!(chain.roll_back(2).unwrap(), 3);
+        assert_eq!(roots(&chain.snapshot().state), history[2]);
+        assert_eq!(store.state_head().unwrap().unwrap().block, 2);
+        // And the chain goes on from there as a fresh one would.
+        let (b, s, p) = busy(&chain.snapshot(), 3);
+        assert!(chain.append(b, s, p, vec![]).unwrap());
+        let mut fresh = Chain::new(WorldState::new());
+        for blk in chain.snapshot().blocks.iter() {
+            fresh
+                .push((**blk).clone(), &blk.tx_effects().unwrap())
+                .unwrap();
+        }
+        assert_eq!(roots(&chain.snapshot().state), roots(&fresh.state));
+    }
+
+    #[test]
+    fn an_unwind_past_the_undo_window_rebuilds_and_proven_blocks_drop_their_undo() {
+        let dir = tempfile::tempdir().unwrap();
+        let (chain, store) = open(dir.path());
+        let mut history = vec![roots(&chain.snapshot().state)];
+        for _ in 0..4 {
+            let (b, s, p) = busy(&chain.snapshot(), 4);
+            assert!(chain.append(b, s, p, vec![]).unwrap());
+            history.push(roots(&chain.snapshot().state));
+        }
+        chain.mark_proven(2).unwrap();
+        // Blocks 1 and 2 are final: their undo records are gone, the later ones stay.
+        assert_eq!(
+            store.roll_back_with_state(0, &[]).unwrap(),
+            Unwind::NoHistory(2)
+        );
+        assert_eq!(store.state_head().unwrap().unwrap().block, 4);
+        // The chain service falls back to a rebuild when asked to go below them anyway.
+        assert_eq!(chain.roll_back(1).unwrap(), 3);
+        assert_eq!(roots(&chain.snapshot().state), history[1]);
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn a_damaged_state_is_refused_with_the_way_out_and_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let tip_roots;
+        {
+            let (chain, store) = open(dir.path());
+            for _ in 0..3 {
+                let (b, s, p) = busy(&chain.snapshot(), 5);
+                assert!(chain.append(b, s, p, vec![]).unwrap());
+            }
+            tip_roots = roots(&chain.snapshot().state);
+            chain.close();
+            // Flip the nullifier tree's root node, as a bad disk would.
+            store
+                .write(|w| {
+                    let mut t = w.open_table(crate::statedb::NODES)?;
+                    t.insert((1u8, 32u8, 0u64), [7u8; 32])?;
+                    Ok(())
+                })
+                .unwrap();
+        }
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let err = ChainHandle::open(WorldState::new(), store.clone())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("does not match block 3"), "{err}");
+        assert!(err.contains("cairn db rebuild"), "{err}");
+        assert_eq!(rebuild_state(WorldState::new(), &store).unwrap(), 3);
+        let chain = ChainHandle::open(WorldState::new(), store).unwrap();
+        assert_eq!(roots(&chain.snapshot().state), tip_roots);
+    }
+
+    #[test]
+    fn a_data_directory_with_blocks_but_no_state_builds_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let tip_roots;
+        {
+            let (chain, store) = open(dir.path());
+            for _ in 0..3 {
+                let (b, s, p) = busy(&chain.snapshot(), 5);
+                assert!(chain.append(b, s, p, vec![]).unwrap());
+            }
+            tip_roots = roots(&chain.snapshot().state);
+            chain.close();
+            // What an earlier version left: blocks only.
+            store.clear_state().unwrap();
+        }
+        let (chain, store) = open(dir.path());
+        assert_eq!(roots(&chain.snapshot().state), tip_roots);
+        assert_eq!(store.state_head().unwrap().unwrap().block, 3);
     }
 
     fn open(dir: &std::path::Path) -> (ChainHandle, Arc<Store>) {
