@@ -103,6 +103,11 @@ enum Command {
         #[command(subcommand)]
         command: cmd::ha::MigrateCommand,
     },
+    /// Maintenance of a stopped node's database.
+    Db {
+        #[command(subcommand)]
+        command: cmd::db::DbCommand,
+    },
     /// Print a shell completion script: `cairn completions bash > /etc/bash_completion.d/cairn`,
     /// `cairn completions zsh > "${fpath[1]}/_cairn"`, `cairn completions fish > ~/.config/fish/completions/cairn.fish`.
     Completions {
@@ -130,6 +135,9 @@ enum BenchCommand {
     /// Latency of one signing duty through the node's duty path: local key or remote signer,
     /// HA signing off or on (JSON).
     Signing(cmd::benchsign::BenchSigningArgs),
+    /// World-state update per block against its hashing floor, restart time and memory for a
+    /// small and a large store (JSON).
+    State(cmd::benchstate::BenchStateArgs),
 }
 
 fn main() -> ExitCode {
@@ -160,6 +168,7 @@ fn main() -> ExitCode {
         Command::Withdraw { command } => cmd::withdraw::run(command),
         Command::Rewards { command } => cmd::rewards::run(command),
         Command::MigrateHaDb { command } => cmd::ha::run(command),
+        Command::Db { command } => cmd::db::run(command),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "cairn", &mut std::io::stdout());
@@ -193,6 +202,9 @@ fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Signing(args),
         } => cmd::benchsign::bench_signing(args),
+        Command::Bench {
+            command: BenchCommand::State(args),
+        } => cmd::benchstate::bench_state(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -145,47 +145,89 @@ pub enum ChainError {
 /// Genesis state plus the blocks applied to it. Cloning is cheap (shared pointers): the chain
 /// service publishes each new version as an immutable snapshot, and readers keep theirs for as
 /// long as they need a consistent view.
+///
+/// A node's chain reads its blocks and its state from one database snapshot (`stored`), so
+/// memory does not grow with the chain and a reader never sees a block committed after its
+/// snapshot; a chain built in memory (tests, tools) keeps its blocks in a list.
 #[derive(Clone)]
 pub struct Chain {
     genesis: Arc<WorldState>,
-    /// The database snapshot `state` reads through (`None` for a chain held in memory).
+    /// The database snapshot `state` and the blocks read through (`None` for a chain held in
+    /// memory).
     pub(crate) stored: Option<Arc<crate::statedb::StateSnapshot>>,
     /// World state after the tip.
     pub state: Arc<WorldState>,
-    /// Blocks 1..=n (shared: a new version copies the pointers, never the blocks).
-    pub blocks: Arc<Vec<Arc<Block>>>,
+    // Blocks 1..=n of a chain held in memory.
+    mem: Arc<Vec<Arc<Block>>>,
+    tip: u64,
+    tip_block: Option<Arc<Block>>,
     /// The newest block covered by an epoch proof on L1 (≤ tip).
     pub proven: u64,
 }
 
 impl Chain {
-    /// A chain at genesis.
+    /// A chain at genesis, held in memory.
     pub fn new(genesis: WorldState) -> Chain {
         Chain::new_shared(Arc::new(genesis))
     }
 
-    /// A chain at `genesis`, shared with its owner.
+    /// A chain at `genesis`, shared with its owner, held in memory.
     pub fn new_shared(genesis: Arc<WorldState>) -> Chain {
         Chain {
             state: genesis.clone(),
             stored: None,
             genesis,
-            blocks: Arc::new(Vec::new()),
+            mem: Arc::new(Vec::new()),
+            tip: 0,
+            tip_block: None,
             proven: 0,
+        }
+    }
+
+    /// The chain a database snapshot holds: `state` read through `snap`, whose last block is
+    /// `tip`.
+    pub(crate) fn stored(
+        genesis: Arc<WorldState>,
+        snap: Arc<crate::statedb::StateSnapshot>,
+        state: Arc<WorldState>,
+        tip: u64,
+        proven: u64,
+    ) -> Chain {
+        let tip_block = snap.block(tip).map(Arc::new);
+        Chain {
+            genesis,
+            stored: Some(snap),
+            state,
+            mem: Arc::new(Vec::new()),
+            tip,
+            tip_block,
+            proven,
         }
     }
 
     /// Number of the latest block (0 at genesis).
     pub fn tip(&self) -> u64 {
-        self.blocks.len() as u64
+        self.tip
     }
 
-    /// Block `n` (1-based), if held.
-    pub fn block(&self, n: u64) -> Option<&Arc<Block>> {
-        if n == 0 {
+    /// Block `n` (1-based), if held. A stored block is read and decoded on each call (except
+    /// the tip's), so callers that need several fields keep the `Arc`.
+    pub fn block(&self, n: u64) -> Option<Arc<Block>> {
+        if n == 0 || n > self.tip {
             return None;
         }
-        self.blocks.get(n as usize - 1)
+        if n == self.tip {
+            return self.tip_block.clone();
+        }
+        match &self.stored {
+            Some(s) => s.block(n).map(Arc::new),
+            None => self.mem.get(n as usize - 1).cloned(),
+        }
+    }
+
+    /// Blocks `from..=to` that are held, in order.
+    pub fn blocks(&self, from: u64, to: u64) -> impl Iterator<Item = Arc<Block>> + '_ {
+        (from.max(1)..=to.min(self.tip)).filter_map(move |n| self.block(n))
     }
 
     /// The archive posted for block `n`; for 0 the genesis archive, which a Rollup for this L2
@@ -209,15 +251,14 @@ impl Chain {
         B256::from(fr_to_bytes(&state.archive.root()))
     }
 
-    /// Appends a block by applying its effects (start-up replay: no snapshot shares the state
-    /// then, so it is updated in place).
+    /// Appends a block by applying its effects to the in-memory state.
     pub fn push(&mut self, block: Block, effects: &[TxEffects]) -> Result<(), ChainError> {
-        let h = Arc::make_mut(&mut self.state).apply_block(block.header.clone(), effects);
+        let mut state = (*self.state).clone();
+        let h = state.apply_block(block.header.clone(), effects);
         if h != block.header {
             return Err(ChainError::RootsDiffer(block.header.block_number));
         }
-        Arc::make_mut(&mut self.blocks).push(Arc::new(block));
-        Ok(())
+        self.push_with_state(block, state)
     }
 
     /// Appends a block whose post-state the caller already computed (building or
@@ -227,32 +268,29 @@ impl Chain {
             return Err(ChainError::RootsDiffer(block.header.block_number));
         }
         self.state = Arc::new(state);
-        Arc::make_mut(&mut self.blocks).push(Arc::new(block));
-        Ok(())
-    }
-
-    /// Drops blocks above `n` (the caller installs the state of block `n`).
-    pub(crate) fn drop_above(&mut self, n: u64) -> Vec<Arc<Block>> {
-        if n >= self.tip() {
-            return Vec::new();
+        let block = Arc::new(block);
+        if self.stored.is_none() {
+            Arc::make_mut(&mut self.mem).push(block.clone());
         }
-        let dropped = Arc::make_mut(&mut self.blocks).split_off(n as usize);
-        self.proven = self.proven.min(n);
-        dropped
+        self.tip += 1;
+        self.tip_block = Some(block);
+        Ok(())
     }
 
     /// Drops blocks above `n` and rebuilds the in-memory state from genesis.
     pub fn truncate(&mut self, n: u64) -> Vec<Arc<Block>> {
-        if n >= self.tip() {
+        if n >= self.tip() || self.stored.is_some() {
             return Vec::new();
         }
-        let dropped = Arc::make_mut(&mut self.blocks).split_off(n as usize);
+        let dropped = Arc::make_mut(&mut self.mem).split_off(n as usize);
         let mut state = (*self.genesis).clone();
-        for b in self.blocks.iter() {
+        for b in self.mem.iter() {
             let e = b.tx_effects().unwrap_or_default();
             state.apply_block(b.header.clone(), &e);
         }
         self.state = Arc::new(state);
+        self.tip = n;
+        self.tip_block = self.mem.last().cloned();
         self.proven = self.proven.min(n);
         dropped
     }

@@ -39,8 +39,7 @@ impl Node {
         }
         let epoch_of = |n: u64| -> u64 {
             chain
-                .blocks
-                .get(n as usize - 1)
+                .block(n)
                 .map(|b| self.timing.epoch_of_slot(b.header.slot))
                 .unwrap_or(0)
         };
@@ -53,7 +52,9 @@ impl Node {
         while end < pending && epoch_of(end + 1) == e {
             end += 1;
         }
-        let last = &chain.blocks[end as usize - 1];
+        let last = chain
+            .block(end)
+            .ok_or_else(|| NodeError::Invalid(format!("block {end} is not held")))?;
         let stored = self.l1.call(
             rollup,
             &R::getCheckpointCall {
@@ -66,7 +67,9 @@ impl Node {
         // burns the congestion part and splits the rest between prover and coinbase.
         let mut fees = vec![B256::ZERO; constants::PROOF_FEES_ENTRIES];
         for i in start..=end {
-            let b = &chain.blocks[i as usize - 1];
+            let Some(b) = chain.block(i) else {
+                return Err(NodeError::Invalid(format!("block {i} is not held")));
+            };
             let k = 2 * (i - start) as usize;
             if k + 1 < fees.len() {
                 let mut w = [0u8; 32];

@@ -119,19 +119,24 @@ pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
         },
         "node_getTxByHash" => match hash_param(&p0) {
             Some(h) => {
-                let from_pool = match node.tx(&h) {
+                // A settled tx is found through its receipt's block, not by scanning the chain.
+                let found = match node.tx(&h) {
                     Ok(TxLookup::Pending(t)) => Some(t),
-                    Ok(_) => None,
+                    Ok(TxLookup::Settled(r)) => serde_json::from_slice::<Value>(&r)
+                        .ok()
+                        .and_then(|r| r["blockNumber"].as_u64())
+                        .and_then(|n| node.chain().block(n))
+                        .and_then(|b| {
+                            b.txs
+                                .iter()
+                                .find(|t| {
+                                    cairn_protocol::tx::Tx::decode(t).map(|x| x.hash()) == Ok(h)
+                                })
+                                .cloned()
+                        }),
+                    Ok(TxLookup::Unknown) => None,
                     Err(e) => return internal(&id, &e),
                 };
-                let found = from_pool.or_else(|| {
-                    node.chain()
-                        .blocks
-                        .iter()
-                        .flat_map(|b| b.txs.iter())
-                        .find(|t| cairn_protocol::tx::Tx::decode(t).map(|x| x.hash()) == Ok(h))
-                        .cloned()
-                });
                 ok(
                     &id,
                     found

@@ -146,7 +146,8 @@ impl Node {
         let mut signed: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         {
             let chain = self.chain.snapshot();
-            for b in chain.blocks.iter().rev() {
+            for n in (1..=chain.tip()).rev() {
+                let Some(b) = chain.block(n) else { break };
                 if b.header.slot < first {
                     break;
                 }

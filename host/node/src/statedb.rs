@@ -131,6 +131,7 @@ impl Reader<'_> {
 
 /// The open tables of one read transaction, shared by the four trees of a snapshot.
 struct Tables {
+    blocks: ReadOnlyTable<u64, &'static [u8]>,
     nodes: ReadOnlyTable<(u8, u8, u64), [u8; 32]>,
     leaves: ReadOnlyTable<(u8, u64), &'static [u8]>,
     keys: ReadOnlyTable<(u8, [u8; 32]), u64>,
@@ -205,7 +206,7 @@ pub struct StateSnapshot {
 
 impl StateSnapshot {
     /// The block the state is after.
-    pub fn block(&self) -> u64 {
+    pub fn state_block(&self) -> u64 {
         self.head.block
     }
 
@@ -228,6 +229,17 @@ impl StateSnapshot {
             vks: genesis.vks.clone(),
             anchors: self.head.anchors.iter().copied().collect(),
             block_number: self.head.block,
+        }
+    }
+
+    /// Block `n` as stored when the snapshot was taken.
+    pub fn block(&self, n: u64) -> Option<crate::chain::Block> {
+        match self.tables.blocks.get(n) {
+            Ok(v) => crate::chain::Block::decode(v?.value()).or_else(|| {
+                self.tables
+                    .failed(format!("stored block {n} does not decode"))
+            }),
+            Err(e) => self.tables.failed(e),
         }
     }
 
@@ -434,6 +446,7 @@ impl Store {
             .ok_or_else(|| self.err("the world state's head record does not decode"))?;
         let tables = (|| -> Result<Tables, redb::Error> {
             Ok(Tables {
+                blocks: r.open_table(crate::store::BLOCKS)?,
                 nodes: r.open_table(NODES)?,
                 leaves: r.open_table(LEAVES)?,
                 keys: r.open_table(KEYS)?,
@@ -548,7 +561,10 @@ impl Store {
     }
 }
 
-fn prune_undo(t: &mut redb::Table<u64, &[u8]>, keep_above: u64) -> Result<(), redb::Error> {
+pub(crate) fn prune_undo(
+    t: &mut redb::Table<u64, &[u8]>,
+    keep_above: u64,
+) -> Result<(), redb::Error> {
     let old: Vec<u64> = t
         .range(..=keep_above)?
         .map(|e| e.map(|(k, _)| k.value()))

@@ -13,7 +13,7 @@ use std::path::Path;
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use thiserror::Error;
 
-const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+pub(crate) const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 const POOL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pool");
 const RECEIPTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("receipts");
 /// Before duties: one digest per slot for the whole node (read for data directories written
@@ -22,6 +22,9 @@ const LEGACY_SIGNED: TableDefinition<u64, &[u8]> = TableDefinition::new("signed_
 /// The slashing guard, keyed by duty (`Duty::key`), valued by the signed digest.
 const DUTIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("signing_duties");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// META key of the proven tip (u64 big-endian).
+const PROVEN: &str = "proven";
 
 /// redb's page cache.
 const CACHE_BYTES: usize = 64 << 20;
@@ -225,6 +228,43 @@ impl Store {
         settle_in(w, receipts)
     }
 
+    /// The number of the last stored block (0: none).
+    pub fn last_block(&self) -> Result<u64, StoreError> {
+        self.read(|r| {
+            Ok(r.open_table(BLOCKS)?
+                .last()?
+                .map(|(k, _)| k.value())
+                .unwrap_or(0))
+        })
+    }
+
+    /// Block `n`'s bytes.
+    pub fn block(&self, n: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|r| Ok(r.open_table(BLOCKS)?.get(n)?.map(|v| v.value().to_vec())))
+    }
+
+    /// The proven tip as last recorded (`None`: never recorded, a data directory from an
+    /// earlier version).
+    pub fn proven_tip(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .meta(PROVEN)?
+            .and_then(|b| b.try_into().ok().map(u64::from_be_bytes)))
+    }
+
+    /// Rewrites blocks that became proven, records the proven tip and drops the undo records
+    /// up to it (proven blocks are never unwound), in one transaction.
+    pub fn mark_proven(&self, blocks: &[(u64, Vec<u8>)], upto: u64) -> Result<(), StoreError> {
+        self.write(|w| {
+            let mut t = w.open_table(BLOCKS)?;
+            for (n, b) in blocks {
+                t.insert(*n, b.as_slice())?;
+            }
+            w.open_table(META)?
+                .insert(PROVEN, &upto.to_be_bytes()[..])?;
+            crate::statedb::prune_undo(&mut w.open_table(crate::statedb::UNDO)?, upto)
+        })
+    }
+
     /// Rewrites several blocks (status changes) in one transaction.
     pub fn put_blocks(&self, blocks: &[(u64, Vec<u8>)]) -> Result<(), StoreError> {
         self.write(|w| {
@@ -262,6 +302,14 @@ impl Store {
             for (h, tx) in txs {
                 rec.remove(&h[..])?;
                 pool.insert(&h[..], tx.as_slice())?;
+            }
+            // The proven tip never moves back, but a record above the new tip would be stale.
+            let mut meta = w.open_table(META)?;
+            let proven = meta
+                .get(PROVEN)?
+                .and_then(|v| <[u8; 8]>::try_from(v.value()).ok().map(u64::from_be_bytes));
+            if proven.is_some_and(|p| p > n) {
+                meta.insert(PROVEN, &n.to_be_bytes()[..])?;
             }
         }
         Ok(())

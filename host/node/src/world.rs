@@ -59,23 +59,10 @@ impl ChainHandle {
     /// starts the service's thread.
     pub fn open(genesis: WorldState, store: Arc<Store>) -> Result<ChainHandle, StartError> {
         let genesis = Arc::new(genesis);
-        let mut chain = Chain::new_shared(genesis.clone());
-        let mut blocks = Vec::new();
-        for (n, bytes) in store.blocks()? {
-            let b = Block::decode(&bytes).ok_or_else(|| {
-                StartError::Other(format!(
-                    "stored block {n} does not decode; the database is damaged: move DATA_DIRECTORY away and resync from L1"
-                ))
-            })?;
-            if b.status == Status::Proven {
-                chain.proven = n;
-            }
-            blocks.push(Arc::new(b));
-        }
-        chain.blocks = Arc::new(blocks);
-        let (state, snap) = open_state(&genesis, &store, &chain)?;
-        chain.state = state;
-        chain.stored = Some(snap);
+        let tip = store.last_block()?;
+        let proven = proven_tip(&store, tip)?;
+        let (state, snap) = open_state(&genesis, &store, tip, proven)?;
+        let chain = Chain::stored(genesis.clone(), snap, state, tip, proven);
         tracing::info!(tip = chain.tip(), "chain and world state opened");
         let current = Arc::new(RwLock::new(Arc::new(chain.clone())));
         let (commands, queue) = mpsc::channel();
@@ -250,13 +237,12 @@ impl Service {
         if to >= self.chain.tip() {
             return Ok(0);
         }
+        let tip = self.chain.tip();
         let back: Vec<Entry> = self
             .chain
-            .blocks
-            .iter()
-            .skip(to as usize)
-            .flat_map(|b| b.txs.iter())
-            .filter_map(|t| Tx::decode(t).ok().map(|tx| (tx.hash(), t.clone())))
+            .blocks(to + 1, tip)
+            .flat_map(|b| b.txs.clone())
+            .filter_map(|t| Tx::decode(&t).ok().map(|tx| (tx.hash(), t)))
             .collect();
         // Store first: if the write fails, memory still matches the store.
         if let Unwind::NoHistory(n) = self.store.roll_back_with_state(to, &back)? {
@@ -265,27 +251,17 @@ impl Service {
                 "no undo record for block {n}: rebuilding the world state from genesis"
             );
             self.store.roll_back(to, &back)?;
-            let blocks: Vec<Arc<Block>> = self
-                .chain
-                .blocks
-                .iter()
-                .take(to as usize)
-                .cloned()
-                .collect();
             replay(
                 &self.genesis,
                 &self.store,
-                &blocks,
                 None,
+                to,
                 self.chain.proven.min(to),
             )?;
         }
-        let dropped = self.chain.drop_above(to);
-        let snap = current_state(&self.store)?;
-        self.chain.state = Arc::new(snap.world(&self.genesis));
-        self.chain.stored = Some(snap);
+        self.reopen(to, self.chain.proven.min(to))?;
         self.publish();
-        Ok(dropped.len())
+        Ok((tip - to) as usize)
     }
 
     fn mark_proven(&mut self, upto: u64) -> Result<(), NodeError> {
@@ -293,22 +269,28 @@ impl Service {
         if upto == self.chain.proven {
             return Ok(());
         }
-        // A new list, installed only once the store has it: memory never runs ahead.
-        let mut blocks = (*self.chain.blocks).clone();
-        let mut changed = Vec::new();
-        for b in blocks.iter_mut().take(upto as usize) {
-            if b.status != Status::Proven {
-                let b = Arc::make_mut(b);
+        // Memory follows only once the store has it: it never runs ahead.
+        let changed: Vec<(u64, Vec<u8>)> = self
+            .chain
+            .blocks(1.max(self.chain.proven.saturating_sub(UNDO_WINDOW)), upto)
+            .filter(|b| b.status != Status::Proven)
+            .map(|b| {
+                let mut b = (*b).clone();
                 b.status = Status::Proven;
-                changed.push((b.header.block_number, b.encode()));
-            }
-        }
-        self.store.put_blocks(&changed)?;
-        // Proven blocks are never unwound.
-        self.store.forget_undo(upto)?;
-        self.chain.blocks = Arc::new(blocks);
-        self.chain.proven = upto;
+                (b.header.block_number, b.encode())
+            })
+            .collect();
+        self.store.mark_proven(&changed, upto)?;
+        self.reopen(self.chain.tip(), upto)?;
         self.publish();
+        Ok(())
+    }
+
+    /// Points the chain at a fresh snapshot of the store, after a write.
+    fn reopen(&mut self, tip: u64, proven: u64) -> Result<(), NodeError> {
+        let snap = current_state(&self.store)?;
+        let world = Arc::new(snap.world(&self.genesis));
+        self.chain = Chain::stored(self.genesis.clone(), snap, world, tip, proven);
         Ok(())
     }
 }
@@ -326,13 +308,13 @@ fn current_state(store: &Store) -> Result<Arc<StateSnapshot>, NodeError> {
         .ok_or_else(|| NodeError::Invalid("the world state disappeared from the database".into()))
 }
 
-/// Applies `blocks` to the stored state from the block after its head (all of them, from
-/// genesis, with `from_genesis`), committing each block's state as it goes.
+/// Applies the stored blocks up to `to` to the stored state, from the block after its head
+/// (`from_head`), or from genesis with `None`, committing each block's state as it goes.
 fn replay(
     genesis: &Arc<WorldState>,
     store: &Store,
-    blocks: &[Arc<Block>],
     from_head: Option<u64>,
+    to: u64,
     proven: u64,
 ) -> Result<(), NodeError> {
     let start = match from_head {
@@ -342,8 +324,13 @@ fn replay(
             0
         }
     };
-    for b in blocks.iter().skip(start as usize) {
-        let n = b.header.block_number;
+    for n in start + 1..=to {
+        let b = store
+            .block(n)?
+            .and_then(|b| Block::decode(&b))
+            .ok_or_else(|| {
+                NodeError::Invalid(format!("stored block {n} is missing or does not decode"))
+            })?;
         let mut world = current_state(store)?.world(genesis);
         let effects = b.tx_effects().ok_or_else(|| {
             NodeError::Invalid(format!("stored block {n} has undecodable effects"))
@@ -357,35 +344,40 @@ fn replay(
     Ok(())
 }
 
+/// The proven tip: as recorded, or (a data directory from an earlier version) from the blocks'
+/// statuses, once, and then recorded.
+fn proven_tip(store: &Store, tip: u64) -> Result<u64, StartError> {
+    if let Some(p) = store.proven_tip()? {
+        return Ok(p.min(tip));
+    }
+    let mut proven = 0;
+    for (n, bytes) in store.blocks()? {
+        if Block::decode(&bytes).is_some_and(|b| b.status == Status::Proven) {
+            proven = n;
+        }
+    }
+    store.mark_proven(&[], proven)?;
+    Ok(proven)
+}
+
 /// Rebuilds the stored world state from genesis and the stored blocks (`cairn db rebuild`):
 /// the way back from a state that fails its checks. Returns the block it is after.
 pub fn rebuild_state(genesis: WorldState, store: &Store) -> Result<u64, StartError> {
     let genesis = Arc::new(genesis);
-    let mut blocks = Vec::new();
-    let mut proven = 0;
-    for (n, bytes) in store.blocks()? {
-        let b = Block::decode(&bytes).ok_or_else(|| {
-            StartError::Other(format!(
-                "stored block {n} does not decode: move DATA_DIRECTORY away and resync from L1"
-            ))
-        })?;
-        if b.status == Status::Proven {
-            proven = n;
-        }
-        blocks.push(Arc::new(b));
-    }
+    let tip = store.last_block()?;
+    let proven = proven_tip(store, tip)?;
     store.clear_state()?;
-    replay(&genesis, store, &blocks, None, proven).map_err(|e| StartError::Other(e.to_string()))?;
-    Ok(blocks.len() as u64)
+    replay(&genesis, store, None, tip, proven).map_err(|e| StartError::Other(e.to_string()))?;
+    Ok(tip)
 }
 
 /// The stored state, brought up to the stored tip and checked against it.
 fn open_state(
     genesis: &Arc<WorldState>,
     store: &Store,
-    chain: &Chain,
+    tip: u64,
+    proven: u64,
 ) -> Result<(Arc<WorldState>, Arc<StateSnapshot>), StartError> {
-    let tip = chain.tip();
     let damaged = |what: String| {
         StartError::Other(format!(
             "the world state in DATA_DIRECTORY {what}: the database is damaged. \
@@ -426,19 +418,24 @@ fn open_state(
         if from.is_none() {
             store.clear_state()?;
         }
-        replay(genesis, store, &chain.blocks, from, chain.proven)
+        replay(genesis, store, from, tip, proven)
             .map_err(|e| damaged(format!("does not apply the stored blocks ({e})")))?;
     }
     let snap = current_state(store).map_err(|e| damaged(e.to_string()))?;
     let world = snap.world(genesis);
     let roots_match = if tip == 0 {
-        Chain::archive_root(&world) == chain.genesis_archive()
+        Chain::archive_root(&world) == Chain::archive_root(genesis)
     } else {
-        let h = &chain.blocks[tip as usize - 1].header;
-        Chain::archive_root(&world) == chain.archive_at(tip)
-            && fr_to_bytes(&world.notes.root()) == h.note_root
-            && fr_to_bytes(&world.nullifiers.root()) == h.nullifier_root
-            && fr_to_bytes(&world.public_data.root()) == h.public_data_root
+        match snap.block(tip) {
+            Some(b) => {
+                let h = &b.header;
+                Chain::archive_root(&world) == b.archive
+                    && fr_to_bytes(&world.notes.root()) == h.note_root
+                    && fr_to_bytes(&world.nullifiers.root()) == h.nullifier_root
+                    && fr_to_bytes(&world.public_data.root()) == h.public_data_root
+            }
+            None => false,
+        }
     };
     if let Some(f) = snap.failure() {
         return Err(damaged(format!("cannot be read ({f})")));
@@ -584,9 +581,10 @@ mod tests {
         let (b, s, p) = busy(&chain.snapshot(), 3);
         assert!(chain.append(b, s, p, vec![]).unwrap());
         let mut fresh = Chain::new(WorldState::new());
-        for blk in chain.snapshot().blocks.iter() {
+        let c = chain.snapshot();
+        for blk in c.blocks(1, c.tip()) {
             fresh
-                .push((**blk).clone(), &blk.tx_effects().unwrap())
+                .push((*blk).clone(), &blk.tx_effects().unwrap())
                 .unwrap();
         }
         assert_eq!(roots(&chain.snapshot().state), roots(&fresh.state));
@@ -743,6 +741,6 @@ mod tests {
         let (chain, _) = open(dir.path());
         let c = chain.snapshot();
         assert_eq!((c.tip(), c.proven), (2, 2));
-        assert!(c.blocks.iter().all(|b| b.status == Status::Proven));
+        assert!(c.blocks(1, 2).all(|b| b.status == Status::Proven));
     }
 }

@@ -3,10 +3,12 @@
 pub mod benchnet;
 pub mod benchnode;
 pub mod benchsign;
+pub mod benchstate;
 pub mod bls;
 pub mod coinbase;
 pub mod common;
 pub mod dashboard;
+pub mod db;
 pub mod devnet;
 pub mod ha;
 pub mod keys;

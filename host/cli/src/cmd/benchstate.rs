@@ -1,0 +1,407 @@
+//! `cairn bench state`: the world state's cost (JSON report): the tree update of a block of the
+//! benchmark's tx mix and of a block at the blob limit, against the hashing floor measured in
+//! the same run, and restart time and memory for a store of a few blocks and of many.
+//!
+//! Stores are built directly (blocks of the mix applied and committed through the node's own
+//! store code), not by running a devnet for hours. Each block's txs have the effects real txs
+//! of the mix have (taken from the native pipeline once), with fresh nullifiers and notes and
+//! public writes spread over a large account population, so the trees grow as a busy chain's.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use ark_bn254::Fr;
+use ark_ff::PrimeField;
+use cairn_engine::{Engine, EngineConfig, Pipeline, TxOutcome};
+use cairn_node::chain::{encode_body, Block, Status};
+use cairn_node::store::Store;
+use cairn_node::world::ChainHandle;
+use cairn_protocol::field::{fr_from_raw, fr_to_raw};
+use cairn_protocol::stages::{BlockHeader, TxEffects};
+use cairn_protocol::state::WorldState;
+use clap::Args;
+use serde_json::{json, Value};
+
+use super::l1::print_json;
+
+/// Flags of `cairn bench state`.
+#[derive(Args)]
+pub struct BenchStateArgs {
+    /// Blocks in the large store.
+    #[arg(long, default_value_t = 2000)]
+    blocks: u64,
+    /// Blocks in the small store.
+    #[arg(long = "small-blocks", default_value_t = 10)]
+    small_blocks: u64,
+    /// Txs per block (the node's default --max-txs-per-block).
+    #[arg(long = "block-txs", default_value_t = 512)]
+    block_txs: usize,
+    /// Updates of a block at the blob limit to time on the large store.
+    #[arg(long, default_value_t = 9)]
+    reps: usize,
+    /// Restarts timed per store (median reported).
+    #[arg(long, default_value_t = 3)]
+    restarts: usize,
+    /// Where to build the stores (default: a temporary directory, removed afterwards).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Also write the report here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Internal: open the node's chain in DIR, print open time and resident memory, exit.
+    #[arg(long, hide = true, value_name = "DIR")]
+    probe: Option<PathBuf>,
+}
+
+/// Accounts whose balances the synthetic blocks write (public-data keys).
+const ACCOUNTS: u64 = 50_000;
+/// Genesis accounts of the benchmark's L2 (as the node's default).
+const GENESIS_ACCOUNTS: usize = 32;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[(((sorted.len() - 1) as f64) * p).round() as usize]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v
+}
+
+fn genesis() -> WorldState {
+    cairn_zk::scenario::Scenario::new(GENESIS_ACCOUNTS).state
+}
+
+/// A field element derived from `parts` (keccak, reduced): spread over the field like hashes.
+fn derive(parts: &[u64]) -> Fr {
+    let mut b = Vec::with_capacity(8 * parts.len());
+    for p in parts {
+        b.extend_from_slice(&p.to_be_bytes());
+    }
+    Fr::from_be_bytes_mod_order(alloy_primitives::keccak256(&b).as_slice())
+}
+
+/// The mix's txs and their effects, from the native pipeline.
+fn template(n: usize) -> Result<(Vec<Vec<u8>>, Vec<TxEffects>)> {
+    let s = cairn_zk::scenario::Scenario::new(GENESIS_ACCOUNTS);
+    let txs = s.public_mix(n);
+    let engine = Arc::new(Engine::new(EngineConfig::default())?);
+    let p = Pipeline::new(engine, Arc::new(s.state.clone()), s.context(), vec![]);
+    let out = p.process_block(Arc::new(s.state.clone()), &s.context(), &txs);
+    let mut kept = Vec::new();
+    let mut effects = Vec::new();
+    for (tx, o) in txs.into_iter().zip(out.txs) {
+        if let TxOutcome::Included(b) = o {
+            effects.push(TxEffects::decode(&b).ok_or_else(|| anyhow!("effects do not decode"))?);
+            kept.push(tx);
+        }
+    }
+    if effects.is_empty() {
+        bail!("the native pipeline included none of the mix's txs");
+    }
+    Ok((kept, effects))
+}
+
+/// Block `n`'s effects: the template's shape, fresh nullifiers and notes, writes to accounts
+/// drawn from a large population.
+fn synth(template: &[TxEffects], n: u64, txs: usize) -> Vec<TxEffects> {
+    (0..txs)
+        .map(|i| {
+            let mut e = template[i % template.len()].clone();
+            let id = n * 1_000_000 + i as u64;
+            for (j, x) in e.effects.nullifiers.iter_mut().enumerate() {
+                *x = derive(&[1, id, j as u64]);
+            }
+            for (j, x) in e.effects.note_hashes.iter_mut().enumerate() {
+                *x = derive(&[2, id, j as u64]);
+            }
+            let account = derive(&[3, id]).into_bigint().0[0] % ACCOUNTS;
+            e.effects.writes = e
+                .effects
+                .writes
+                .iter()
+                .map(|(k, v)| {
+                    let k0 = fr_from_raw(k).map(|k| k.into_bigint().0[0]).unwrap_or(0);
+                    (fr_to_raw(&derive(&[4, k0, account])), *v + Fr::from(n))
+                })
+                .collect();
+            e.hash = alloy_primitives::keccak256(id.to_be_bytes()).0;
+            e
+        })
+        .collect()
+}
+
+fn header(n: u64) -> BlockHeader {
+    BlockHeader {
+        chain_id: 31337,
+        rollup_version: 1,
+        block_number: n,
+        slot: n,
+        fee_per_mana: 1,
+        coinbase: [0; 20],
+        previous_archive: [0; 32],
+        note_root: [0; 32],
+        nullifier_root: [0; 32],
+        public_data_root: [0; 32],
+        effects_hash: [0; 32],
+        tx_count: 0,
+        gas_used: 0,
+    }
+}
+
+/// One block's update on a fork of the stored state: (ms, permutations).
+fn update(
+    state: &WorldState,
+    n: u64,
+    effects: &[TxEffects],
+) -> (f64, u64, WorldState, BlockHeader) {
+    let mut fork = state.clone();
+    let p0 = cairn_protocol::poseidon::permutations();
+    let t = Instant::now();
+    let h = fork.apply_block(header(n), effects);
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    (ms, cairn_protocol::poseidon::permutations() - p0, fork, h)
+}
+
+struct Built {
+    update_ms: Vec<f64>,
+    hashes: Vec<u64>,
+    commit_ms: Vec<f64>,
+}
+
+/// Builds a store of `blocks` blocks of `txs` txs in `dir`, timing each block's update.
+fn build(
+    dir: &Path,
+    blocks: u64,
+    txs: &[Vec<u8>],
+    template: &[TxEffects],
+    per_block: usize,
+) -> Result<Built> {
+    let genesis = genesis();
+    let store = Store::open(dir).map_err(|e| anyhow!("{e}"))?;
+    store.put_state(&genesis).map_err(|e| anyhow!("{e}"))?;
+    let mut built = Built {
+        update_ms: Vec::new(),
+        hashes: Vec::new(),
+        commit_ms: Vec::new(),
+    };
+    let block_txs: Vec<Vec<u8>> = (0..per_block).map(|i| txs[i % txs.len()].clone()).collect();
+    for n in 1..=blocks {
+        let snap = store
+            .state_snapshot()
+            .map_err(|e| anyhow!("{e}"))?
+            .ok_or_else(|| anyhow!("no state stored"))?;
+        let world = snap.world(&genesis);
+        let effects = synth(template, n, per_block);
+        let (ms, perms, state, h) = update(&world, n, &effects);
+        built.update_ms.push(ms);
+        built.hashes.push(perms);
+        let block = Block {
+            header: h,
+            txs: block_txs.clone(),
+            effects: effects.iter().map(TxEffects::encode).collect(),
+            archive: cairn_node::chain::Chain::archive_root(&state),
+            l1_tx: Default::default(),
+            status: Status::Checkpointed,
+            attestations: vec![],
+        };
+        let t = Instant::now();
+        store
+            .commit_block_with_state(n, &block.encode(), &[], &state, n.saturating_sub(64))
+            .map_err(|e| anyhow!("{e}"))?;
+        built.commit_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        if n % 100 == 0 {
+            eprintln!("  {} blocks: last update {ms:.0} ms", n);
+        }
+    }
+    Ok(built)
+}
+
+/// Open time and resident memory of a fresh process opening the chain in `dir`.
+fn restart(dir: &Path, times: usize) -> Result<(f64, f64)> {
+    let exe = std::env::current_exe()?;
+    let mut opens = Vec::new();
+    let mut rss = Vec::new();
+    for _ in 0..times.max(1) {
+        let out = Command::new(&exe)
+            .args(["bench", "state", "--probe"])
+            .arg(dir)
+            .output()
+            .context("running the restart probe")?;
+        if !out.status.success() {
+            bail!(
+                "restart probe failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let v: Value = serde_json::from_slice(&out.stdout).context("probe output")?;
+        opens.push(v["open_ms"].as_f64().unwrap_or(f64::NAN));
+        rss.push(v["rss_mb"].as_f64().unwrap_or(f64::NAN));
+    }
+    Ok((
+        percentile(&sorted(opens), 0.5),
+        percentile(&sorted(rss), 0.5),
+    ))
+}
+
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|r| r.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn probe(dir: &Path) -> Result<()> {
+    let genesis = genesis();
+    let t = Instant::now();
+    let store = Arc::new(Store::open(dir).map_err(|e| anyhow!("{e}"))?);
+    let chain = ChainHandle::open(genesis, store).map_err(|e| anyhow!("{e}"))?;
+    let c = chain.snapshot();
+    // A read that reaches the trees, as the first RPC after a restart would.
+    let _ = c.state.notes.path(c.state.notes.len().saturating_sub(1));
+    let open_ms = t.elapsed().as_secs_f64() * 1e3;
+    println!(
+        "{}",
+        json!({"open_ms": open_ms, "rss_mb": rss_mb(), "tip": c.tip()})
+    );
+    chain.close();
+    Ok(())
+}
+
+/// Runs the benchmark.
+pub fn bench_state(a: BenchStateArgs) -> Result<()> {
+    if let Some(dir) = a.probe {
+        return probe(&dir);
+    }
+    let tmp;
+    let root = match &a.dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    // One permutation (a Merkle node): the unit of the hashing floor.
+    let mut x = Fr::from(1u64);
+    let t = Instant::now();
+    let k = 20_000u32;
+    for _ in 0..k {
+        x = cairn_protocol::poseidon::hash2(x, x);
+    }
+    let hash_us = t.elapsed().as_secs_f64() * 1e6 / k as f64;
+    std::hint::black_box(x);
+
+    eprintln!("taking the mix's effects from the native pipeline…");
+    let (txs, tpl) = template(a.block_txs)?;
+    let per_tx = |f: &dyn Fn(&TxEffects) -> usize| {
+        tpl.iter().map(f).sum::<usize>() as f64 / tpl.len() as f64
+    };
+    let mix = json!({
+        "txs": "cairn_zk::scenario::public_mix: token transfers and counter increments alternating",
+        "nullifiersPerTx": per_tx(&|e| e.effects.nullifiers.len()),
+        "notesPerTx": per_tx(&|e| e.effects.note_hashes.len()),
+        "publicWritesPerTx": per_tx(&|e| e.effects.writes.len()),
+        "accountsWritten": ACCOUNTS,
+    });
+    // The blob limit: how many of the mix's txs a checkpoint's blobs carry.
+    let body = encode_body(&header(1), &txs);
+    let per_tx_bytes = (body.len() as f64 / txs.len() as f64).max(1.0);
+    let max_block_txs =
+        ((cairn_consensus::blob::MAX_PAYLOAD_LEN - 256) as f64 / per_tx_bytes) as usize;
+
+    let small_dir = root.join("small");
+    let large_dir = root.join("large");
+    for d in [&small_dir, &large_dir] {
+        if d.exists() {
+            std::fs::remove_dir_all(d)?;
+        }
+    }
+    eprintln!("building a store of {} blocks…", a.small_blocks);
+    build(&small_dir, a.small_blocks, &txs, &tpl, a.block_txs)?;
+    eprintln!(
+        "building a store of {} blocks of {} txs…",
+        a.blocks, a.block_txs
+    );
+    let t = Instant::now();
+    let large = build(&large_dir, a.blocks, &txs, &tpl, a.block_txs)?;
+    let build_s = t.elapsed().as_secs_f64();
+
+    // Blocks at the blob limit, on forks of the large store (discarded: forks are overlays).
+    let store = Store::open(&large_dir).map_err(|e| anyhow!("{e}"))?;
+    let world = store
+        .state_snapshot()
+        .map_err(|e| anyhow!("{e}"))?
+        .ok_or_else(|| anyhow!("no state"))?
+        .world(&genesis());
+    let mut max_ms = Vec::new();
+    let mut max_hashes = Vec::new();
+    for r in 0..a.reps.max(1) {
+        let effects = synth(&tpl, a.blocks + 1 + r as u64, max_block_txs);
+        let (ms, perms, ..) = update(&world, a.blocks + 1, &effects);
+        max_ms.push(ms);
+        max_hashes.push(perms as f64);
+    }
+    drop(world);
+    drop(store);
+
+    let (restart_small, rss_small) = restart(&small_dir, a.restarts)?;
+    let (restart_large, rss_large) = restart(&large_dir, a.restarts)?;
+
+    let upd = sorted(large.update_ms.clone());
+    let hashes = sorted(large.hashes.iter().map(|h| *h as f64).collect());
+    let commit = sorted(large.commit_ms.clone());
+    let hashes_512 = percentile(&hashes, 0.5);
+    let floor_ms = hashes_512 * hash_us / 1e3;
+    let p50 = percentile(&upd, 0.5);
+    let report = json!({
+        "commit": env!("CAIRN_COMMIT"),
+        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "update_512_p50_ms": p50,
+        "update_512_p95_ms": percentile(&upd, 0.95),
+        "update_max_p50_ms": percentile(&sorted(max_ms), 0.5),
+        "max_block_txs": max_block_txs,
+        "hashes_512": hashes_512,
+        "hash_us": hash_us,
+        "restart_10_ms": restart_small,
+        "restart_2000_ms": restart_large,
+        "rss_10_mb": rss_small,
+        "rss_2000_mb": rss_large,
+        "method": {
+            "blockTxs": a.block_txs,
+            "smallStoreBlocks": a.small_blocks,
+            "largeStoreBlocks": a.blocks,
+            "mix": mix,
+            "update": "WorldState::apply_block on a fork of the stored state (three trees on their own threads), every block of the large store's build",
+            "hashes": "Poseidon permutations per update (a Merkle node is one, an indexed leaf two)",
+            "blobLimit": format!("{} payload bytes over {per_tx_bytes:.0} bytes per tx in a block body", cairn_consensus::blob::MAX_PAYLOAD_LEN),
+            "restart": "a fresh process opens the store and the chain (ChainHandle::open) and reads one witness; median of runs; resident memory from /proc/self/status",
+        },
+        "derived": {
+            "hashingFloor512Ms": floor_ms,
+            "update512OverFloor": p50 / floor_ms.max(1e-9),
+            "update512LastHundredP50Ms": percentile(&sorted(large.update_ms.iter().rev().take(100).copied().collect()), 0.5),
+            "commit512P50Ms": percentile(&commit, 0.5),
+            "commit512P95Ms": percentile(&commit, 0.95),
+            "updateMaxHashesP50": percentile(&sorted(max_hashes), 0.5),
+            "restartRatio": restart_large / restart_small.max(1e-9),
+            "rssRatio": rss_large / rss_small.max(1e-9),
+            "largeStoreBuildSeconds": build_s,
+        },
+    });
+    print_json(&report);
+    if let Some(out) = a.out {
+        std::fs::write(&out, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    Ok(())
+}
