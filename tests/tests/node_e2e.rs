@@ -891,6 +891,57 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
             }
         }
     }
+    drop(store);
+
+    // kill -9 while the chain service commits a block (the block and its tree writes in the
+    // open database transaction), then right after such a commit: each restart opens the
+    // stored state in place and checks it against the tip's header, and the node goes on to
+    // build blocks on it that the Rollup accepts, with the archives L1 holds.
+    let mut node = NodeProc::start(&net, &data, Some(&ks), None, tmp.path().join("node4.log"));
+    for (i, point) in ["mid-block-commit", "after-block-commit"]
+        .iter()
+        .enumerate()
+    {
+        let crash = crash_at(&mut node, point);
+        // The fault point names the block being committed.
+        let block = crash.slot;
+        drop(node);
+        node = NodeProc::start(
+            &net,
+            &data,
+            Some(&ks),
+            None,
+            tmp.path().join(format!("node{}.log", 5 + i)),
+        );
+        node.wait_for(
+            &format!("blocks on the state recovered from {point}"),
+            120,
+            |n| n.tips().is_some_and(|(l, _)| l >= block + 2),
+        );
+        let log = std::fs::read_to_string(&node.log).unwrap();
+        assert!(log.contains("chain and world state opened"), "{log}");
+        assert!(
+            !log.contains("from the stored blocks"),
+            "the restart rebuilt the state instead of opening it:\n{log}"
+        );
+        let c = Chain1::of(&net);
+        for n in [block, block + 1, block + 2] {
+            let theirs =
+                c.l1.call(
+                    c.rollup,
+                    &R::archiveAtCall {
+                        _checkpointNumber: U256::from(n),
+                    },
+                )
+                .unwrap();
+            let ours = node.call("node_getBlock", json!([n])).unwrap();
+            assert_eq!(
+                ours["archive"].as_str().unwrap(),
+                format!("{theirs:#x}"),
+                "{point}: block {n}"
+            );
+        }
+    }
 }
 
 /// Where a node was crashed by a fault point: the slot, the payload digest it had recorded

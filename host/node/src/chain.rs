@@ -80,10 +80,22 @@ pub fn encode_body(header: &BlockHeader, txs: &[Vec<u8>]) -> Vec<u8> {
     v
 }
 
+/// How many of `txs`, in order, a block body can carry within one checkpoint's blobs
+/// (`MAX_BLOBS_PER_CHECKPOINT`): the builder's data budget, whatever the operator's tx cap.
+pub fn txs_fitting_blobs(txs: &[Vec<u8>]) -> usize {
+    let mut used = BlockHeader::ENCODED_LEN + 4;
+    txs.iter()
+        .take_while(|t| {
+            used += 4 + t.len();
+            used <= cairn_consensus::blob::MAX_PAYLOAD_LEN
+        })
+        .count()
+}
+
 /// Parses [`encode_body`].
 pub fn decode_body(b: &[u8]) -> Option<(BlockHeader, Vec<Vec<u8>>)> {
     let mut r = R(b);
-    let header = BlockHeader::decode(r.take(240)?)?;
+    let header = BlockHeader::decode(r.take(BlockHeader::ENCODED_LEN)?)?;
     let txs = r.list()?;
     r.0.is_empty().then_some((header, txs))
 }
@@ -103,7 +115,7 @@ impl Block {
     /// Parses [`encode`](Self::encode).
     pub fn decode(b: &[u8]) -> Option<Block> {
         let mut r = R(b);
-        let header = BlockHeader::decode(r.take(240)?)?;
+        let header = BlockHeader::decode(r.take(BlockHeader::ENCODED_LEN)?)?;
         let txs = r.list()?;
         let effects = r.list()?;
         let archive = B256::from_slice(r.take(32)?);
@@ -317,6 +329,22 @@ pub(crate) mod tests {
             tx_count: 0,
             gas_used: 0,
         }
+    }
+
+    #[test]
+    fn the_blob_budget_takes_what_six_blobs_carry() {
+        let max = cairn_consensus::blob::MAX_PAYLOAD_LEN;
+        let tx = vec![7u8; 1000];
+        let n = (max - BlockHeader::ENCODED_LEN - 4) / 1004;
+        let txs = vec![tx; n + 5];
+        assert_eq!(txs_fitting_blobs(&txs), n);
+        let body = encode_body(&header(1), &txs[..n]);
+        assert!(body.len() <= max);
+        assert!(cairn_consensus::blob::encode_blobs(&body).is_ok());
+        let over = encode_body(&header(1), &txs[..n + 1]);
+        assert!(cairn_consensus::blob::encode_blobs(&over).is_err());
+        assert_eq!(txs_fitting_blobs(&txs[..3]), 3);
+        assert_eq!(txs_fitting_blobs(&[]), 0);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! `cairn-engine`.
 //!
 //! Services, each owning its state: the chain service ([`world`]: the only writer of the chain,
-//! the world state and the block table; readers take snapshots), the archiver ([`archiver`]:
+//! the world state and the block table, all in one database ([`store`], [`statedb`]); readers
+//! take snapshots that read through to it), the archiver ([`archiver`]:
 //! follows L1, or peers while paused), the sequencer ([`sequencer`]: the slot's proposal,
 //! attestation collection with a deadline, publishing), the validator client ([`consensus`]:
 //! re-executes and attests to gossiped proposals through the slashing guard), the tx pool

@@ -129,7 +129,10 @@ impl Node {
         let coinbase: [u8; 20] = me.coinbase.0 .0;
         let ctx = context(n, self.l1.chain_id(), cfg.rollup_version, fee, coinbase);
         // Build from the pool, oldest hash order (deterministic), through the pipeline.
-        let candidates = self.pool.candidates(cfg.max_txs_per_block)?;
+        // The operator's cap, then what one checkpoint's blobs carry: a block that does not fit
+        // could not be published at all.
+        let mut candidates = self.pool.candidates(cfg.max_txs_per_block)?;
+        candidates.truncate(crate::chain::txs_fitting_blobs(&candidates));
         let run = self.run_block(&state, &ctx, &candidates)?;
         let dropped: Vec<([u8; 32], Vec<u8>)> = run
             .rejected
@@ -438,11 +441,15 @@ impl Node {
 }
 
 /// The fixed points in a duty where a test can crash the node (feature `fault-injection`).
-pub const FAULT_POINTS: [&str; 4] = [
+pub const FAULT_POINTS: [&str; 6] = [
     "after-ha-claim",
     "after-guard-record",
     "in-attestation-round",
     "after-publish",
+    // The chain service, committing a block: its block and tree writes are in the open
+    // database transaction, not yet committed; then committed but not yet published.
+    "mid-block-commit",
+    "after-block-commit",
 ];
 
 #[cfg(feature = "fault-injection")]

@@ -491,7 +491,9 @@ impl Store {
             write_state(w, state, Some(&mut undo))?;
             let mut t = w.open_table(UNDO)?;
             t.insert(n, undo.as_slice())?;
-            prune_undo(&mut t, keep_undo_above)
+            prune_undo(&mut t, keep_undo_above)?;
+            crate::sequencer::fault_point("mid-block-commit", n, n, &Default::default());
+            Ok(())
         })
     }
 

@@ -225,6 +225,7 @@ impl Service {
             &state,
             undo_floor(n, self.chain.proven),
         )?;
+        crate::sequencer::fault_point("after-block-commit", n, n, &Default::default());
         let snap = current_state(&self.store)?;
         let world = snap.world(&self.genesis);
         self.chain.stored = Some(snap);

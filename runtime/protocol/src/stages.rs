@@ -740,6 +740,9 @@ pub struct BlockHeader {
 }
 
 impl BlockHeader {
+    /// Length of [`encode`](Self::encode).
+    pub const ENCODED_LEN: usize = 240;
+
     /// Canonical bytes (fixed 240 bytes).
     pub fn encode(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(240);
