@@ -902,6 +902,7 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
         .iter()
         .enumerate()
     {
+        node.wait_for("the node's API", 60, |n| n.tips().is_some());
         let crash = crash_at(&mut node, point);
         // The fault point names the block being committed.
         let block = crash.slot;
@@ -942,6 +943,52 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
             );
         }
     }
+
+    // A damaged state (a tree's root node overwritten, as a bad disk would): the node refuses
+    // to start and names the way out; `cairn db rebuild` recovers it and the node goes on.
+    let (tip, _) = node.tips().unwrap();
+    drop(node);
+    cairn_node::store::Store::open(&data)
+        .unwrap()
+        .damage_state_for_test()
+        .unwrap();
+    let mut refused = NodeProc::start(&net, &data, Some(&ks), None, tmp.path().join("node7.log"));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(s) = refused.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a node with a damaged state started"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(!status.success());
+    let log = std::fs::read_to_string(&refused.log).unwrap();
+    assert!(
+        log.contains("does not match block") && log.contains("cairn db rebuild"),
+        "{log}"
+    );
+    let out = run_cairn(
+        tmp.path(),
+        &[
+            "db".to_string(),
+            "rebuild".to_string(),
+            "--data-directory".to_string(),
+            data.display().to_string(),
+        ],
+        &net.env(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let node = NodeProc::start(&net, &data, Some(&ks), None, tmp.path().join("node8.log"));
+    node.wait_for("blocks after the rebuild", 120, |n| {
+        n.tips().is_some_and(|(l, _)| l >= tip + 2)
+    });
 }
 
 /// Where a node was crashed by a fault point: the slot, the payload digest it had recorded

@@ -92,6 +92,19 @@ pub fn txs_fitting_blobs(txs: &[Vec<u8>]) -> usize {
         .count()
 }
 
+/// How many of a block's executed txs, in order, stay within `limit` mana in total (the
+/// Rollup's mana limit).
+pub fn txs_within_mana(effects: &[TxEffects], limit: u128) -> usize {
+    let mut used: u128 = 0;
+    effects
+        .iter()
+        .take_while(|e| {
+            used = used.saturating_add(u128::from(e.gas_used));
+            used <= limit
+        })
+        .count()
+}
+
 /// Parses [`encode_body`].
 pub fn decode_body(b: &[u8]) -> Option<(BlockHeader, Vec<Vec<u8>>)> {
     let mut r = R(b);
@@ -345,6 +358,22 @@ pub(crate) mod tests {
         assert!(cairn_consensus::blob::encode_blobs(&over).is_err());
         assert_eq!(txs_fitting_blobs(&txs[..3]), 3);
         assert_eq!(txs_fitting_blobs(&[]), 0);
+    }
+
+    #[test]
+    fn the_mana_budget_stops_before_the_tx_that_would_pass_the_limit() {
+        let e = |gas| TxEffects {
+            hash: [0; 32],
+            gas_used: gas,
+            fee: 0,
+            effects: Default::default(),
+        };
+        let effects = [e(10), e(20), e(30), e(1)];
+        assert_eq!(txs_within_mana(&effects, 1000), 4);
+        assert_eq!(txs_within_mana(&effects, 60), 3);
+        assert_eq!(txs_within_mana(&effects, 59), 2);
+        assert_eq!(txs_within_mana(&effects, 9), 0);
+        assert_eq!(txs_within_mana(&[], 0), 0);
     }
 
     #[test]

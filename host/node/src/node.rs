@@ -306,6 +306,14 @@ impl Node {
             .map_err(|_| NodeError::Invalid("mana min fee out of range".into()))
     }
 
+    /// The Rollup's mana limit: the most a checkpoint's `totalManaUsed` may be (above it,
+    /// `propose` reverts).
+    pub fn mana_limit(&self) -> Result<u128, NodeError> {
+        let limit = self.l1.call(self.rollup(), &R::getManaLimitCall {})?;
+        // A limit past u128 is no limit a block could reach.
+        Ok(limit.try_into().unwrap_or(u128::MAX))
+    }
+
     /// Health reasons (empty: healthy).
     pub fn unhealthy(&self) -> Vec<String> {
         let mut r = Vec::new();

@@ -193,7 +193,29 @@ pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
         "node_getNoteHashMembershipWitness" => match p0.as_u64() {
             Some(index) => {
                 let chain = node.chain();
-                if index >= chain.state.notes.len() {
+                // Optionally at an older block: a wallet that anchored its tx there.
+                let at = params
+                    .get(1)
+                    .and_then(Value::as_u64)
+                    .filter(|b| *b < chain.tip());
+                let (notes, anchor) = match at {
+                    None => (chain.state.notes.clone(), chain.state.latest_anchor()),
+                    Some(b) => match chain.stored.as_ref().and_then(|s| s.notes_at(b)) {
+                        Some(t) => t,
+                        None => {
+                            return err(
+                                &id,
+                                -32602,
+                                &format!(
+                                    "invalid params: witnesses are served for the last {} blocks; block {b} is older",
+                                    cairn_protocol::state::ANCHOR_WINDOW
+                                ),
+                                None,
+                            )
+                        }
+                    },
+                };
+                if index >= notes.len() {
                     return err(
                         &id,
                         -32602,
@@ -201,14 +223,14 @@ pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
                         None,
                     );
                 }
-                // Against the newest anchor, whose note root is the tree's current root.
-                let path = chain.state.notes.path(index);
+                let path = notes.path(index);
                 ok(
                     &id,
                     json!({
                         "index": index,
-                        "anchor": fr_to_hex(&chain.state.latest_anchor()),
-                        "noteRoot": fr_to_hex(&chain.state.notes.root()),
+                        "blockNumber": at.unwrap_or(chain.tip()),
+                        "anchor": fr_to_hex(&anchor),
+                        "noteRoot": fr_to_hex(&notes.root()),
                         "siblings": path.siblings.iter().map(fr_to_hex).collect::<Vec<_>>(),
                     }),
                 )

@@ -143,7 +143,20 @@ impl Node {
                 (hash, serde_json::to_vec(&receipt).unwrap_or_default())
             })
             .collect();
-        let (txs, effects, eff_bytes) = (run.txs, run.effects, run.effect_bytes);
+        let (mut txs, mut effects, mut eff_bytes) = (run.txs, run.effects, run.effect_bytes);
+        // The Rollup's mana limit: txs past it stay in the pool for the next block (each tx's
+        // effects depend only on the ones before it, so cutting the tail keeps the rest valid).
+        let keep = crate::chain::txs_within_mana(&effects, self.mana_limit()?);
+        if keep < txs.len() {
+            tracing::info!(
+                kept = keep,
+                left = txs.len() - keep,
+                "block at the Rollup's mana limit"
+            );
+            txs.truncate(keep);
+            effects.truncate(keep);
+            eff_bytes.truncate(keep);
+        }
         let header0 = BlockHeader {
             chain_id: ctx.chain_id,
             rollup_version: ctx.rollup_version,

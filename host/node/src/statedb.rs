@@ -5,9 +5,11 @@
 //! stays consistent while the chain service commits newer blocks.
 //!
 //! Each block also stores what it overwrote (`state_undo`), so unwinding blocks (an L1 prune or
-//! reorg) restores the earlier state without a replay. Undo records are kept for blocks above
-//! the proven tip and at most [`UNDO_WINDOW`] blocks back; an unwind deeper than that rebuilds
-//! the state from genesis and the stored blocks.
+//! reorg) restores the earlier state without a replay, and the note tree of an older block (a
+//! witness against an older anchor) is today's with those entries over it. Undo records are
+//! kept for blocks above the proven tip or inside the anchor window, and at most
+//! [`UNDO_WINDOW`] blocks back; an unwind deeper than that rebuilds the state from genesis and
+//! the stored blocks.
 
 // redb's error enum is large; it is built once per failed database call, never in a loop.
 #![allow(clippy::result_large_err)]
@@ -115,8 +117,8 @@ impl Head {
 
 struct Reader<'a>(&'a [u8]);
 
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         if self.0.len() < n {
             return None;
         }
@@ -132,6 +134,7 @@ impl Reader<'_> {
 /// The open tables of one read transaction, shared by the four trees of a snapshot.
 struct Tables {
     blocks: ReadOnlyTable<u64, &'static [u8]>,
+    undo: ReadOnlyTable<u64, &'static [u8]>,
     nodes: ReadOnlyTable<(u8, u8, u64), [u8; 32]>,
     leaves: ReadOnlyTable<(u8, u64), &'static [u8]>,
     keys: ReadOnlyTable<(u8, [u8; 32]), u64>,
@@ -243,6 +246,43 @@ impl StateSnapshot {
         }
     }
 
+    /// The note-hash tree and the anchor (archive root) as they were after block `at`, for a
+    /// witness against an older anchor; `None` past the blocks whose undo records are kept (at
+    /// least the anchor window) or if a record is damaged.
+    pub fn notes_at(&self, at: u64) -> Option<(AppendTree, Fr)> {
+        if at > self.head.block {
+            return None;
+        }
+        let mut nodes = std::collections::BTreeMap::new();
+        let mut head = self.head.clone();
+        // Newest block first, so the entry kept for a node is the one from before block at+1.
+        for n in (at + 1..=self.head.block).rev() {
+            let record = self.tables.undo.get(n).ok()??;
+            let (prev_head, entries) = parse_undo(record.value())?;
+            for e in entries {
+                if let Prior::Node((NOTES, level, index), prev) = e {
+                    let prev = match prev {
+                        Some(b) => Some(fr_from_bytes(&b)?),
+                        None => None,
+                    };
+                    nodes.insert((level, index), prev);
+                }
+            }
+            head = Head::decode(prev_head)?;
+        }
+        let anchor = head.anchors.last().map(|a| a.0)?;
+        let tree = Historical {
+            size: head.sizes[NOTES as usize],
+            nodes,
+            now: StoredTree {
+                id: NOTES,
+                size: self.head.sizes[NOTES as usize],
+                tables: self.tables.clone(),
+            },
+        };
+        Some((AppendTree::over(Arc::new(tree)), anchor))
+    }
+
     /// The first read through this snapshot that failed, if any.
     pub fn failure(&self) -> Option<&str> {
         self.tables.failure.get().map(String::as_str)
@@ -324,76 +364,114 @@ fn write_state(
     Ok(())
 }
 
+/// One entry of an undo record: what a block overwrote (`None`: the entry did not exist).
+enum Prior<'a> {
+    Node((u8, u8, u64), Option<[u8; 32]>),
+    Leaf((u8, u64), Option<&'a [u8]>),
+    Key((u8, [u8; 32]), Option<u64>),
+}
+
+/// Parses an undo record: the head before the block (empty: none) and the entries; `None` if
+/// the record is damaged.
+fn parse_undo(record: &[u8]) -> Option<(&[u8], Vec<Prior<'_>>)> {
+    let mut r = Reader(record);
+    let n = u32::from_be_bytes(r.array::<4>()?) as usize;
+    let prev_head = r.take(n)?;
+    let mut out = Vec::new();
+    while !r.0.is_empty() {
+        let [tag, t] = r.array::<2>()?;
+        out.push(match tag {
+            0 => {
+                let [level] = r.array::<1>()?;
+                let index = u64::from_be_bytes(r.array::<8>()?);
+                let [has] = r.array::<1>()?;
+                let prev = if has == 1 {
+                    Some(r.array::<32>()?)
+                } else {
+                    None
+                };
+                Prior::Node((t, level, index), prev)
+            }
+            1 => {
+                let index = u64::from_be_bytes(r.array::<8>()?);
+                let [has] = r.array::<1>()?;
+                let prev = if has == 1 {
+                    Some(r.take(IndexedLeaf::BYTES)?)
+                } else {
+                    None
+                };
+                Prior::Leaf((t, index), prev)
+            }
+            2 => {
+                let k = r.array::<32>()?;
+                let [has] = r.array::<1>()?;
+                let prev = if has == 1 {
+                    Some(u64::from_be_bytes(r.array::<8>()?))
+                } else {
+                    None
+                };
+                Prior::Key((t, k), prev)
+            }
+            _ => return None,
+        });
+    }
+    Some((prev_head, out))
+}
+
 /// Applies one undo record inside `w`; `None` if the record is damaged.
 fn apply_undo(w: &WriteTransaction, record: &[u8]) -> Result<Option<()>, redb::Error> {
+    let Some((prev_head, entries)) = parse_undo(record) else {
+        return Ok(None);
+    };
     let mut nodes = w.open_table(NODES)?;
     let mut leaves = w.open_table(LEAVES)?;
     let mut keys = w.open_table(KEYS)?;
     let mut meta = w.open_table(STATE)?;
-    let mut r = Reader(record);
-    let Some(n) = r.array::<4>().map(u32::from_be_bytes) else {
-        return Ok(None);
-    };
-    let Some(prev_head) = r.take(n as usize).map(<[u8]>::to_vec) else {
-        return Ok(None);
-    };
-    while !r.0.is_empty() {
-        let Some([tag, t]) = r.array::<2>() else {
-            return Ok(None);
-        };
-        match tag {
-            0 => {
-                let (Some([level]), Some(index), Some([has])) =
-                    (r.array::<1>(), r.array::<8>(), r.array::<1>())
-                else {
-                    return Ok(None);
-                };
-                let key = (t, level, u64::from_be_bytes(index));
-                if has == 1 {
-                    let Some(h) = r.array::<32>() else {
-                        return Ok(None);
-                    };
-                    nodes.insert(key, h)?;
-                } else {
-                    nodes.remove(key)?;
-                }
-            }
-            1 => {
-                let (Some(index), Some([has])) = (r.array::<8>(), r.array::<1>()) else {
-                    return Ok(None);
-                };
-                let key = (t, u64::from_be_bytes(index));
-                if has == 1 {
-                    let Some(leaf) = r.take(IndexedLeaf::BYTES) else {
-                        return Ok(None);
-                    };
-                    leaves.insert(key, leaf)?;
-                } else {
-                    leaves.remove(key)?;
-                }
-            }
-            2 => {
-                let (Some(k), Some([has])) = (r.array::<32>(), r.array::<1>()) else {
-                    return Ok(None);
-                };
-                if has == 1 {
-                    let Some(i) = r.array::<8>() else {
-                        return Ok(None);
-                    };
-                    keys.insert((t, k), u64::from_be_bytes(i))?;
-                } else {
-                    keys.remove((t, k))?;
-                }
-            }
-            _ => return Ok(None),
+    for e in entries {
+        match e {
+            Prior::Node(k, Some(h)) => drop(nodes.insert(k, h)?),
+            Prior::Node(k, None) => drop(nodes.remove(k)?),
+            Prior::Leaf(k, Some(l)) => drop(leaves.insert(k, l)?),
+            Prior::Leaf(k, None) => drop(leaves.remove(k)?),
+            Prior::Key(k, Some(i)) => drop(keys.insert(k, i)?),
+            Prior::Key(k, None) => drop(keys.remove(k)?),
         }
     }
     if prev_head.is_empty() {
         meta.remove("head")?;
     } else {
-        meta.insert("head", prev_head.as_slice())?;
+        meta.insert("head", prev_head)?;
     }
     Ok(Some(()))
+}
+
+/// A stored append tree as it was some blocks back: the nodes those blocks overwrote, over
+/// today's.
+struct Historical {
+    size: u64,
+    nodes: std::collections::BTreeMap<(u8, u64), Option<Fr>>,
+    now: StoredTree,
+}
+
+impl TreeStore for Historical {
+    fn size(&self) -> u64 {
+        self.size
+    }
+    fn node(&self, level: u8, index: u64) -> Option<Fr> {
+        match self.nodes.get(&(level, index)) {
+            Some(v) => *v,
+            None => self.now.node(level, index),
+        }
+    }
+    fn leaf(&self, _: u64) -> Option<IndexedLeaf> {
+        None
+    }
+    fn find(&self, _: &Key) -> Option<u64> {
+        None
+    }
+    fn below(&self, _: &Key) -> Option<(Key, u64)> {
+        None
+    }
 }
 
 /// Why the stored state cannot be unwound in place.
@@ -447,6 +525,7 @@ impl Store {
         let tables = (|| -> Result<Tables, redb::Error> {
             Ok(Tables {
                 blocks: r.open_table(crate::store::BLOCKS)?,
+                undo: r.open_table(UNDO)?,
                 nodes: r.open_table(NODES)?,
                 leaves: r.open_table(LEAVES)?,
                 keys: r.open_table(KEYS)?,
@@ -556,11 +635,6 @@ impl Store {
             Ok(Unwind::Done)
         })
     }
-
-    /// Drops undo records of blocks up to `upto` (proven: never unwound).
-    pub fn forget_undo(&self, upto: u64) -> Result<(), StoreError> {
-        self.write(|w| prune_undo(&mut w.open_table(UNDO)?, upto))
-    }
 }
 
 pub(crate) fn prune_undo(
@@ -584,4 +658,17 @@ fn clear_state_in(w: &WriteTransaction) -> Result<(), redb::Error> {
     w.delete_table(STATE)?;
     w.delete_table(UNDO)?;
     Store::create_state_tables(w)
+}
+
+#[cfg(feature = "fault-injection")]
+impl Store {
+    /// Overwrites the nullifier tree's root node, as a bad disk would (tests of the
+    /// damaged-state path; test builds only).
+    pub fn damage_state_for_test(&self) -> Result<(), StoreError> {
+        self.write(|w| {
+            w.open_table(NODES)?
+                .insert((NULLIFIERS, 32u8, 0u64), [7u8; 32])?;
+            Ok(())
+        })
+    }
 }

@@ -252,8 +252,13 @@ impl Store {
     }
 
     /// Rewrites blocks that became proven, records the proven tip and drops the undo records
-    /// up to it (proven blocks are never unwound), in one transaction.
-    pub fn mark_proven(&self, blocks: &[(u64, Vec<u8>)], upto: u64) -> Result<(), StoreError> {
+    /// up to `drop_undo_upto`, in one transaction.
+    pub fn mark_proven(
+        &self,
+        blocks: &[(u64, Vec<u8>)],
+        upto: u64,
+        drop_undo_upto: u64,
+    ) -> Result<(), StoreError> {
         self.write(|w| {
             let mut t = w.open_table(BLOCKS)?;
             for (n, b) in blocks {
@@ -261,7 +266,7 @@ impl Store {
             }
             w.open_table(META)?
                 .insert(PROVEN, &upto.to_be_bytes()[..])?;
-            crate::statedb::prune_undo(&mut w.open_table(crate::statedb::UNDO)?, upto)
+            crate::statedb::prune_undo(&mut w.open_table(crate::statedb::UNDO)?, drop_undo_upto)
         })
     }
 

@@ -281,7 +281,8 @@ impl Service {
                 (b.header.block_number, b.encode())
             })
             .collect();
-        self.store.mark_proven(&changed, upto)?;
+        self.store
+            .mark_proven(&changed, upto, undo_floor(self.chain.tip(), upto))?;
         self.reopen(self.chain.tip(), upto)?;
         self.publish();
         Ok(())
@@ -297,9 +298,13 @@ impl Service {
 }
 
 /// Undo records of blocks up to this are dropped when block `n` commits: proven blocks are
-/// final, and deeper unwinds than the window rebuild instead.
+/// final (kept only while in the anchor window), and deeper unwinds than the window rebuild
+/// instead.
 fn undo_floor(n: u64, proven: u64) -> u64 {
-    proven.max(n.saturating_sub(UNDO_WINDOW))
+    // Proven blocks stay as long as they are in the anchor window: their records serve the
+    // witnesses a wallet anchored there asks for.
+    let anchors = n.saturating_sub(cairn_protocol::state::ANCHOR_WINDOW as u64);
+    proven.min(anchors).max(n.saturating_sub(UNDO_WINDOW))
 }
 
 fn current_state(store: &Store) -> Result<Arc<StateSnapshot>, NodeError> {
@@ -357,7 +362,7 @@ fn proven_tip(store: &Store, tip: u64) -> Result<u64, StartError> {
             proven = n;
         }
     }
-    store.mark_proven(&[], proven)?;
+    store.mark_proven(&[], proven, undo_floor(tip, proven))?;
     Ok(proven)
 }
 
@@ -592,25 +597,40 @@ mod tests {
     }
 
     #[test]
-    fn an_unwind_past_the_undo_window_rebuilds_and_proven_blocks_drop_their_undo() {
+    fn older_witnesses_and_unwinds_reach_back_as_far_as_the_undo_records_kept() {
         let dir = tempfile::tempdir().unwrap();
         let (chain, store) = open(dir.path());
         let mut history = vec![roots(&chain.snapshot().state)];
-        for _ in 0..4 {
-            let (b, s, p) = busy(&chain.snapshot(), 4);
+        let mut anchors = vec![chain.snapshot().state.latest_anchor()];
+        for _ in 0..70 {
+            let (b, s, p) = busy(&chain.snapshot(), 1);
             assert!(chain.append(b, s, p, vec![]).unwrap());
             history.push(roots(&chain.snapshot().state));
+            anchors.push(chain.snapshot().state.latest_anchor());
         }
-        chain.mark_proven(2).unwrap();
-        // Blocks 1 and 2 are final: their undo records are gone, the later ones stay.
+        // A witness against the state after block 40: the note root and anchor of then, and a
+        // path that proves a note of block 40 against that root.
+        let c = chain.snapshot();
+        let snap = c.stored.clone().unwrap();
+        let (notes, anchor) = snap.notes_at(40).unwrap();
+        assert_eq!(notes.root(), history[40][0]);
+        assert_eq!(anchor, anchors[40]);
+        let last = notes.len() - 1;
+        assert_eq!(notes.path(last).root(notes.leaf(last)), history[40][0]);
+        assert_eq!(notes.leaf(last), ark_bn254::Fr::from(7 * 40u64));
+        // Proving blocks up to 68 drops the records older than the anchor window (64 blocks).
+        chain.mark_proven(68).unwrap();
+        let snap = chain.snapshot().stored.clone().unwrap();
+        assert!(snap.notes_at(5).is_none());
+        assert!(snap.notes_at(6).is_some());
         assert_eq!(
             store.roll_back_with_state(0, &[]).unwrap(),
-            Unwind::NoHistory(2)
+            Unwind::NoHistory(6)
         );
-        assert_eq!(store.state_head().unwrap().unwrap().block, 4);
+        assert_eq!(store.state_head().unwrap().unwrap().block, 70);
         // The chain service falls back to a rebuild when asked to go below them anyway.
-        assert_eq!(chain.roll_back(1).unwrap(), 3);
-        assert_eq!(roots(&chain.snapshot().state), history[1]);
+        assert_eq!(chain.roll_back(3).unwrap(), 67);
+        assert_eq!(roots(&chain.snapshot().state), history[3]);
     }
 
     #[test]
