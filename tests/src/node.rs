@@ -107,6 +107,22 @@ impl NodeProc {
         }
     }
 
+    /// Waits for the process to exit by itself (a refused start); panics after `secs`.
+    pub fn wait_exit(&mut self, secs: u64) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(s) = self.child.try_wait().expect("wait for cairn start") {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "cairn start kept running for {secs} s (log: {})",
+                self.log.display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// (latest, proven) block numbers.
     pub fn tips(&self) -> Option<(u64, u64)> {
         let t = self.call("node_getL2Tips", json!([])).ok()?;

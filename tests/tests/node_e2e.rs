@@ -953,18 +953,7 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
         .damage_state_for_test()
         .unwrap();
     let mut refused = NodeProc::start(&net, &data, Some(&ks), None, tmp.path().join("node7.log"));
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let status = loop {
-        if let Some(s) = refused.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a node with a damaged state started"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    assert!(!status.success());
+    assert!(!refused.wait_exit(90).success());
     let log = std::fs::read_to_string(&refused.log).unwrap();
     assert!(
         log.contains("does not match block") && log.contains("cairn db rebuild"),
@@ -1432,17 +1421,7 @@ fn a_node_refuses_to_sequence_on_a_rollup_deployed_for_another_l2() {
     );
     let data = tmp.path().join("data");
     let mut node = NodeProc::start(&net, &data, Some(&keys), None, tmp.path().join("seq.log"));
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(st) = node.child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "cairn start --sequencer kept running"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let status = node.wait_exit(120);
     let log = std::fs::read_to_string(&node.log).unwrap();
     assert!(!status.success(), "{log}");
     let rollup = net.address("rollup").to_lowercase();

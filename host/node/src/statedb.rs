@@ -208,11 +208,6 @@ pub struct StateSnapshot {
 }
 
 impl StateSnapshot {
-    /// The block the state is after.
-    pub fn state_block(&self) -> u64 {
-        self.head.block
-    }
-
     /// The world state this snapshot holds, with `genesis`'s contracts and keys (which no
     /// block changes). Cheap: the trees read through to the database.
     pub fn world(&self, genesis: &WorldState) -> WorldState {

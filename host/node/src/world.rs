@@ -273,7 +273,7 @@ impl Service {
         // Memory follows only once the store has it: it never runs ahead.
         let changed: Vec<(u64, Vec<u8>)> = self
             .chain
-            .blocks(1.max(self.chain.proven.saturating_sub(UNDO_WINDOW)), upto)
+            .blocks(self.chain.proven + 1, upto)
             .filter(|b| b.status != Status::Proven)
             .map(|b| {
                 let mut b = (*b).clone();
@@ -409,6 +409,14 @@ fn open_state(
                 h.block
             )))
         }
+        Some(h) if h.block < tip => {
+            tracing::info!(
+                from = h.block + 1,
+                to = tip,
+                "the world state lacks the last blocks: applying them from the stored blocks"
+            );
+            Some(h.block)
+        }
         Some(h) => Some(h.block),
         None => {
             if tip > 0 {
@@ -535,6 +543,17 @@ mod tests {
         (block, s, chain.archive_at(n - 1))
     }
 
+    /// Appends three busy blocks, closes the chain and returns the roots it ended with.
+    fn three_busy_blocks(chain: &ChainHandle) -> [ark_bn254::Fr; 4] {
+        for _ in 0..3 {
+            let (b, s, p) = busy(&chain.snapshot(), 5);
+            assert!(chain.append(b, s, p, vec![]).unwrap());
+        }
+        let r = roots(&chain.snapshot().state);
+        chain.close();
+        r
+    }
+
     /// The four roots of a state.
     fn roots(s: &WorldState) -> [ark_bn254::Fr; 4] {
         [
@@ -640,12 +659,7 @@ mod tests {
         let tip_roots;
         {
             let (chain, store) = open(dir.path());
-            for _ in 0..3 {
-                let (b, s, p) = busy(&chain.snapshot(), 5);
-                assert!(chain.append(b, s, p, vec![]).unwrap());
-            }
-            tip_roots = roots(&chain.snapshot().state);
-            chain.close();
+            tip_roots = three_busy_blocks(&chain);
             // Flip the nullifier tree's root node, as a bad disk would.
             store
                 .write(|w| {
@@ -673,12 +687,7 @@ mod tests {
         let tip_roots;
         {
             let (chain, store) = open(dir.path());
-            for _ in 0..3 {
-                let (b, s, p) = busy(&chain.snapshot(), 5);
-                assert!(chain.append(b, s, p, vec![]).unwrap());
-            }
-            tip_roots = roots(&chain.snapshot().state);
-            chain.close();
+            tip_roots = three_busy_blocks(&chain);
             // What an earlier version left: blocks only.
             store.clear_state().unwrap();
         }

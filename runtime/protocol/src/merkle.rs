@@ -247,11 +247,6 @@ impl Layer {
         &self.keys
     }
 
-    /// True if the layer holds no write.
-    pub fn is_clean(&self) -> bool {
-        self.nodes.is_empty() && self.size == self.base.size()
-    }
-
     /// Opens a checkpoint: [`revert`](Self::revert) takes back every write made after it.
     pub fn checkpoint(&mut self) -> Checkpoint {
         Checkpoint(self.journal.get_or_insert_with(Vec::new).len())
