@@ -300,12 +300,12 @@ impl Layer {
             .or_else(|| self.base.leaf(index))
     }
 
+    /// Sets an indexed leaf; its hash (level 0) is computed by [`rehash_leaves`](Self::rehash_leaves).
     fn set_leaf(&mut self, index: u64, leaf: IndexedLeaf) {
         let prev = self.leaves.insert(index, leaf);
         if let Some(j) = self.journal.as_mut() {
             j.push(Undo::Leaf(index, prev));
         }
-        self.set_node(0, index, leaf.hash());
     }
 
     fn add_key(&mut self, key: Key, index: u64) {
@@ -330,7 +330,19 @@ impl Layer {
         }
     }
 
-    /// Hashes every node above the `dirty` leaves once, level by level.
+    /// Hashes the `dirty` indexed leaves, then every node above them.
+    fn rehash_leaves(&mut self, mut dirty: Vec<u64>) {
+        dirty.sort_unstable();
+        dirty.dedup();
+        let hashes = hash_each(&dirty, |i| self.get_leaf(i).unwrap_or_default().hash());
+        for (&i, h) in dirty.iter().zip(hashes) {
+            self.set_node(0, i, h);
+        }
+        self.rehash(dirty);
+    }
+
+    /// Hashes every node above the `dirty` leaves once, level by level; the nodes of a level
+    /// are shared out over the cores.
     fn rehash(&mut self, mut dirty: Vec<u64>) {
         dirty.sort_unstable();
         dirty.dedup();
@@ -341,8 +353,10 @@ impl Layer {
                     parents.push(i >> 1);
                 }
             }
-            for &p in &parents {
-                let h = hash2(self.get_node(level, 2 * p), self.get_node(level, 2 * p + 1));
+            let hashes = hash_each(&parents, |p| {
+                hash2(self.get_node(level, 2 * p), self.get_node(level, 2 * p + 1))
+            });
+            for (&p, h) in parents.iter().zip(hashes) {
                 self.set_node(level + 1, p, h);
             }
             dirty = parents;
@@ -359,6 +373,48 @@ impl Layer {
             .collect();
         Path { index, siblings }
     }
+}
+
+/// Below this many hashes per core a level is hashed on the calling thread: starting a thread
+/// costs about as much as a few permutations.
+const PER_THREAD_MIN: usize = 16;
+
+/// `f` of every item, in order; on native targets split over the cores when there is enough.
+fn hash_each(items: &[u64], f: impl Fn(u64) -> Fr + Sync) -> Vec<Fr> {
+    let threads = cores().min(items.len() / PER_THREAD_MIN).max(1);
+    if threads == 1 {
+        return items.iter().map(|&i| f(i)).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let mut parts = items.chunks(chunk);
+        let first = parts.next().unwrap_or_default();
+        let rest: Vec<_> = parts
+            .map(|part| s.spawn(move || part.iter().map(|&i| f(i)).collect::<Vec<Fr>>()))
+            .collect();
+        let mut out: Vec<Fr> = first.iter().map(|&i| f(i)).collect();
+        for h in rest {
+            match h.join() {
+                Ok(v) => out.extend(v),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
+}
+
+/// Cores to hash on: one in wasm (no threads), else what the machine offers (at most 8).
+fn cores() -> usize {
+    if cfg!(target_family = "wasm") {
+        return 1;
+    }
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get().min(8))
+            .unwrap_or(1)
+    })
 }
 
 fn restore<K: Ord, V>(m: &mut BTreeMap<K, V>, k: K, v: Option<V>) {
@@ -516,7 +572,7 @@ impl IndexedTree {
         layer.set_leaf(0, IndexedLeaf::default());
         layer.add_key(key_of(&Fr::from(0u64)), 0);
         layer.set_size(1);
-        layer.rehash(vec![0]);
+        layer.rehash_leaves(vec![0]);
         IndexedTree { layer }
     }
 
@@ -606,7 +662,7 @@ impl IndexedTree {
             }
         }
         let dirty = self.insert_new(items)?;
-        self.layer.rehash(dirty);
+        self.layer.rehash_leaves(dirty);
         Ok(start)
     }
 
@@ -654,7 +710,7 @@ impl IndexedTree {
             }
         }
         dirty.extend(self.insert_new(&new)?);
-        self.layer.rehash(dirty);
+        self.layer.rehash_leaves(dirty);
         Ok(())
     }
 

@@ -381,7 +381,7 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
             "smallStoreBlocks": a.small_blocks,
             "largeStoreBlocks": a.blocks,
             "mix": mix,
-            "update": "WorldState::apply_block on a fork of the stored state (three trees on their own threads), every block of the large store's build",
+            "update": "WorldState::apply_block on a fork of the stored state (three trees on their own threads, each level of a tree hashed on all cores), every block of the large store's build",
             "hashes": "Poseidon permutations per update (a Merkle node is one, an indexed leaf two)",
             "blobLimit": format!("{} payload bytes over {per_tx_bytes:.0} bytes per tx in a block body", cairn_consensus::blob::MAX_PAYLOAD_LEN),
             "restart": "a fresh process opens the store and the chain (ChainHandle::open) and reads one witness; median of runs; resident memory from /proc/self/status",
