@@ -4,7 +4,10 @@
 use std::io::Read;
 use std::sync::Arc;
 
+use ark_bn254::Fr;
 use cairn_protocol::field::fr_to_hex;
+use cairn_protocol::merkle::IndexedTree;
+use cairn_protocol::state::WorldState;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -38,6 +41,71 @@ fn modules_json(stages: &[(cairn_engine::Stage, String, Option<u64>)]) -> Value 
         .iter()
         .map(|(s, m, since)| json!({"stage": s.name(), "module": m, "component": m != "native", "sinceBlock": since}))
         .collect::<Vec<_>>())
+}
+
+/// The state a read is answered from: the tip's, or (with `at` below the tip) the state after
+/// block `at`, within the blocks whose undo records are kept (at least the anchor window).
+/// `Err` is the JSON-RPC error to answer with.
+fn state_at(
+    id: &Value,
+    chain: &crate::chain::Chain,
+    at: Option<&Value>,
+) -> Result<(Arc<WorldState>, u64), Value> {
+    let tip = chain.tip();
+    let at = match at {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(b) => Some(b),
+            None => {
+                return Err(err(
+                    id,
+                    -32602,
+                    "invalid params: the block number must be a non-negative integer",
+                    None,
+                ))
+            }
+        },
+    };
+    match at.filter(|b| *b < tip) {
+        None => Ok((chain.state.clone(), tip)),
+        Some(b) => match chain
+            .stored
+            .as_ref()
+            .and_then(|s| s.world_at(b, &chain.state))
+        {
+            Some(w) => Ok((Arc::new(w), b)),
+            None => Err(err(
+                id,
+                -32602,
+                &format!(
+                    "invalid params: state is served for the last {} blocks; block {b} is older",
+                    cairn_protocol::state::ANCHOR_WINDOW
+                ),
+                None,
+            )),
+        },
+    }
+}
+
+/// An indexed-tree leaf with its index and path.
+fn indexed_witness(tree: &IndexedTree, index: u64, block: u64) -> Value {
+    let leaf = tree.leaf(index).unwrap_or_default();
+    json!({
+        "index": index,
+        "blockNumber": block,
+        "leaf": {
+            "value": fr_to_hex(&leaf.value),
+            "payload": fr_to_hex(&leaf.payload),
+            "nextValue": fr_to_hex(&leaf.next_value),
+            "nextIndex": leaf.next_index,
+        },
+        "root": fr_to_hex(&tree.root()),
+        "siblings": tree.path(index).siblings.iter().map(fr_to_hex).collect::<Vec<_>>(),
+    })
+}
+
+fn field_param(p: &Value) -> Option<Fr> {
+    cairn_protocol::field::fr_from_hex(p.as_str()?)
 }
 
 fn hash_param(p: &Value) -> Option<[u8; 32]> {
@@ -164,14 +232,14 @@ pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
             let contract = word(Some(&p0));
             let slot = word(params.get(1));
             match (contract, slot) {
-                (Some(c), Some(s)) => {
-                    let v = node.chain().state.read_slot(&c, &s);
-                    ok(&id, json!(fr_to_hex(&v)))
-                }
+                (Some(c), Some(s)) => match state_at(&id, &node.chain(), params.get(2)) {
+                    Ok((state, _)) => ok(&id, json!(fr_to_hex(&state.read_slot(&c, &s)))),
+                    Err(e) => e,
+                },
                 _ => err(
                     &id,
                     -32602,
-                    "invalid params: [contract, slot] as hex words expected",
+                    "invalid params: [contract, slot, blockNumber?] as hex words expected",
                     None,
                 ),
             }
@@ -192,34 +260,17 @@ pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
         }
         "node_getNoteHashMembershipWitness" => match p0.as_u64() {
             Some(index) => {
-                let chain = node.chain();
                 // Optionally at an older block: a wallet that anchored its tx there.
-                let at = params
-                    .get(1)
-                    .and_then(Value::as_u64)
-                    .filter(|b| *b < chain.tip());
-                let (notes, anchor) = match at {
-                    None => (chain.state.notes.clone(), chain.state.latest_anchor()),
-                    Some(b) => match chain.stored.as_ref().and_then(|s| s.notes_at(b)) {
-                        Some(t) => t,
-                        None => {
-                            return err(
-                                &id,
-                                -32602,
-                                &format!(
-                                    "invalid params: witnesses are served for the last {} blocks; block {b} is older",
-                                    cairn_protocol::state::ANCHOR_WINDOW
-                                ),
-                                None,
-                            )
-                        }
-                    },
+                let (state, block) = match state_at(&id, &node.chain(), params.get(1)) {
+                    Ok(s) => s,
+                    Err(e) => return e,
                 };
+                let notes = &state.notes;
                 if index >= notes.len() {
                     return err(
                         &id,
                         -32602,
-                        &format!("invalid params: no note at index {index}"),
+                        &format!("invalid params: no note at index {index} at block {block}"),
                         None,
                     );
                 }
@@ -228,8 +279,8 @@ pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
                     &id,
                     json!({
                         "index": index,
-                        "blockNumber": at.unwrap_or(chain.tip()),
-                        "anchor": fr_to_hex(&anchor),
+                        "blockNumber": block,
+                        "anchor": fr_to_hex(&state.latest_anchor()),
                         "noteRoot": fr_to_hex(&notes.root()),
                         "siblings": path.siblings.iter().map(fr_to_hex).collect::<Vec<_>>(),
                     }),
@@ -237,6 +288,42 @@ pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
             }
             None => err(&id, -32602, "invalid params: a leaf index expected", None),
         },
+        // [value, blockNumber?]: the leaf holding a nullifier (null if absent), the low leaf
+        // proving it absent (null if present), and a public-data slot's leaf or low leaf.
+        "node_getNullifierMembershipWitness"
+        | "node_getLowNullifierMembershipWitness"
+        | "node_getPublicDataWitness" => {
+            let Some(value) = field_param(&p0) else {
+                return err(
+                    &id,
+                    -32602,
+                    "invalid params: [value as a hex field element, blockNumber?] expected",
+                    None,
+                );
+            };
+            let (state, block) = match state_at(&id, &node.chain(), params.get(1)) {
+                Ok(s) => s,
+                Err(e) => return e,
+            };
+            let (tree, want_member) = match method {
+                "node_getNullifierMembershipWitness" => (&state.nullifiers, Some(true)),
+                "node_getLowNullifierMembershipWitness" => (&state.nullifiers, Some(false)),
+                _ => (&state.public_data, None),
+            };
+            let member = tree.index_of(&value);
+            let index = match (member, want_member) {
+                (Some(i), Some(true) | None) => i,
+                (None, Some(false) | None) => match tree.non_membership(&value) {
+                    Some(low) => low.path.index,
+                    // Only zero has no low leaf: it is the sentinel, never a member.
+                    None => return ok(&id, Value::Null),
+                },
+                _ => return ok(&id, Value::Null),
+            };
+            let mut w = indexed_witness(tree, index, block);
+            w["exists"] = json!(member.is_some());
+            ok(&id, w)
+        }
         "node_getCurrentMinFees" => match node.min_fee() {
             Ok(f) => ok(
                 &id,
@@ -783,6 +870,55 @@ mod tests {
 
     fn http(addr: &str, request: &str) -> String {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
+    #[test]
+    fn indexed_tree_witnesses_prove_what_they_answer() {
+        use cairn_protocol::merkle::{IndexedLeaf, NonMembership, Path};
+        let fake = Fake {
+            released: Mutex::new(true),
+            cv: Condvar::new(),
+            waiting: Default::default(),
+        };
+        let ask = |method: &str, params: Value| {
+            handle(
+                &fake,
+                &json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}),
+            )
+        };
+        let root = fr_to_hex(&WorldState::new().nullifiers.root());
+        // Nothing but the sentinel: 5 is absent, proven by leaf 0 (at the tip, block 0, also
+        // when an older block is asked for that the chain does not have yet).
+        let low = ask("node_getLowNullifierMembershipWitness", json!(["0x05", 3]));
+        let w = &low["result"];
+        assert_eq!(w["index"], 0, "{low}");
+        assert_eq!(w["blockNumber"], 0);
+        assert_eq!(w["exists"], false);
+        assert_eq!(w["root"], json!(root));
+        let f = |v: &Value| cairn_protocol::field::fr_from_hex(v.as_str().unwrap()).unwrap();
+        let proof = NonMembership {
+            low: IndexedLeaf {
+                value: f(&w["leaf"]["value"]),
+                payload: f(&w["leaf"]["payload"]),
+                next_value: f(&w["leaf"]["nextValue"]),
+                next_index: w["leaf"]["nextIndex"].as_u64().unwrap(),
+            },
+            path: Path {
+                index: 0,
+                siblings: w["siblings"].as_array().unwrap().iter().map(f).collect(),
+            },
+        };
+        assert!(proof.verify(f(&w["root"]), Fr::from(5u64)));
+        assert_eq!(
+            ask("node_getNullifierMembershipWitness", json!(["0x05"]))["result"],
+            Value::Null
+        );
+        let pd = ask("node_getPublicDataWitness", json!(["0x05"]));
+        assert_eq!(pd["result"]["exists"], false, "{pd}");
+        for bad in [json!([]), json!(["zz"]), json!(["0x05", "latest"])] {
+            let r = ask("node_getPublicDataWitness", bad.clone());
+            assert_eq!(r["error"]["code"], -32602, "{bad}: {r}");
+        }
+    }
+
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         s.write_all(request.as_bytes()).unwrap();
         let mut out = String::new();

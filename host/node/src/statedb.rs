@@ -14,6 +14,7 @@
 // redb's error enum is large; it is built once per failed database call, never in a loop.
 #![allow(clippy::result_large_err)]
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
 use ark_bn254::Fr;
@@ -241,41 +242,72 @@ impl StateSnapshot {
         }
     }
 
-    /// The note-hash tree and the anchor (archive root) as they were after block `at`, for a
-    /// witness against an older anchor; `None` past the blocks whose undo records are kept (at
-    /// least the anchor window) or if a record is damaged.
-    pub fn notes_at(&self, at: u64) -> Option<(AppendTree, Fr)> {
+    /// The world state as it was after block `at`, for witnesses and reads against an older
+    /// anchor: every tree reads today's stored nodes, leaves and keys under what the blocks
+    /// after `at` overwrote (their undo records). `None` past the blocks whose undo records are
+    /// kept (at least the anchor window) or if a record is damaged.
+    pub fn world_at(&self, at: u64, genesis: &WorldState) -> Option<WorldState> {
         if at > self.head.block {
             return None;
         }
-        let mut nodes = std::collections::BTreeMap::new();
+        let mut past: [Past; 4] = Default::default();
         let mut head = self.head.clone();
         // Newest block first, so the entry kept for a node is the one from before block at+1.
         for n in (at + 1..=self.head.block).rev() {
             let record = self.tables.undo.get(n).ok()??;
             let (prev_head, entries) = parse_undo(record.value())?;
             for e in entries {
-                if let Prior::Node((NOTES, level, index), prev) = e {
-                    let prev = match prev {
-                        Some(b) => Some(fr_from_bytes(&b)?),
-                        None => None,
-                    };
-                    nodes.insert((level, index), prev);
+                match e {
+                    Prior::Node((id, level, index), prev) => {
+                        let prev = match prev {
+                            Some(b) => Some(fr_from_bytes(&b)?),
+                            None => None,
+                        };
+                        past.get_mut(id as usize)?
+                            .nodes
+                            .insert((level, index), prev);
+                    }
+                    Prior::Leaf((id, index), prev) => {
+                        let prev = match prev {
+                            Some(b) => Some(IndexedLeaf::from_bytes(b)?),
+                            None => None,
+                        };
+                        past.get_mut(id as usize)?.leaves.insert(index, prev);
+                    }
+                    // Keys are only ever added: one without a prior entry came after `at`.
+                    Prior::Key((id, key), None) => {
+                        past.get_mut(id as usize)?.hidden.insert(key);
+                    }
+                    Prior::Key(_, Some(_)) => {}
                 }
             }
             head = Head::decode(prev_head)?;
         }
-        let anchor = head.anchors.last().map(|a| a.0)?;
-        let tree = Historical {
-            size: head.sizes[NOTES as usize],
-            nodes,
-            now: StoredTree {
-                id: NOTES,
-                size: self.head.sizes[NOTES as usize],
-                tables: self.tables.clone(),
-            },
-        };
-        Some((AppendTree::over(Arc::new(tree)), anchor))
+        let mut trees = past
+            .into_iter()
+            .enumerate()
+            .map(|(id, p)| -> Arc<dyn TreeStore> {
+                Arc::new(Historical {
+                    size: head.sizes[id],
+                    past: p,
+                    now: StoredTree {
+                        id: id as u8,
+                        size: self.head.sizes[id],
+                        tables: self.tables.clone(),
+                    },
+                })
+            });
+        let mut next = || trees.next();
+        Some(WorldState {
+            notes: AppendTree::over(next()?),
+            nullifiers: IndexedTree::over(next()?),
+            public_data: IndexedTree::over(next()?),
+            archive: AppendTree::over(next()?),
+            contracts: genesis.contracts.clone(),
+            vks: genesis.vks.clone(),
+            anchors: head.anchors.iter().copied().collect(),
+            block_number: head.block,
+        })
     }
 
     /// The first read through this snapshot that failed, if any.
@@ -440,11 +472,19 @@ fn apply_undo(w: &WriteTransaction, record: &[u8]) -> Result<Option<()>, redb::E
     Ok(Some(()))
 }
 
-/// A stored append tree as it was some blocks back: the nodes those blocks overwrote, over
-/// today's.
+/// What the blocks after some block overwrote in one tree.
+#[derive(Default)]
+struct Past {
+    nodes: BTreeMap<(u8, u64), Option<Fr>>,
+    leaves: BTreeMap<u64, Option<IndexedLeaf>>,
+    /// Keys added after that block.
+    hidden: BTreeSet<Key>,
+}
+
+/// A stored tree as it was some blocks back: what those blocks overwrote, over today's.
 struct Historical {
     size: u64,
-    nodes: std::collections::BTreeMap<(u8, u64), Option<Fr>>,
+    past: Past,
     now: StoredTree,
 }
 
@@ -453,19 +493,32 @@ impl TreeStore for Historical {
         self.size
     }
     fn node(&self, level: u8, index: u64) -> Option<Fr> {
-        match self.nodes.get(&(level, index)) {
+        match self.past.nodes.get(&(level, index)) {
             Some(v) => *v,
             None => self.now.node(level, index),
         }
     }
-    fn leaf(&self, _: u64) -> Option<IndexedLeaf> {
-        None
+    fn leaf(&self, index: u64) -> Option<IndexedLeaf> {
+        match self.past.leaves.get(&index) {
+            Some(v) => *v,
+            None => self.now.leaf(index),
+        }
     }
-    fn find(&self, _: &Key) -> Option<u64> {
-        None
+    fn find(&self, key: &Key) -> Option<u64> {
+        if self.past.hidden.contains(key) {
+            return None;
+        }
+        self.now.find(key)
     }
-    fn below(&self, _: &Key) -> Option<(Key, u64)> {
-        None
+    fn below(&self, key: &Key) -> Option<(Key, u64)> {
+        let mut key = *key;
+        loop {
+            let (k, i) = self.now.below(&key)?;
+            if !self.past.hidden.contains(&k) {
+                return Some((k, i));
+            }
+            key = k;
+        }
     }
 }
 

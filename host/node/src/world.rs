@@ -631,17 +631,37 @@ mod tests {
         // path that proves a note of block 40 against that root.
         let c = chain.snapshot();
         let snap = c.stored.clone().unwrap();
-        let (notes, anchor) = snap.notes_at(40).unwrap();
-        assert_eq!(notes.root(), history[40][0]);
-        assert_eq!(anchor, anchors[40]);
+        let then = snap.world_at(40, &c.state).unwrap();
+        assert_eq!(roots(&then), history[40]);
+        assert_eq!(then.latest_anchor(), anchors[40]);
+        let notes = &then.notes;
         let last = notes.len() - 1;
         assert_eq!(notes.path(last).root(notes.leaf(last)), history[40][0]);
         assert_eq!(notes.leaf(last), ark_bn254::Fr::from(7 * 40u64));
+        // The indexed trees of then: block 41's nullifier is absent (its low leaf proves it
+        // against the root of then) while block 40's is there; slot 1 held 40, not today's 70,
+        // and the slot block 41 created did not exist.
+        use ark_bn254::Fr;
+        let later = Fr::from(1_000_000 * 41 + 1u64);
+        assert!(c.state.nullifiers.contains(&later));
+        let proof = then.nullifiers.non_membership(&later).unwrap();
+        assert!(proof.verify(history[40][1], later));
+        let at40 = Fr::from(1_000_000 * 40 + 1u64);
+        let i = then.nullifiers.index_of(&at40).unwrap();
+        let leaf = then.nullifiers.leaf(i).unwrap();
+        assert_eq!(then.nullifiers.path(i).root(leaf.hash()), history[40][1]);
+        assert_eq!(then.public_data.get(&Fr::from(1u64)), Some(Fr::from(40u64)));
+        assert_eq!(
+            c.state.public_data.get(&Fr::from(1u64)),
+            Some(Fr::from(70u64))
+        );
+        assert!(!then.public_data.contains(&Fr::from(100 * 41u64)));
+        assert!(then.public_data.contains(&Fr::from(100 * 40u64)));
         // Proving blocks up to 68 drops the records older than the anchor window (64 blocks).
         chain.mark_proven(68).unwrap();
         let snap = chain.snapshot().stored.clone().unwrap();
-        assert!(snap.notes_at(5).is_none());
-        assert!(snap.notes_at(6).is_some());
+        assert!(snap.world_at(5, &c.state).is_none());
+        assert!(snap.world_at(6, &c.state).is_some());
         assert_eq!(
             store.roll_back_with_state(0, &[]).unwrap(),
             Unwind::NoHistory(6)

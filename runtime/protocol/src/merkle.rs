@@ -607,6 +607,14 @@ impl IndexedTree {
         self.layer.get_leaf(i).map(|l| l.payload)
     }
 
+    /// The leaf index of `value`, if present.
+    pub fn index_of(&self, value: &Fr) -> Option<u64> {
+        if *value == Fr::from(0u64) {
+            return None;
+        }
+        self.layer.find(&key_of(value))
+    }
+
     /// True if `value` is present.
     pub fn contains(&self, value: &Fr) -> bool {
         self.get(value).is_some()
