@@ -612,6 +612,28 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
         .into_json()
         .unwrap();
     assert_eq!(cfg["result"]["sequencer"], true);
+    // No tx cap unless the operator sets one (the blobs, the mana limit and the build time
+    // decide); a cap can be set and removed at run time, and a zero cap is refused.
+    assert_eq!(cfg["result"]["maxTxsPerBlock"], Value::Null);
+    let admin = |method: &str, params: Value| -> Value {
+        ureq::post(&node.admin)
+            .set("x-api-key", ADMIN_KEY)
+            .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+            .unwrap()
+            .into_json()
+            .unwrap()
+    };
+    let cap = |v: Value| admin("nodeAdmin_setConfig", json!([{ "maxTxsPerBlock": v }]));
+    let current = || admin("nodeAdmin_getConfig", json!([]))["result"]["maxTxsPerBlock"].clone();
+    assert_eq!(cap(json!(700))["result"], true);
+    assert_eq!(current(), json!(700));
+    assert!(cap(json!(0))["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("maxTxsPerBlock"));
+    assert_eq!(current(), json!(700));
+    assert_eq!(cap(Value::Null)["result"], true);
+    assert_eq!(current(), Value::Null);
 
     // kill -9 at a fixed point of a proposal (the test build's fault switch parks the duty
     // there): after the slashing guard recorded the slot's payload, before anything was

@@ -105,6 +105,71 @@ pub fn txs_within_mana(effects: &[TxEffects], limit: u128) -> usize {
         .count()
 }
 
+/// The share of a slot the proposer may spend building its block (execution, sealing and its
+/// own re-execution check). The rest of the slot is for signatures, attestations, the blob
+/// transaction landing on L1 and the commit (docs/node.md, "Block size").
+pub const BUILD_SHARE_OF_SLOT: f64 = 0.4;
+
+/// Txs a block may take before the builder has timed a block of its own.
+pub const UNTIMED_BLOCK_TXS: usize = 512;
+
+/// Blocks with fewer txs do not update [`BuildCost`]: their fixed costs would make every tx look
+/// expensive and shrink the next blocks for nothing.
+const MIN_TIMED_TXS: usize = 64;
+
+/// The builder's running estimate of one tx's cost to build (execution, sealing, the
+/// re-execution check), from the blocks it built: how many txs fit the slot's build time.
+/// Written by the sequencer only.
+#[derive(Debug, Default)]
+pub struct BuildCost {
+    // Nanoseconds per tx, an average that halves the weight of older blocks; 0: none timed.
+    ns_per_tx: std::sync::atomic::AtomicU64,
+}
+
+impl BuildCost {
+    /// Records a block of `txs` txs that took `took` to build.
+    pub fn record(&self, txs: usize, took: std::time::Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if txs < MIN_TIMED_TXS {
+            return;
+        }
+        let now = u64::try_from(took.as_nanos() / txs as u128).unwrap_or(u64::MAX);
+        let before = self.ns_per_tx.load(Relaxed);
+        let next = if before == 0 {
+            now
+        } else {
+            before / 2 + now / 2
+        };
+        self.ns_per_tx.store(next.max(1), Relaxed);
+    }
+
+    /// Txs a block can take within `budget` at the current estimate.
+    pub fn txs_within(&self, budget: std::time::Duration) -> usize {
+        match self.ns_per_tx.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => UNTIMED_BLOCK_TXS,
+            ns => usize::try_from(budget.as_nanos() / u128::from(ns))
+                .unwrap_or(usize::MAX)
+                .max(1),
+        }
+    }
+
+    /// The estimate, if a block was timed.
+    pub fn per_tx(&self) -> Option<std::time::Duration> {
+        match self.ns_per_tx.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            ns => Some(std::time::Duration::from_nanos(ns)),
+        }
+    }
+}
+
+/// Txs the builder takes from the pool for a slot of `slot` length: what the build time budget
+/// allows at `cost`'s estimate, within the operator's cap if one is set. The blob and mana
+/// budgets are applied to the txs themselves ([`txs_fitting_blobs`], [`txs_within_mana`]).
+pub fn build_limit(cap: Option<usize>, cost: &BuildCost, slot: std::time::Duration) -> usize {
+    let by_time = cost.txs_within(slot.mul_f64(BUILD_SHARE_OF_SLOT));
+    cap.map_or(by_time, |c| c.min(by_time)).max(1)
+}
+
 /// Parses [`encode_body`].
 pub fn decode_body(b: &[u8]) -> Option<(BlockHeader, Vec<Vec<u8>>)> {
     let mut r = R(b);
@@ -374,6 +439,33 @@ pub(crate) mod tests {
         assert_eq!(txs_within_mana(&effects, 59), 2);
         assert_eq!(txs_within_mana(&effects, 9), 0);
         assert_eq!(txs_within_mana(&[], 0), 0);
+    }
+
+    #[test]
+    fn the_time_budget_follows_the_measured_cost_within_the_operators_cap() {
+        use std::time::Duration;
+        let slot = Duration::from_secs(12);
+        let cost = BuildCost::default();
+        // Nothing timed yet: a block of the conservative size.
+        assert_eq!(build_limit(None, &cost, slot), UNTIMED_BLOCK_TXS);
+        assert_eq!(build_limit(Some(100), &cost, slot), 100);
+        // Small blocks are not timed: their fixed costs say nothing about a tx's.
+        cost.record(10, Duration::from_secs(1));
+        assert_eq!(cost.per_tx(), None);
+        // 512 txs in 512 ms: 1 ms a tx, 4.8 s of a 12 s slot for building.
+        cost.record(512, Duration::from_millis(512));
+        assert_eq!(cost.per_tx(), Some(Duration::from_millis(1)));
+        assert_eq!(build_limit(None, &cost, slot), 4800);
+        assert_eq!(build_limit(Some(3000), &cost, slot), 3000);
+        // A slower block halves its weight into the estimate.
+        cost.record(1000, Duration::from_secs(3));
+        assert_eq!(cost.per_tx(), Some(Duration::from_millis(2)));
+        assert_eq!(build_limit(None, &cost, slot), 2400);
+        // However slow, a block can take one tx.
+        cost.record(100, Duration::from_secs(1000));
+        cost.record(100, Duration::from_secs(1000));
+        assert_eq!(build_limit(None, &cost, slot), 1);
+        assert_eq!(build_limit(Some(0), &BuildCost::default(), slot), 1);
     }
 
     #[test]

@@ -54,8 +54,9 @@ pub struct NodeConfig {
     pub bind: String,
     /// SHA-256 of the admin API key; `None` disables the admin API.
     pub admin_key_sha256: Option<[u8; 32]>,
-    /// Most txs per block.
-    pub max_txs_per_block: usize,
+    /// The operator's cap on txs per block (`SEQ_MAX_TX_PER_BLOCK`); `None`: the blobs, the
+    /// Rollup's mana limit and the build time budget decide.
+    pub max_txs_per_block: Option<usize>,
     /// How often the loops poll L1.
     pub poll: Duration,
     /// Publisher balance below which a warning is raised and the next publisher is used (wei).

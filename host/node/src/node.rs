@@ -73,6 +73,8 @@ pub struct Node {
     pub(crate) consensus: Consensus,
     /// The HA signing table, when HA signing is on (see [`crate::duties`]).
     pub(crate) ha: Option<cairn_ha::HaSigner>,
+    /// What a tx costs this node to build: the block size that fits the slot's build time.
+    pub(crate) build_cost: crate::chain::BuildCost,
 }
 
 /// The next block's context: txs bind the L1 chain id and the Rollup's version.
@@ -191,6 +193,7 @@ impl Node {
             activated: Mutex::new(BTreeMap::new()),
             network: std::sync::OnceLock::new(),
             consensus: Consensus::default(),
+            build_cost: Default::default(),
         });
         node.restore_modules()?;
         Ok(node)

@@ -440,11 +440,13 @@ pub fn handle_admin(node: &dyn AdminApi, req: &Value) -> Value {
                 );
             };
             // Every setting is checked before any is applied: a bad one changes nothing.
-            let mut max_txs = None;
+            // Some(None): remove the cap.
+            let mut max_txs: Option<Option<usize>> = None;
             let mut poll = None;
             for (k, v) in obj {
                 match (k.as_str(), v.as_u64()) {
-                    ("maxTxsPerBlock", Some(n)) if n > 0 => max_txs = Some(n as usize),
+                    ("maxTxsPerBlock", Some(n)) if n > 0 => max_txs = Some(Some(n as usize)),
+                    ("maxTxsPerBlock", None) if v.is_null() => max_txs = Some(None),
                     ("pollMs", Some(n)) if n >= 50 => {
                         poll = Some(std::time::Duration::from_millis(n))
                     }
@@ -868,8 +870,6 @@ mod tests {
         assert_eq!(r["error"]["data"]["reason"], "pool-full", "{r}");
     }
 
-    fn http(addr: &str, request: &str) -> String {
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
     #[test]
     fn indexed_tree_witnesses_prove_what_they_answer() {
         use cairn_protocol::merkle::{IndexedLeaf, NonMembership, Path};
@@ -919,6 +919,8 @@ mod tests {
         }
     }
 
+    fn http(addr: &str, request: &str) -> String {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         s.write_all(request.as_bytes()).unwrap();
         let mut out = String::new();

@@ -129,9 +129,15 @@ impl Node {
         let coinbase: [u8; 20] = me.coinbase.0 .0;
         let ctx = context(n, self.l1.chain_id(), cfg.rollup_version, fee, coinbase);
         // Build from the pool, oldest hash order (deterministic), through the pipeline.
-        // The operator's cap, then what one checkpoint's blobs carry: a block that does not fit
-        // could not be published at all.
-        let mut candidates = self.pool.candidates(cfg.max_txs_per_block)?;
+        // The operator's cap and the build time the slot allows, then what one checkpoint's
+        // blobs carry: a block that does not fit could not be published at all.
+        let build_started = Instant::now();
+        let limit = crate::chain::build_limit(
+            cfg.max_txs_per_block,
+            &self.build_cost,
+            Duration::from_secs(self.timing.slot_duration()),
+        );
+        let mut candidates = self.pool.candidates(limit)?;
         candidates.truncate(crate::chain::txs_fitting_blobs(&candidates));
         let run = self.run_block(&state, &ctx, &candidates)?;
         let dropped: Vec<([u8; 32], Vec<u8>)> = run
@@ -180,10 +186,17 @@ impl Node {
         // Re-execution for the committee: the block again on the parent state, then the
         // attestation stage compares headers.
         let again = self.run_block(&state, &ctx, &txs)?;
-        let (local, _, _) = seal(&state, header0, &again.effects);
+        // Sealing is a pure function of the parent state and the effects: the same effects
+        // give the same header, so only different ones need sealing again (to be compared).
+        let local = if again.effect_bytes == eff_bytes {
+            header.clone()
+        } else {
+            seal(&state, header0, &again.effects).0
+        };
         // A module fault is counted and logged by the pipeline; the native twin gave the verdict.
         let (verdict, _) = self.pipeline.attest(&header.encode(), &local);
         verdict.map_err(|e| format!("re-execution disagrees with the built block: {e}"))?;
+        self.build_cost.record(txs.len(), build_started.elapsed());
 
         // The L1 header.
         let body = encode_body(&header, &txs);

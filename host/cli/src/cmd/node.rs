@@ -136,13 +136,10 @@ pub struct StartArgs {
     /// node then runs none of the code it can hot-swap).
     #[arg(long = "native-stages", env = "CAIRN_NATIVE_STAGES")]
     pub native_stages: bool,
-    /// Most txs per block.
-    #[arg(
-        long = "max-txs-per-block",
-        env = "SEQ_MAX_TX_PER_BLOCK",
-        default_value_t = 512
-    )]
-    pub max_txs: usize,
+    /// The operator's cap on txs per block. Without it a block takes what one checkpoint's six
+    /// blobs carry, within the Rollup's mana limit and the slot's build time budget.
+    #[arg(long = "max-txs-per-block", env = "SEQ_MAX_TX_PER_BLOCK", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_txs: Option<u64>,
     /// L1 polling interval (ms).
     #[arg(
         long = "poll-ms",
@@ -541,7 +538,9 @@ pub fn start(args: StartArgs) -> Result<()> {
         admin_port: args.admin_port,
         bind: args.bind.clone(),
         admin_key_sha256: admin_key(&args)?,
-        max_txs_per_block: args.max_txs.max(1),
+        max_txs_per_block: args
+            .max_txs
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         poll: Duration::from_millis(args.poll_ms.max(50)),
         min_publisher_balance: U256::from(10u64).pow(U256::from(16u64)),
         genesis,
@@ -601,6 +600,29 @@ mod tests {
     struct Cmd {
         #[command(flatten)]
         ha: HaArgs,
+    }
+
+    #[derive(Parser)]
+    struct Start {
+        #[command(flatten)]
+        start: StartArgs,
+    }
+
+    #[test]
+    fn the_tx_cap_is_off_unless_set_and_refuses_zero() {
+        let parse = |extra: &[&str]| {
+            Start::try_parse_from(
+                ["cairn", "--data-directory", "/tmp/x"]
+                    .iter()
+                    .chain(extra)
+                    .copied(),
+            )
+            .map(|c| c.start.max_txs)
+        };
+        assert_eq!(parse(&[]).unwrap(), None);
+        assert_eq!(parse(&["--max-txs-per-block", "3000"]).unwrap(), Some(3000));
+        let e = parse(&["--max-txs-per-block", "0"]).err().unwrap();
+        assert!(e.to_string().contains("max-txs-per-block"), "{e}");
     }
 
     fn ha(flags: &[&str]) -> Result<Option<cairn_ha::HaConfig>> {
