@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{AdminApi, PublicApi, TxLookup};
 use crate::error::StartError;
+use crate::statedb::TreeId;
 
 /// Largest request body accepted (a tx is at most 128 KiB; hex doubles it).
 const MAX_BODY: usize = 1 << 20;
@@ -43,13 +44,14 @@ fn modules_json(stages: &[(cairn_engine::Stage, String, Option<u64>)]) -> Value 
         .collect::<Vec<_>>())
 }
 
-/// The state a read is answered from: the tip's, or (with `at` below the tip) the state after
-/// block `at`, within the blocks whose undo records are kept (at least the anchor window).
-/// `Err` is the JSON-RPC error to answer with.
+/// The state a read of `tree` is answered from: the tip's, or (with `at` below the tip) the
+/// state after block `at`, within the blocks whose undo records are kept (at least the anchor
+/// window; only `tree` is taken back). `Err` is the JSON-RPC error to answer with.
 fn state_at(
     id: &Value,
     chain: &crate::chain::Chain,
     at: Option<&Value>,
+    tree: TreeId,
 ) -> Result<(Arc<WorldState>, u64), Value> {
     let tip = chain.tip();
     let at = match at {
@@ -71,7 +73,7 @@ fn state_at(
         Some(b) => match chain
             .stored
             .as_ref()
-            .and_then(|s| s.world_at(b, &chain.state))
+            .and_then(|s| s.world_at(b, &chain.state, &[tree]))
         {
             Some(w) => Ok((Arc::new(w), b)),
             None => Err(err(
@@ -232,10 +234,12 @@ pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
             let contract = word(Some(&p0));
             let slot = word(params.get(1));
             match (contract, slot) {
-                (Some(c), Some(s)) => match state_at(&id, &node.chain(), params.get(2)) {
-                    Ok((state, _)) => ok(&id, json!(fr_to_hex(&state.read_slot(&c, &s)))),
-                    Err(e) => e,
-                },
+                (Some(c), Some(s)) => {
+                    match state_at(&id, &node.chain(), params.get(2), TreeId::PublicData) {
+                        Ok((state, _)) => ok(&id, json!(fr_to_hex(&state.read_slot(&c, &s)))),
+                        Err(e) => e,
+                    }
+                }
                 _ => err(
                     &id,
                     -32602,
@@ -261,10 +265,11 @@ pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
         "node_getNoteHashMembershipWitness" => match p0.as_u64() {
             Some(index) => {
                 // Optionally at an older block: a wallet that anchored its tx there.
-                let (state, block) = match state_at(&id, &node.chain(), params.get(1)) {
-                    Ok(s) => s,
-                    Err(e) => return e,
-                };
+                let (state, block) =
+                    match state_at(&id, &node.chain(), params.get(1), TreeId::Notes) {
+                        Ok(s) => s,
+                        Err(e) => return e,
+                    };
                 let notes = &state.notes;
                 if index >= notes.len() {
                     return err(
@@ -301,7 +306,12 @@ pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
                     None,
                 );
             };
-            let (state, block) = match state_at(&id, &node.chain(), params.get(1)) {
+            let which = if method == "node_getPublicDataWitness" {
+                TreeId::PublicData
+            } else {
+                TreeId::Nullifiers
+            };
+            let (state, block) = match state_at(&id, &node.chain(), params.get(1), which) {
                 Ok(s) => s,
                 Err(e) => return e,
             };

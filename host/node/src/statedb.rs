@@ -19,7 +19,7 @@ use std::sync::{Arc, OnceLock};
 
 use ark_bn254::Fr;
 use cairn_protocol::field::{fr_from_bytes, fr_to_bytes};
-use cairn_protocol::merkle::{AppendTree, IndexedLeaf, IndexedTree, Key, Layer, TreeStore};
+use cairn_protocol::merkle::{AppendTree, Empty, IndexedLeaf, IndexedTree, Key, Layer, TreeStore};
 use cairn_protocol::state::WorldState;
 use redb::{ReadOnlyTable, ReadableTable, TableDefinition, WriteTransaction};
 
@@ -202,6 +202,19 @@ impl TreeStore for StoredTree {
     }
 }
 
+/// The four trees, as [`StateSnapshot::world_at`] names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeId {
+    /// Note hashes.
+    Notes = NOTES as isize,
+    /// Nullifiers.
+    Nullifiers = NULLIFIERS as isize,
+    /// Public data.
+    PublicData = PUBLIC_DATA as isize,
+    /// Block header hashes.
+    Archive = ARCHIVE as isize,
+}
+
 /// A consistent read view of the stored state.
 pub struct StateSnapshot {
     head: Head,
@@ -243,10 +256,12 @@ impl StateSnapshot {
     }
 
     /// The world state as it was after block `at`, for witnesses and reads against an older
-    /// anchor: every tree reads today's stored nodes, leaves and keys under what the blocks
-    /// after `at` overwrote (their undo records). `None` past the blocks whose undo records are
-    /// kept (at least the anchor window) or if a record is damaged.
-    pub fn world_at(&self, at: u64, genesis: &WorldState) -> Option<WorldState> {
+    /// anchor: each tree in `wanted` reads today's stored nodes, leaves and keys under what the
+    /// blocks after `at` overwrote (their undo records); the other trees are empty, so a call
+    /// only pays for the trees it reads. `None` past the blocks whose undo records are kept (at
+    /// least the anchor window) or if a record is damaged.
+    pub fn world_at(&self, at: u64, genesis: &WorldState, wanted: &[TreeId]) -> Option<WorldState> {
+        let wants = |id: u8| wanted.iter().any(|t| *t as u8 == id);
         if at > self.head.block {
             return None;
         }
@@ -258,6 +273,8 @@ impl StateSnapshot {
             let (prev_head, entries) = parse_undo(record.value())?;
             for e in entries {
                 match e {
+                    Prior::Node((id, ..), _) | Prior::Leaf((id, _), _) | Prior::Key((id, _), _)
+                        if !wants(id) => {}
                     Prior::Node((id, level, index), prev) => {
                         let prev = match prev {
                             Some(b) => Some(fr_from_bytes(&b)?),
@@ -287,6 +304,9 @@ impl StateSnapshot {
             .into_iter()
             .enumerate()
             .map(|(id, p)| -> Arc<dyn TreeStore> {
+                if !wants(id as u8) {
+                    return Arc::new(Empty);
+                }
                 Arc::new(Historical {
                     size: head.sizes[id],
                     past: p,

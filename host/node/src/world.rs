@@ -631,7 +631,14 @@ mod tests {
         // path that proves a note of block 40 against that root.
         let c = chain.snapshot();
         let snap = c.stored.clone().unwrap();
-        let then = snap.world_at(40, &c.state).unwrap();
+        use crate::statedb::TreeId;
+        let all = [
+            TreeId::Notes,
+            TreeId::Nullifiers,
+            TreeId::PublicData,
+            TreeId::Archive,
+        ];
+        let then = snap.world_at(40, &c.state, &all).unwrap();
         assert_eq!(roots(&then), history[40]);
         assert_eq!(then.latest_anchor(), anchors[40]);
         let notes = &then.notes;
@@ -657,11 +664,15 @@ mod tests {
         );
         assert!(!then.public_data.contains(&Fr::from(100 * 41u64)));
         assert!(then.public_data.contains(&Fr::from(100 * 40u64)));
+        // A call pays only for the trees it asks for; the others are empty, not today's.
+        let notes_only = snap.world_at(40, &c.state, &[TreeId::Notes]).unwrap();
+        assert_eq!(notes_only.notes.root(), history[40][0]);
+        assert_eq!(notes_only.public_data.len(), 0);
         // Proving blocks up to 68 drops the records older than the anchor window (64 blocks).
         chain.mark_proven(68).unwrap();
         let snap = chain.snapshot().stored.clone().unwrap();
-        assert!(snap.world_at(5, &c.state).is_none());
-        assert!(snap.world_at(6, &c.state).is_some());
+        assert!(snap.world_at(5, &c.state, &all).is_none());
+        assert!(snap.world_at(6, &c.state, &all).is_some());
         assert_eq!(
             store.roll_back_with_state(0, &[]).unwrap(),
             Unwind::NoHistory(6)
