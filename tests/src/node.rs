@@ -107,6 +107,16 @@ impl NodeProc {
         }
     }
 
+    /// An admin API call with the test key: the whole JSON-RPC response (result or error).
+    pub fn admin_call(&self, method: &str, params: Value) -> Value {
+        ureq::post(&self.admin)
+            .set("x-api-key", ADMIN_KEY)
+            .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+            .expect("admin API call")
+            .into_json()
+            .expect("admin API answer")
+    }
+
     /// Waits for the process to exit by itself (a refused start); panics after `secs`.
     pub fn wait_exit(&mut self, secs: u64) -> std::process::ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(secs);

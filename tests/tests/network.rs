@@ -17,7 +17,7 @@ use alloy_sol_types::SolCall;
 use cairn_consensus::abi::IRollupConsensus as R;
 use cairn_consensus::attest;
 use cairn_l1::{RpcClient, L1};
-use cairn_tests::node::{cli, NodeProc, ADMIN_KEY};
+use cairn_tests::node::{cli, NodeProc};
 use cairn_tests::{free_port, Devnet};
 use serde_json::{json, Value};
 
@@ -596,14 +596,6 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
     // 7. Node 1 down while the chain moves on, then restarted with its L1 sync paused: it
     //    catches up from its peers alone (req/resp blocks, each re-executed and checked against
     //    the archive root L1 holds), then follows L1 again once resumed.
-    let admin = |n: &NodeProc, method: &str, params: Value| -> Value {
-        ureq::post(&n.admin)
-            .set("x-api-key", ADMIN_KEY)
-            .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
-            .unwrap()
-            .into_json()
-            .unwrap()
-    };
     c.kill9(1);
     let missed = l1_pending(&l1, rollup) + 2;
     c.node(2)
@@ -615,7 +607,7 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
         latest(n) >= missed && metric(n, "cairn_p2p_blocks_received_total") >= 2
     });
     same_chain(&c, missed);
-    let r = admin(c.node(1), "nodeAdmin_resumeSync", json!([]));
+    let r = c.node(1).admin_call("nodeAdmin_resumeSync", json!([]));
     assert!(r.get("error").is_none(), "{r}");
 
     // 8. A hostile peer (a bare libp2p swarm run by this test) against node 2: undecodable,
@@ -857,11 +849,9 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
         .running()
         .map(|(i, n)| (i, metric(n, "cairn_consensus_equivocations_total")))
         .collect();
-    let armed = admin(
-        c.node(victim),
-        "nodeAdmin_armFaultPoint",
-        json!(["in-attestation-round"]),
-    );
+    let armed = c
+        .node(victim)
+        .admin_call("nodeAdmin_armFaultPoint", json!(["in-attestation-round"]));
     assert_eq!(armed["result"], "in-attestation-round", "{armed}");
     let log = c.node(victim).log.clone();
     let line = || {
@@ -1090,11 +1080,9 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
     }
     // c. kill -9 inside a duty: both armed, the first to claim one parks holding its row.
     for i in pair_nodes {
-        let armed = admin(
-            c.node(i),
-            "nodeAdmin_armFaultPoint",
-            json!(["after-ha-claim"]),
-        );
+        let armed = c
+            .node(i)
+            .admin_call("nodeAdmin_armFaultPoint", json!(["after-ha-claim"]));
         assert_eq!(armed["result"], "after-ha-claim", "{armed}");
     }
     let parked = |i: usize| {
@@ -1112,7 +1100,9 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
         });
     let (dead, line) = hit.unwrap();
     let survivor = if dead == 1 { twin } else { 1 };
-    let disarmed = admin(c.node(survivor), "nodeAdmin_armFaultPoint", json!(["none"]));
+    let disarmed = c
+        .node(survivor)
+        .admin_call("nodeAdmin_armFaultPoint", json!(["none"]));
     assert_eq!(disarmed["result"], "none", "{disarmed}");
     c.kill9(dead);
     let field = |k: &str| {

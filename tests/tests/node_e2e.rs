@@ -605,26 +605,14 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
     let denied = ureq::post(&node.admin)
         .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "nodeAdmin_getConfig"}));
     assert!(matches!(denied, Err(ureq::Error::Status(401, _))));
-    let cfg: Value = ureq::post(&node.admin)
-        .set("x-api-key", ADMIN_KEY)
-        .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "nodeAdmin_getConfig"}))
-        .unwrap()
-        .into_json()
-        .unwrap();
+    let cfg = node.admin_call("nodeAdmin_getConfig", json!([]));
     assert_eq!(cfg["result"]["sequencer"], true);
     // No tx cap unless the operator sets one (the blobs, the mana limit and the build time
     // decide); a cap can be set and removed at run time, and a zero cap is refused.
     assert_eq!(cfg["result"]["maxTxsPerBlock"], Value::Null);
-    let admin = |method: &str, params: Value| -> Value {
-        ureq::post(&node.admin)
-            .set("x-api-key", ADMIN_KEY)
-            .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
-            .unwrap()
-            .into_json()
-            .unwrap()
-    };
-    let cap = |v: Value| admin("nodeAdmin_setConfig", json!([{ "maxTxsPerBlock": v }]));
-    let current = || admin("nodeAdmin_getConfig", json!([]))["result"]["maxTxsPerBlock"].clone();
+    let cap = |v: Value| node.admin_call("nodeAdmin_setConfig", json!([{ "maxTxsPerBlock": v }]));
+    let current =
+        || node.admin_call("nodeAdmin_getConfig", json!([]))["result"]["maxTxsPerBlock"].clone();
     assert_eq!(cap(json!(700))["result"], true);
     assert_eq!(current(), json!(700));
     assert!(cap(json!(0))["error"]["message"]
@@ -886,12 +874,7 @@ fn node_proposes_attests_proves_restarts_and_rebuilds_from_l1() {
     // The module registry survives a restart; a rollback through the admin API returns to 1.0.0.
     let stages = node3.call("node_getNodeInfo", json!([])).unwrap()["stages"].to_string();
     assert!(stages.contains("1.1.0"), "registry not restored: {stages}");
-    let rb: Value = ureq::post(&node3.admin)
-        .set("x-api-key", ADMIN_KEY)
-        .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "nodeAdmin_rollbackModule", "params": ["public-execution"]}))
-        .unwrap()
-        .into_json()
-        .unwrap();
+    let rb = node3.admin_call("nodeAdmin_rollbackModule", json!(["public-execution"]));
     assert!(rb.get("error").is_none(), "{rb}");
     let stages = node3.call("node_getNodeInfo", json!([])).unwrap()["stages"].to_string();
     assert!(!stages.contains("1.1.0"), "rollback did not take: {stages}");
@@ -1013,12 +996,7 @@ struct Crash {
 /// Arms `point` through the admin API (test builds only), waits until the node's duty is
 /// parked there, and kills the node with SIGKILL.
 fn crash_at(node: &mut NodeProc, point: &str) -> Crash {
-    let armed: Value = ureq::post(&node.admin)
-        .set("x-api-key", ADMIN_KEY)
-        .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "nodeAdmin_armFaultPoint", "params": [point]}))
-        .unwrap()
-        .into_json()
-        .unwrap();
+    let armed = node.admin_call("nodeAdmin_armFaultPoint", json!([point]));
     assert_eq!(armed["result"], point, "{armed}");
     let log_path = node.log.clone();
     let line = || {
