@@ -10,11 +10,21 @@ use alloy_sol_types::{SolCall, SolEvent, SolValue};
 use cairn_consensus::abi::IRollupConsensus as R;
 use cairn_consensus::blob;
 use cairn_l1::blob::BlobBundle;
-use cairn_protocol::stages::{BlockContext, BlockHeader};
+use cairn_protocol::stages::BlockHeader;
 
-use crate::chain::{decode_body, Block, Status};
+use crate::chain::{decode_checkpoint_body, Block};
 use crate::error::NodeError;
-use crate::node::{seal, Node};
+use crate::node::Node;
+
+/// More blocks than any timetable puts in one checkpoint: a peer's run of blocks that has not
+/// reached the checkpoint's archive by then is refused.
+const MAX_BLOCKS_PER_CHECKPOINT: usize = 256;
+
+/// A number the Rollup returned, as a `u64` (an out-of-range answer is an error, not 0).
+fn l1_number(v: U256, what: &str) -> Result<u64, NodeError> {
+    v.try_into()
+        .map_err(|_| NodeError::Invalid(format!("the Rollup's {what} {v} is out of range")))
+}
 
 impl Node {
     /// One pass of the archiver task: from L1, or from peers while the L1 sync is paused;
@@ -41,22 +51,19 @@ impl Node {
         // Our tip before L1's: the sequencer appends a checkpoint only after L1 has mined it, so
         // whatever we hold now is covered by the L1 reading below. Read the other way round, a
         // checkpoint appended in between would look like one L1 had dropped and be rolled back.
-        let local = self.chain.tip();
+        let local = self.chain.snapshot().checkpoint_tip();
         let tips = self.l1.call(rollup, &R::getTipsCall {})?;
-        let pending: u64 = tips.pending.try_into().unwrap_or(0);
-        let proven: u64 = tips.proven.try_into().unwrap_or(0);
+        let pending = l1_number(tips.pending, "pending checkpoint")?;
+        let proven = l1_number(tips.proven, "proven checkpoint")?;
         let now = self.l1.latest_timestamp()?;
         // After the proof window passes, L1 treats the unproven checkpoints as gone even
         // before anyone calls prune().
-        let prunable = self
-            .l1
-            .call(
-                rollup,
-                &R::canPruneAtTimeCall {
-                    _ts: U256::from(now),
-                },
-            )
-            .unwrap_or(false);
+        let prunable = self.l1.call(
+            rollup,
+            &R::canPruneAtTimeCall {
+                _ts: U256::from(now),
+            },
+        )?;
         let effective = if prunable { proven } else { pending };
         // Reorg/prune: walk back while our archive differs from L1's.
         let mut keep = local.min(effective);
@@ -68,19 +75,25 @@ impl Node {
                     _checkpointNumber: U256::from(keep),
                 },
             )?;
-            if on_l1 == chain.archive_at(keep) {
+            if Some(on_l1) == chain.checkpoint_archive(keep) {
                 break;
             }
             keep -= 1;
         }
-        drop(chain);
         if keep < local {
-            let dropped = self.chain.roll_back(keep)?;
+            let to = chain
+                .last_block_of(keep)
+                .ok_or_else(|| format!("checkpoint {keep} is not held"))?;
+            drop(chain);
+            let dropped = self.chain.roll_back(to)?;
             tracing::warn!(
-                to = keep,
+                checkpoint = keep,
+                block = to,
                 dropped,
                 "rolled back to L1; their txs are back in the pool"
             );
+        } else {
+            drop(chain);
         }
         for n in keep + 1..=effective {
             self.fetch_checkpoint(n)?;
@@ -89,8 +102,12 @@ impl Node {
         self.metrics
             .checkpointed
             .store(effective, Ordering::Relaxed);
-        // Blocks this node does not hold yet are marked when they arrive (next pass).
-        self.chain.mark_proven(proven)?;
+        // Every block of the proven checkpoints this node holds; the rest are marked when
+        // they arrive (next pass).
+        let chain = self.chain.snapshot();
+        let upto = chain.last_block_of(proven).unwrap_or(chain.tip());
+        drop(chain);
+        self.chain.mark_proven(upto)?;
         Ok(())
     }
 
@@ -145,70 +162,52 @@ impl Node {
         }
         let refs: Vec<&blob::Blob> = blobs.iter().map(|b| &**b).collect();
         let body = blob::decode_blobs(&refs).map_err(|e| format!("checkpoint {n}: {e}"))?;
-        let (header, txs) = decode_body(&body)
+        let blocks = decode_checkpoint_body(&body)
             .ok_or_else(|| format!("checkpoint {n}: blob body does not parse"))?;
+        let count = blocks.len();
         if self.append_verified(
             n,
-            header,
-            txs,
+            blocks,
             archive,
             log.tx_hash,
             call._attestations.abi_encode(),
         )? {
-            tracing::info!(checkpoint = n, "synced checkpoint from L1");
+            tracing::info!(checkpoint = n, blocks = count, "synced checkpoint from L1");
         }
         Ok(())
     }
 
-    /// Re-executes checkpoint `n` (its header and txs) on the tip's state and appends it if it
-    /// reproduces the header and `archive`; false if the tip moved past it meanwhile.
+    /// Re-executes checkpoint `n` (its blocks' headers and txs) on the tip's state and appends
+    /// its blocks if they reproduce their headers and the last one L1's `archive`; false if the
+    /// tip moved past it meanwhile.
     fn append_verified(
         &self,
         n: u64,
-        header: BlockHeader,
-        txs: Vec<Vec<u8>>,
+        blocks: Vec<(BlockHeader, Vec<Vec<u8>>)>,
         archive: B256,
         l1_tx: B256,
         attestations: Vec<u8>,
     ) -> Result<bool, NodeError> {
         let chain = self.chain.snapshot();
-        if chain.tip() + 1 != n {
+        if chain.checkpoint_tip() + 1 != n {
             return Ok(false); // the sequencer appended it meanwhile
         }
-        let ctx = BlockContext {
-            chain_id: header.chain_id,
-            rollup_version: header.rollup_version,
-            block_number: header.block_number,
-            fee_per_mana: header.fee_per_mana,
-            coinbase: header.coinbase,
-        };
-        self.block_boundary(n);
-        let run = self.run_block(&chain.state, &ctx, &txs)?;
-        if let Some((_, stage, r)) = run.rejected.first() {
+        let replayed = self.replay_checkpoint(&chain, n, blocks)?;
+        drop(chain);
+        if replayed.last().map(|r| r.block.archive) != Some(archive) {
             return Err(format!(
-                "checkpoint {n} holds a tx this node rejects at {stage}: {}",
-                r.message
+                "checkpoint {n}: re-execution does not reproduce the archive L1 holds"
             )
             .into());
         }
-        let (rebuilt, rebuilt_archive, state) = seal(&chain.state, header.clone(), &run.effects);
-        if rebuilt != header || rebuilt_archive != archive {
-            return Err(format!(
-                "checkpoint {n}: re-execution does not reproduce the posted header/archive"
-            )
-            .into());
+        let mut appended = false;
+        for r in replayed {
+            let mut block = r.block;
+            block.l1_tx = l1_tx;
+            block.attestations = attestations.clone();
+            appended |= self.chain.append(block, r.state, r.parent, Vec::new())?;
         }
-        let block = Block {
-            header,
-            txs,
-            effects: run.effect_bytes,
-            archive,
-            l1_tx,
-            status: Status::Checkpointed,
-            attestations,
-        };
-        self.chain
-            .append(block, state, chain.archive_at(n - 1), Vec::new())
+        Ok(appended)
     }
 
     /// Catches up with the checkpoints on L1: from L1 itself, or, while the L1 archiver is
@@ -221,33 +220,35 @@ impl Node {
         }
     }
 
-    /// Fetches blocks after the tip from the best peer, re-executes each and appends it when it
-    /// reproduces the archive root L1 holds for that checkpoint (a peer cannot make this node
-    /// accept anything L1 does not hold). Returns how many were appended.
+    /// Fetches blocks after the tip from the best peer, re-executes each checkpoint and appends
+    /// its blocks when the last reproduces the archive root L1 holds for that checkpoint (a
+    /// peer cannot make this node accept anything L1 does not hold). Returns how many blocks
+    /// were appended.
     pub fn sync_from_peers(&self) -> Result<usize, NodeError> {
         let Some(net) = self.network.get() else {
             return Ok(0);
         };
-        let l1_tip: u64 = self
-            .l1
-            .call(self.rollup(), &R::getTipsCall {})?
-            .pending
-            .try_into()
-            .unwrap_or(0);
+        let l1_tip = l1_number(
+            self.l1.call(self.rollup(), &R::getTipsCall {})?.pending,
+            "pending checkpoint",
+        )?;
         let mut added = 0;
+        // The blocks of the checkpoint being assembled (a response may end inside one).
+        let mut pending: Vec<Block> = Vec::new();
         loop {
-            let tip = self.chain.tip();
-            if tip >= l1_tip {
+            let chain = self.chain.snapshot();
+            let (tip, cp) = (chain.tip(), chain.checkpoint_tip());
+            drop(chain);
+            if cp >= l1_tip {
                 return Ok(added);
             }
-            let count =
-                (l1_tip - tip).min(u64::from(cairn_wire::reqresp::MAX_BLOCKS_PER_REQUEST)) as u32;
-            let blocks = net.fetch_blocks(tip + 1, count)?;
+            let from = tip + 1 + pending.len() as u64;
+            let blocks = net.fetch_blocks(from, cairn_wire::reqresp::MAX_BLOCKS_PER_REQUEST)?;
             if blocks.is_empty() {
                 return Ok(added);
             }
             for (i, bytes) in blocks.iter().enumerate() {
-                let n = tip + 1 + i as u64;
+                let n = from + i as u64;
                 let b = Block::decode(bytes)
                     .ok_or_else(|| format!("block {n} from a peer does not decode"))?;
                 if b.header.block_number != n {
@@ -255,24 +256,49 @@ impl Node {
                         format!("a peer answered block {} for {n}", b.header.block_number).into(),
                     );
                 }
+                let c = cp + 1;
+                if b.checkpoint != c {
+                    return Err(format!(
+                        "block {n} from a peer claims checkpoint {}, expected {c}",
+                        b.checkpoint
+                    )
+                    .into());
+                }
                 let on_l1 = self.l1.call(
                     self.rollup(),
                     &R::archiveAtCall {
-                        _checkpointNumber: U256::from(n),
+                        _checkpointNumber: U256::from(c),
                     },
                 )?;
-                if on_l1 != b.archive {
-                    return Err(
-                        format!("block {n} from a peer is not the checkpoint L1 holds").into(),
-                    );
+                let last = on_l1 == b.archive;
+                pending.push(b);
+                if !last {
+                    if pending.len() > MAX_BLOCKS_PER_CHECKPOINT {
+                        return Err(format!(
+                            "peer blocks {}..={n} never reach the archive L1 holds for checkpoint {c}",
+                            tip + 1
+                        )
+                        .into());
+                    }
+                    continue;
                 }
-                if self.append_verified(n, b.header, b.txs, b.archive, b.l1_tx, b.attestations)? {
-                    added += 1;
+                let group = std::mem::take(&mut pending);
+                let count = group.len();
+                let (l1_tx, attestations) = (group[0].l1_tx, group[0].attestations.clone());
+                let blocks = group.into_iter().map(|b| (b.header, b.txs)).collect();
+                if self.append_verified(c, blocks, on_l1, l1_tx, attestations)? {
+                    added += count;
                     self.metrics
                         .blocks_from_peers
-                        .fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(checkpoint = n, "synced checkpoint from a peer");
+                        .fetch_add(count as u64, Ordering::Relaxed);
+                    tracing::info!(
+                        checkpoint = c,
+                        blocks = count,
+                        "synced checkpoint from a peer"
+                    );
                 }
+                // The rest of this response follows the checkpoint just appended.
+                break;
             }
         }
     }

@@ -1,5 +1,5 @@
-//! The L2 chain as the node holds it: blocks (one per L1 checkpoint), the world state they
-//! lead to, and the encodings used in the database and in blobs.
+//! The L2 chain as the node holds it: blocks (one or more per L1 checkpoint), the world state
+//! they lead to, and the encodings used in the database and in blobs.
 
 use std::sync::Arc;
 
@@ -34,6 +34,9 @@ pub struct Block {
     pub status: Status,
     /// The attestations posted with it (`CommitteeAttestations` ABI bytes), for the epoch proof.
     pub attestations: Vec<u8>,
+    /// The L1 checkpoint that carries it (every block of a checkpoint shares its slot, L1
+    /// transaction and attestations; the checkpoint's archive is its last block's).
+    pub checkpoint: u64,
 }
 
 struct R<'a>(&'a [u8]);
@@ -80,10 +83,53 @@ pub fn encode_body(header: &BlockHeader, txs: &[Vec<u8>]) -> Vec<u8> {
     v
 }
 
+/// What a checkpoint's blobs carry: its blocks' bodies ([`encode_body`]) one after another.
+/// Each body delimits itself (a fixed-length header, then a counted list), so a checkpoint of
+/// one block is exactly that block's body.
+pub fn encode_checkpoint_body<'a>(
+    blocks: impl IntoIterator<Item = (&'a BlockHeader, &'a [Vec<u8>])>,
+) -> Vec<u8> {
+    let mut v = Vec::new();
+    for (h, txs) in blocks {
+        v.extend_from_slice(&h.encode());
+        put_list(&mut v, txs);
+    }
+    v
+}
+
+/// Parses [`encode_checkpoint_body`]: at least one block, nothing left over.
+pub fn decode_checkpoint_body(b: &[u8]) -> Option<Vec<(BlockHeader, Vec<Vec<u8>>)>> {
+    let mut r = R(b);
+    let mut out = Vec::new();
+    while !r.0.is_empty() {
+        let header = BlockHeader::decode(r.take(BlockHeader::ENCODED_LEN)?)?;
+        out.push((header, r.list()?));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The checkpoint header's `blockHeadersHash`: `sha256ToField` over the encoded headers of
+/// its blocks, in order (docs/protocol.md §8). For one block it is that header's hash, as
+/// before checkpoints held several.
+pub fn block_headers_hash<'a>(headers: impl IntoIterator<Item = &'a BlockHeader>) -> B256 {
+    let mut v = Vec::new();
+    for h in headers {
+        v.extend_from_slice(&h.encode());
+    }
+    cairn_consensus::sha256_to_field(&v)
+}
+
+/// The bytes one more block with no txs adds to a checkpoint body.
+pub const BLOCK_BODY_OVERHEAD: usize = BlockHeader::ENCODED_LEN + 4;
+
 /// How many of `txs`, in order, a block body can carry within one checkpoint's blobs
-/// (`MAX_BLOBS_PER_CHECKPOINT`): the builder's data budget, whatever the operator's tx cap.
-pub fn txs_fitting_blobs(txs: &[Vec<u8>]) -> usize {
-    let mut used = BlockHeader::ENCODED_LEN + 4;
+/// (`MAX_BLOBS_PER_CHECKPOINT`) when the checkpoint's earlier blocks already take `used`
+/// bytes: the builder's data budget, whatever the operator's tx cap.
+pub fn txs_fitting_blobs(used: usize, txs: &[Vec<u8>]) -> usize {
+    let mut used = used + BLOCK_BODY_OVERHEAD;
+    if used > cairn_consensus::blob::MAX_PAYLOAD_LEN {
+        return 0;
+    }
     txs.iter()
         .take_while(|t| {
             used += 4 + t.len();
@@ -162,11 +208,11 @@ impl BuildCost {
     }
 }
 
-/// Txs the builder takes from the pool for a slot of `slot` length: what the build time budget
+/// Txs the builder takes from the pool for a block it may spend `budget` building: what that
 /// allows at `cost`'s estimate, within the operator's cap if one is set. The blob and mana
 /// budgets are applied to the txs themselves ([`txs_fitting_blobs`], [`txs_within_mana`]).
-pub fn build_limit(cap: Option<usize>, cost: &BuildCost, slot: std::time::Duration) -> usize {
-    let by_time = cost.txs_within(slot.mul_f64(BUILD_SHARE_OF_SLOT));
+pub fn build_limit(cap: Option<usize>, cost: &BuildCost, budget: std::time::Duration) -> usize {
+    let by_time = cost.txs_within(budget);
     cap.map_or(by_time, |c| c.min(by_time)).max(1)
 }
 
@@ -187,6 +233,11 @@ impl Block {
         v.extend_from_slice(self.l1_tx.as_slice());
         v.push(self.status as u8);
         put_list(&mut v, std::slice::from_ref(&self.attestations));
+        // Blocks stored before checkpoints held several have no checkpoint field: theirs is
+        // their number. Written only when it differs, so every encoding is canonical.
+        if self.checkpoint != self.header.block_number {
+            v.extend_from_slice(&self.checkpoint.to_be_bytes());
+        }
         v
     }
 
@@ -204,10 +255,22 @@ impl Block {
             _ => return None,
         };
         let mut att = r.list()?;
-        if att.len() != 1 || !r.0.is_empty() {
+        if att.len() != 1 {
             return None;
         }
+        let checkpoint = match r.0.len() {
+            0 => header.block_number,
+            8 => {
+                let c = u64::from_be_bytes(r.take(8)?.try_into().ok()?);
+                if c == header.block_number {
+                    return None;
+                }
+                c
+            }
+            _ => return None,
+        };
         Some(Block {
+            checkpoint,
             header,
             txs,
             effects,
@@ -320,6 +383,48 @@ impl Chain {
         (from.max(1)..=to.min(self.tip)).filter_map(move |n| self.block(n))
     }
 
+    /// The checkpoint of the tip block (0 at genesis): the chain holds whole checkpoints only.
+    pub fn checkpoint_tip(&self) -> u64 {
+        self.tip_block.as_ref().map_or(0, |b| b.checkpoint)
+    }
+
+    /// The number of checkpoint `c`'s last block (0 for checkpoint 0), if held.
+    pub fn last_block_of(&self, c: u64) -> Option<u64> {
+        if c == 0 {
+            return Some(0);
+        }
+        if c > self.checkpoint_tip() {
+            return None;
+        }
+        if c == self.checkpoint_tip() {
+            return Some(self.tip);
+        }
+        match &self.stored {
+            Some(s) => s.last_block_of(c),
+            None => {
+                // Checkpoints only grow along the list: the first block past `c`, minus one.
+                let after = self.mem.partition_point(|b| b.checkpoint <= c);
+                (after > 0 && self.mem[after - 1].checkpoint == c).then_some(after as u64)
+            }
+        }
+    }
+
+    /// The archive L1 holds for checkpoint `c` (its last block's; genesis for 0), if held.
+    pub fn checkpoint_archive(&self, c: u64) -> Option<B256> {
+        self.last_block_of(c).map(|n| self.archive_at(n))
+    }
+
+    /// The blocks of checkpoint `c`, in order (empty if it is not held).
+    pub fn checkpoint_blocks(&self, c: u64) -> Vec<Arc<Block>> {
+        let (Some(last), Some(before)) = (
+            self.last_block_of(c),
+            c.checked_sub(1).and_then(|p| self.last_block_of(p)),
+        ) else {
+            return Vec::new();
+        };
+        self.blocks(before + 1, last).collect()
+    }
+
     /// The archive posted for block `n`; for 0 the genesis archive, which a Rollup for this L2
     /// was deployed with (`archiveAt(0)`).
     pub fn archive_at(&self, n: u64) -> B256 {
@@ -415,14 +520,17 @@ pub(crate) mod tests {
         let tx = vec![7u8; 1000];
         let n = (max - BlockHeader::ENCODED_LEN - 4) / 1004;
         let txs = vec![tx; n + 5];
-        assert_eq!(txs_fitting_blobs(&txs), n);
+        assert_eq!(txs_fitting_blobs(0, &txs), n);
+        // A checkpoint's earlier blocks share the budget.
+        assert_eq!(txs_fitting_blobs(1004 * 3, &txs), n - 3);
+        assert_eq!(txs_fitting_blobs(max, &txs), 0);
         let body = encode_body(&header(1), &txs[..n]);
         assert!(body.len() <= max);
         assert!(cairn_consensus::blob::encode_blobs(&body).is_ok());
         let over = encode_body(&header(1), &txs[..n + 1]);
         assert!(cairn_consensus::blob::encode_blobs(&over).is_err());
-        assert_eq!(txs_fitting_blobs(&txs[..3]), 3);
-        assert_eq!(txs_fitting_blobs(&[]), 0);
+        assert_eq!(txs_fitting_blobs(0, &txs[..3]), 3);
+        assert_eq!(txs_fitting_blobs(0, &[]), 0);
     }
 
     #[test]
@@ -444,7 +552,7 @@ pub(crate) mod tests {
     #[test]
     fn the_time_budget_follows_the_measured_cost_within_the_operators_cap() {
         use std::time::Duration;
-        let slot = Duration::from_secs(12);
+        let slot = Duration::from_secs(12).mul_f64(BUILD_SHARE_OF_SLOT);
         let cost = BuildCost::default();
         // Nothing timed yet: a block of the conservative size.
         assert_eq!(build_limit(None, &cost, slot), UNTIMED_BLOCK_TXS);
@@ -478,14 +586,103 @@ pub(crate) mod tests {
             l1_tx: B256::repeat_byte(6),
             status: Status::Proven,
             attestations: vec![1, 2],
+            checkpoint: 1,
         };
         assert_eq!(Block::decode(&b.encode()), Some(b.clone()));
+        // The second block of checkpoint 1 carries its checkpoint; the number alone would not
+        // encode canonically.
+        let mut second = b.clone();
+        second.header.block_number = 2;
+        let bytes = second.encode();
+        assert_eq!(bytes.len(), b.encode().len() + 8);
+        assert_eq!(Block::decode(&bytes), Some(second));
+        let mut twice = b.encode();
+        twice.extend_from_slice(&1u64.to_be_bytes());
+        assert_eq!(Block::decode(&twice), None);
         let body = encode_body(&b.header, &b.txs);
         assert_eq!(decode_body(&body), Some((b.header.clone(), b.txs.clone())));
         assert_eq!(decode_body(&body[..body.len() - 1]), None);
         let mut long = body.clone();
         long.push(0);
         assert_eq!(decode_body(&long), None);
+    }
+
+    #[test]
+    fn a_checkpoint_body_is_its_blocks_bodies_and_one_block_is_the_old_body() {
+        let t1 = vec![vec![1u8, 2], vec![3u8]];
+        let t2: Vec<Vec<u8>> = vec![];
+        let t3 = vec![vec![9u8; 40]];
+        let (h1, h2, h3) = (header(4), header(5), header(6));
+        let body = encode_checkpoint_body([
+            (&h1, t1.as_slice()),
+            (&h2, t2.as_slice()),
+            (&h3, t3.as_slice()),
+        ]);
+        let blocks = decode_checkpoint_body(&body).unwrap();
+        assert_eq!(
+            blocks,
+            vec![(h1.clone(), t1.clone()), (h2.clone(), t2), (h3.clone(), t3)]
+        );
+        // One block: byte for byte the body checkpoints carried before (L1 history decodes).
+        let one = encode_checkpoint_body([(&h1, t1.as_slice())]);
+        assert_eq!(one, encode_body(&h1, &t1));
+        assert_eq!(decode_checkpoint_body(&one), Some(vec![(h1.clone(), t1)]));
+        assert_eq!(decode_checkpoint_body(&[]), None);
+        assert_eq!(decode_checkpoint_body(&body[..body.len() - 1]), None);
+        // The headers hash: one header's is the hash the L1 header always carried.
+        assert_eq!(
+            block_headers_hash([&h1]),
+            cairn_consensus::sha256_to_field(&h1.encode())
+        );
+        let mut all = h1.encode();
+        all.extend_from_slice(&h2.encode());
+        assert_eq!(
+            block_headers_hash([&h1, &h2]),
+            cairn_consensus::sha256_to_field(&all)
+        );
+        assert_ne!(
+            block_headers_hash([&h2, &h1]),
+            block_headers_hash([&h1, &h2])
+        );
+    }
+
+    #[test]
+    fn checkpoints_of_several_blocks_are_found_by_number() {
+        let mut c = Chain::new(WorldState::new());
+        // Checkpoint 1: blocks 1, 2, 3; checkpoint 2: block 4; checkpoint 3: blocks 5, 6.
+        for (n, cp) in [(1, 1), (2, 1), (3, 1), (4, 2), (5, 3), (6, 3)] {
+            let mut s = (*c.state).clone();
+            let h = s.apply_block(header(n), &[]);
+            let archive = Chain::archive_root(&s);
+            c.push_with_state(
+                Block {
+                    header: h,
+                    txs: vec![],
+                    effects: vec![],
+                    archive,
+                    l1_tx: B256::ZERO,
+                    status: Status::Checkpointed,
+                    attestations: vec![],
+                    checkpoint: cp,
+                },
+                s,
+            )
+            .unwrap();
+        }
+        assert_eq!(c.checkpoint_tip(), 3);
+        let ends: Vec<_> = (0..=4).map(|cp| c.last_block_of(cp)).collect();
+        assert_eq!(ends, [Some(0), Some(3), Some(4), Some(6), None]);
+        assert_eq!(c.checkpoint_archive(1), Some(c.archive_at(3)));
+        assert_eq!(c.checkpoint_archive(0), Some(c.genesis_archive()));
+        let numbers = |cp| -> Vec<u64> {
+            c.checkpoint_blocks(cp)
+                .iter()
+                .map(|b| b.header.block_number)
+                .collect()
+        };
+        assert_eq!(numbers(1), [1, 2, 3]);
+        assert_eq!(numbers(3), [5, 6]);
+        assert!(numbers(0).is_empty() && numbers(4).is_empty());
     }
 
     proptest::proptest! {
@@ -497,7 +694,11 @@ pub(crate) mod tests {
                 proptest::prop_assert_eq!(b.encode(), bytes.clone());
             }
             if let Some((h, txs)) = decode_body(&bytes) {
-                proptest::prop_assert_eq!(encode_body(&h, &txs), bytes);
+                proptest::prop_assert_eq!(encode_body(&h, &txs), bytes.clone());
+            }
+            if let Some(blocks) = decode_checkpoint_body(&bytes) {
+                let again = encode_checkpoint_body(blocks.iter().map(|(h, t)| (h, t.as_slice())));
+                proptest::prop_assert_eq!(again, bytes);
             }
         }
     }
@@ -518,6 +719,7 @@ pub(crate) mod tests {
                     l1_tx: B256::ZERO,
                     status: Status::Checkpointed,
                     attestations: vec![],
+                    checkpoint: n,
                 },
                 &[],
             )

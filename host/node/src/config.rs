@@ -57,6 +57,9 @@ pub struct NodeConfig {
     /// The operator's cap on txs per block (`SEQ_MAX_TX_PER_BLOCK`); `None`: the blobs, the
     /// Rollup's mana limit and the build time budget decide.
     pub max_txs_per_block: Option<usize>,
+    /// `SEQ_BLOCK_DURATION_MS`: a block every this long inside the slot, all published as one
+    /// checkpoint; `None`: one block per checkpoint.
+    pub block_duration: Option<Duration>,
     /// How often the loops poll L1.
     pub poll: Duration,
     /// Publisher balance below which a warning is raised and the next publisher is used (wei).

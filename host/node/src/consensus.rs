@@ -17,12 +17,11 @@ use alloy_primitives::{Address, B256};
 use cairn_consensus::attest::RawSignature;
 use cairn_consensus::{blob, constants};
 use cairn_l1::blob::BlobBundle;
-use cairn_protocol::stages::BlockContext;
 use cairn_wire::{CheckpointAttestation, CheckpointProposal, Topic, WireError};
 
-use crate::chain::decode_body;
+use crate::chain::{block_headers_hash, decode_checkpoint_body};
 use crate::duties::Skip;
-use crate::node::{seal, Node};
+use crate::node::Node;
 use crate::store::{Duty, DutyKind};
 
 /// How far (seconds of L1 time) ahead of the current slot a message may be and still count
@@ -339,27 +338,24 @@ impl Node {
         );
     }
 
-    /// Re-executes a proposal's block on this node's state: every field the proposer claims
-    /// must come out the same.
+    /// Re-executes a proposal's blocks on this node's state: every field the proposer claims
+    /// must come out the same, for every block of the checkpoint.
     fn reexecute(&self, p: &CheckpointProposal) -> Result<(), GossipError> {
         let n = p.checkpoint;
         let invalid = |reason: String| GossipError::InvalidBlock {
             checkpoint: n,
             reason,
         };
-        let tip = self.chain.tip();
-        if tip + 1 < n {
+        if self.chain.snapshot().checkpoint_tip() + 1 < n {
             // Behind: the parent may be on L1 already.
             self.catch_up()
                 .map_err(|e| GossipError::NotReady(e.to_string()))?;
         }
-        let (state, tip, parent) = {
-            let c = self.chain.snapshot();
-            (c.state.clone(), c.tip(), c.archive_at(c.tip()))
-        };
+        let chain = self.chain.snapshot();
+        let (tip, parent) = (chain.checkpoint_tip(), chain.archive_at(chain.tip()));
         if tip + 1 != n {
             return Err(GossipError::NotReady(format!(
-                "proposal for checkpoint {n}, this node's tip is {tip}"
+                "proposal for checkpoint {n}, this node's tip is checkpoint {tip}"
             )));
         }
         let ph = &p.payload.header;
@@ -369,32 +365,31 @@ impl Node {
                 ph.last_archive_root
             )));
         }
-        let (header, txs) =
-            decode_body(&p.block).ok_or_else(|| invalid("the block body does not parse".into()))?;
+        let blocks = decode_checkpoint_body(&p.block)
+            .ok_or_else(|| invalid("the checkpoint body does not parse".into()))?;
+        let first = &blocks[0].0;
         let cfg = self.config();
         let slot_start = self.timing.slot_start(ph.slot_number).unwrap_or(0);
+        let mana: u128 = blocks.iter().map(|(h, _)| u128::from(h.gas_used)).sum();
         let checks: [(&str, bool); 11] = [
-            ("block number", header.block_number == n),
-            ("slot", header.slot == ph.slot_number),
-            ("chain id", header.chain_id == self.l1.chain_id()),
-            (
-                "rollup version",
-                header.rollup_version == cfg.rollup_version,
-            ),
+            ("first block number", first.block_number == chain.tip() + 1),
+            ("slot", first.slot == ph.slot_number),
+            ("chain id", first.chain_id == self.l1.chain_id()),
+            ("rollup version", first.rollup_version == cfg.rollup_version),
             ("timestamp", ph.timestamp == slot_start),
-            ("coinbase", header.coinbase == ph.coinbase.0 .0),
-            ("fee", header.fee_per_mana == ph.fee_per_l2_gas),
-            ("mana", u128::from(header.gas_used) == ph.total_mana_used),
+            ("coinbase", first.coinbase == ph.coinbase.0 .0),
+            ("fee", first.fee_per_mana == ph.fee_per_l2_gas),
+            ("mana", mana == ph.total_mana_used),
             ("DA fee", ph.fee_per_da_gas == 0),
             ("out hash", ph.out_hash == constants::EMPTY_EPOCH_OUT_HASH),
             (
                 "block headers hash",
-                ph.block_headers_hash == cairn_consensus::sha256_to_field(&header.encode()),
+                ph.block_headers_hash == block_headers_hash(blocks.iter().map(|(h, _)| h)),
             ),
         ];
         if let Some((what, _)) = checks.iter().find(|(_, ok)| !ok) {
             return Err(invalid(format!(
-                "the header's {what} does not match its block"
+                "the header's {what} does not match its blocks"
             )));
         }
         let in_hash = self
@@ -407,33 +402,15 @@ impl Node {
         let bundle = BlobBundle::new(blobs).map_err(|e| invalid(e.to_string()))?;
         if ph.blobs_hash != blob::blobs_hash(&bundle.versioned_hashes) {
             return Err(invalid(
-                "blobs hash does not commit to the block body".into(),
+                "blobs hash does not commit to the checkpoint body".into(),
             ));
         }
-        let ctx = BlockContext {
-            chain_id: header.chain_id,
-            rollup_version: header.rollup_version,
-            block_number: n,
-            fee_per_mana: header.fee_per_mana,
-            coinbase: header.coinbase,
-        };
-        self.block_boundary(n);
-        let run = self
-            .run_block(&state, &ctx, &txs)
+        // Every block re-executed on the one before (the later blocks share the first's slot,
+        // fee and coinbase), each header compared by the attestation stage.
+        let replayed = self
+            .replay_checkpoint(&chain, n, blocks)
             .map_err(|e| invalid(e.to_string()))?;
-        if let Some((_, stage, r)) = run.rejected.first() {
-            return Err(invalid(format!(
-                "holds a tx this node rejects at {}: {}",
-                stage.name(),
-                r.message
-            )));
-        }
-        // `seal` recomputes every derived field (roots, effects hash, counts) from the effects.
-        let (local, archive, _) = seal(&state, header.clone(), &run.effects);
-        // The attestation stage compares (a module fault falls back to the native twin).
-        let (verdict, _) = self.pipeline.attest(&header.encode(), &local);
-        verdict.map_err(|e| invalid(format!("re-execution disagrees: {e}")))?;
-        if archive != p.payload.archive {
+        if replayed.last().map(|r| r.block.archive) != Some(p.payload.archive) {
             return Err(invalid("re-execution gives another archive root".into()));
         }
         Ok(())

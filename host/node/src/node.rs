@@ -117,6 +117,16 @@ pub(crate) fn seal(
     (h, archive, fork)
 }
 
+/// A block re-executed on its parent: what the chain service appends.
+pub(crate) struct Replayed {
+    /// The block, as re-executed (status, L1 transaction and attestations for the caller).
+    pub(crate) block: crate::chain::Block,
+    /// The state after it.
+    pub(crate) state: WorldState,
+    /// Its parent's archive.
+    pub(crate) parent: B256,
+}
+
 impl Node {
     /// Runs `txs` through validation, proofs and execution on `state`.
     pub(crate) fn run_block(
@@ -146,6 +156,84 @@ impl Node {
             }
         }
         Ok(run)
+    }
+
+    /// Re-executes a checkpoint's `blocks` in order on `chain`'s tip: each must be the next
+    /// block number, hold only txs this node accepts, and reproduce its header exactly (the
+    /// attestation stage compares). `Err(NodeError::Invalid)` says which block and why.
+    pub(crate) fn replay_checkpoint(
+        &self,
+        chain: &Chain,
+        checkpoint: u64,
+        blocks: Vec<(BlockHeader, Vec<Vec<u8>>)>,
+    ) -> Result<Vec<Replayed>, NodeError> {
+        let mut state = chain.state.clone();
+        let mut parent = chain.archive_at(chain.tip());
+        let mut out: Vec<Replayed> = Vec::with_capacity(blocks.len());
+        for (i, (header, txs)) in blocks.into_iter().enumerate() {
+            let n = chain.tip() + 1 + i as u64;
+            let invalid = |why: String| {
+                NodeError::Invalid(format!("checkpoint {checkpoint}, block {n}: {why}"))
+            };
+            if header.block_number != n {
+                return Err(invalid(format!(
+                    "the header says block {}",
+                    header.block_number
+                )));
+            }
+            if let Some(first) = out.first() {
+                let g = &first.block.header;
+                if (header.slot, header.fee_per_mana, header.coinbase)
+                    != (g.slot, g.fee_per_mana, g.coinbase)
+                {
+                    return Err(invalid(
+                        "its slot, fee or coinbase differ from the checkpoint's first block".into(),
+                    ));
+                }
+            }
+            let ctx = BlockContext {
+                chain_id: header.chain_id,
+                rollup_version: header.rollup_version,
+                block_number: n,
+                fee_per_mana: header.fee_per_mana,
+                coinbase: header.coinbase,
+            };
+            self.block_boundary(n);
+            let run = self.run_block(&state, &ctx, &txs)?;
+            if let Some((_, stage, r)) = run.rejected.first() {
+                return Err(invalid(format!(
+                    "holds a tx this node rejects at {}: {}",
+                    stage.name(),
+                    r.message
+                )));
+            }
+            // `seal` recomputes every derived field (roots, effects hash, counts).
+            let (local, archive, post) = seal(&state, header.clone(), &run.effects);
+            let (verdict, _) = self.pipeline.attest(&header.encode(), &local);
+            verdict.map_err(|e| invalid(format!("re-execution disagrees: {e}")))?;
+            if local != header {
+                return Err(invalid("re-execution gives another header".into()));
+            }
+            let block = crate::chain::Block {
+                header,
+                txs,
+                effects: run.effect_bytes,
+                archive,
+                l1_tx: B256::ZERO,
+                status: crate::chain::Status::Checkpointed,
+                attestations: Vec::new(),
+                checkpoint,
+            };
+            let next_parent = archive;
+            state = Arc::new(post);
+            out.push(Replayed {
+                block,
+                state: WorldState::clone(&state),
+                parent,
+            });
+            parent = next_parent;
+        }
+        Ok(out)
     }
 
     /// Opens storage, starts the chain service (which replays the stored chain), connects the
@@ -370,15 +458,21 @@ impl Node {
     }
 }
 
-/// The tips of `chain` as `node_getL2Tips` answers them.
+/// The tips of `chain` as `node_getL2Tips` answers them: `latest`, `proven` and `finalized`
+/// as blocks (`{number, hash}`, what existing clients and the operator guide read), plus
+/// Aztec v5's `proposed` and `checkpointed` (with its checkpoint).
 pub(crate) fn tips_json(chain: &Chain) -> Value {
     let tip = chain.tip();
     let proven = chain.proven.min(tip);
     let hash = |n: u64| format!("{:#x}", chain.archive_at(n));
+    let block = |n: u64| json!({"number": n, "hash": hash(n)});
+    let cp = chain.checkpoint_tip();
     json!({
-        "latest": {"number": tip, "hash": hash(tip)},
-        "proven": {"number": proven, "hash": hash(proven)},
-        "finalized": {"number": proven, "hash": hash(proven)},
+        "latest": block(tip),
+        "proposed": block(tip),
+        "checkpointed": {"block": block(tip), "checkpoint": {"number": cp, "hash": hash(tip)}},
+        "proven": block(proven),
+        "finalized": block(proven),
     })
 }
 

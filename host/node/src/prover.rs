@@ -10,7 +10,7 @@ use cairn_consensus::abi::{self as cabi, IRollupConsensus as R};
 use cairn_consensus::{blob, constants};
 use cairn_l1::blob::BlobBundle;
 
-use crate::chain::encode_body;
+use crate::chain::encode_checkpoint_body;
 use crate::error::NodeError;
 use crate::node::Node;
 
@@ -34,12 +34,14 @@ impl Node {
             return Ok(());
         }
         let chain = self.chain.snapshot();
-        if chain.tip() < pending {
+        if chain.checkpoint_tip() < pending {
             return Ok(()); // the archiver has not caught up
         }
-        let epoch_of = |n: u64| -> u64 {
+        // Checkpoint numbers from here on; a checkpoint's blocks share its slot.
+        let epoch_of = |c: u64| -> u64 {
             chain
-                .block(n)
+                .last_block_of(c)
+                .and_then(|n| chain.block(n))
                 .map(|b| self.timing.epoch_of_slot(b.header.slot))
                 .unwrap_or(0)
         };
@@ -52,43 +54,53 @@ impl Node {
         while end < pending && epoch_of(end + 1) == e {
             end += 1;
         }
-        let last = chain
-            .block(end)
-            .ok_or_else(|| NodeError::Invalid(format!("block {end} is not held")))?;
+        let held = |c: u64| {
+            let blocks = chain.checkpoint_blocks(c);
+            if blocks.is_empty() {
+                Err(NodeError::Invalid(format!("checkpoint {c} is not held")))
+            } else {
+                Ok(blocks)
+            }
+        };
+        let last = held(end)?;
         let stored = self.l1.call(
             rollup,
             &R::getCheckpointCall {
                 _checkpointNumber: U256::from(end),
             },
         )?;
-        let att = <cabi::CommitteeAttestations as SolValue>::abi_decode(&last.attestations)
-            .map_err(|e| format!("stored attestations of {end} do not decode: {e}"))?;
+        let att = <cabi::CommitteeAttestations as SolValue>::abi_decode(&last[0].attestations)
+            .map_err(|e| format!("stored attestations of checkpoint {end} do not decode: {e}"))?;
         // (coinbase, fee) per checkpoint: the Rollup pays each fee out of the fee juice portal,
         // burns the congestion part and splits the rest between prover and coinbase.
         let mut fees = vec![B256::ZERO; constants::PROOF_FEES_ENTRIES];
-        for i in start..=end {
-            let Some(b) = chain.block(i) else {
-                return Err(NodeError::Invalid(format!("block {i} is not held")));
-            };
-            let k = 2 * (i - start) as usize;
+        for c in start..=end {
+            let blocks = held(c)?;
+            let k = 2 * (c - start) as usize;
             if k + 1 < fees.len() {
                 let mut w = [0u8; 32];
-                w[12..].copy_from_slice(&b.header.coinbase);
+                w[12..].copy_from_slice(&blocks[0].header.coinbase);
                 fees[k] = B256::from(w);
-                fees[k + 1] = B256::from(U256::from(checkpoint_fee(&b.header)));
+                fees[k + 1] =
+                    B256::from(U256::from(checkpoint_fee(blocks.iter().map(|b| &b.header))));
             }
         }
-        let body = encode_body(&last.header, &last.txs);
+        let body = encode_checkpoint_body(last.iter().map(|b| (&b.header, b.txs.as_slice())));
         let bundle = BlobBundle::new(
             blob::encode_blobs(&body).map_err(|e| NodeError::Invalid(e.to_string()))?,
         )?;
+        let archive = |c: u64| {
+            chain
+                .checkpoint_archive(c)
+                .ok_or_else(|| NodeError::Invalid(format!("checkpoint {c} is not held")))
+        };
         let call = R::submitEpochRootProofCall {
             _args: cabi::SubmitEpochRootProofArgs {
                 start: U256::from(start),
                 end: U256::from(end),
                 args: cabi::PublicInputArgs {
-                    previousArchive: chain.archive_at(start - 1),
-                    endArchive: chain.archive_at(end),
+                    previousArchive: archive(start - 1)?,
+                    endArchive: archive(end)?,
                     outHash: stored.outHash,
                     proverId: prover.address(),
                 },
@@ -120,8 +132,12 @@ impl Node {
     }
 }
 
-/// A checkpoint's fee as the epoch proof reports it: every tx pays its gas used at the block's
-/// fee per mana (`docs/protocol.md` §7), so the sum is the block's mana times that fee.
-pub(crate) fn checkpoint_fee(h: &cairn_protocol::stages::BlockHeader) -> u128 {
-    u128::from(h.gas_used).saturating_mul(h.fee_per_mana)
+/// A checkpoint's fee as the epoch proof reports it: every tx pays its gas used at its block's
+/// fee per mana (`docs/protocol.md` §7), summed over the checkpoint's blocks.
+pub(crate) fn checkpoint_fee<'a>(
+    headers: impl IntoIterator<Item = &'a cairn_protocol::stages::BlockHeader>,
+) -> u128 {
+    headers.into_iter().fold(0u128, |sum, h| {
+        sum.saturating_add(u128::from(h.gas_used).saturating_mul(h.fee_per_mana))
+    })
 }

@@ -4,26 +4,39 @@
 //! attestations until quorum or the slot's deadline, publishes the checkpoint to the Rollup as
 //! a blob transaction and hands the block to the chain service.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{Address, Bytes, B256, I256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolValue};
 use cairn_consensus::abi::{self as cabi, IRollupConsensus as R};
+use cairn_consensus::timetable::Timetable;
 use cairn_consensus::{attest, blob, committee, constants, header::ProposedHeader};
 use cairn_l1::blob::BlobBundle;
 use cairn_l1::L1Error;
 use cairn_protocol::stages::BlockHeader;
+use cairn_protocol::state::WorldState;
 use cairn_protocol::tx::Tx;
 use serde_json::json;
 
-use crate::chain::{encode_body, Block, Status};
+use crate::chain::{block_headers_hash, encode_checkpoint_body, Block, Status};
 use crate::config::{Attester, NodeConfig};
 use crate::consensus::PUBLISH_RESERVE;
 use crate::error::NodeError;
 use crate::node::{context, seal, Node};
 use crate::store::{Duty, DutyKind};
+
+/// A block of the checkpoint being built, with the state after it.
+struct Built {
+    header: BlockHeader,
+    txs: Vec<Vec<u8>>,
+    effects: Vec<Vec<u8>>,
+    archive: B256,
+    state: Arc<WorldState>,
+}
 
 impl Node {
     /// One pass of the slot loop: if a local attester proposes in the slot the next L1 block
@@ -110,102 +123,194 @@ impl Node {
         let slot_start = self.timing.slot_start(slot).unwrap_or(0);
         // Views at `latest` must see a block inside the slot.
         let waited = Instant::now();
-        while self.l1.latest_timestamp()? < slot_start {
+        let latest = loop {
+            let ts = self.l1.latest_timestamp()?;
+            if ts >= slot_start {
+                break ts;
+            }
             if waited.elapsed() > Duration::from_secs(self.timing.slot_duration()) {
                 return Err(NodeError::Duty(
                     "L1 time is not advancing (no new L1 block for a whole slot)".into(),
                 ));
             }
             std::thread::sleep(Duration::from_millis(100));
-        }
-        let fee = self.current_min_fee()?;
-        // Only a snapshot of the state and the parent's archive are needed.
-        let (state, n, last_archive) = {
-            let c = self.chain.snapshot();
-            (c.state.clone(), c.tip() + 1, c.archive_at(c.tip()))
         };
-        // Modules loaded through the admin API become active here, between blocks.
-        self.block_boundary(n);
+        // The slot's start on this machine's clock, from L1's (whole seconds, so up to a second
+        // early: deadlines err on the safe side).
+        let slot_t0 = Instant::now()
+            .checked_sub(Duration::from_secs(latest - slot_start))
+            .unwrap_or_else(Instant::now);
+        let fee = self.current_min_fee()?;
+        let mana_limit = self.mana_limit()?;
+        // Only a snapshot of the state and the parent's archive are needed.
+        let (mut parent, first, last_archive, n) = {
+            let c = self.chain.snapshot();
+            (
+                c.state.clone(),
+                c.tip() + 1,
+                c.archive_at(c.tip()),
+                c.checkpoint_tip() + 1,
+            )
+        };
         let coinbase: [u8; 20] = me.coinbase.0 .0;
-        let ctx = context(n, self.l1.chain_id(), cfg.rollup_version, fee, coinbase);
-        // Build from the pool, oldest hash order (deterministic), through the pipeline.
-        // The operator's cap and the build time the slot allows, then what one checkpoint's
-        // blobs carry: a block that does not fit could not be published at all.
-        let build_started = Instant::now();
-        let limit = crate::chain::build_limit(
-            cfg.max_txs_per_block,
-            &self.build_cost,
-            Duration::from_secs(self.timing.slot_duration()),
+        let timetable = Timetable::devnet(
+            self.timing.slot_duration() * 1000,
+            cfg.block_duration.map(|d| d.as_millis() as u64),
         );
-        let mut candidates = self.pool.candidates(limit)?;
-        candidates.truncate(crate::chain::txs_fitting_blobs(&candidates));
-        let run = self.run_block(&state, &ctx, &candidates)?;
-        let dropped: Vec<([u8; 32], Vec<u8>)> = run
-            .rejected
-            .iter()
-            .map(|(bytes, stage, r)| {
+        let at = |ms: u64| slot_t0 + Duration::from_millis(ms);
+        // The checkpoint's blocks, each on the one before. Txs stay in the pool until the
+        // checkpoint commits: those taken or refused by an earlier block are skipped.
+        let mut built: Vec<Built> = Vec::new();
+        let mut skip: BTreeSet<[u8; 32]> = BTreeSet::new();
+        let mut dropped: Vec<([u8; 32], Vec<u8>)> = Vec::new();
+        let (mut used_bytes, mut used_mana) = (0usize, 0u128);
+        for i in 0..timetable.blocks() {
+            let deadline = at(timetable.block_deadline_ms(i));
+            if i > 0 {
+                let start = at(timetable.block_start_ms(i));
+                let now = Instant::now();
+                if start > now {
+                    std::thread::sleep(start - now);
+                }
+                if self.shutdown_token().is_cancelled() {
+                    return Ok(None);
+                }
+                if Instant::now() >= deadline {
+                    tracing::warn!(
+                        slot,
+                        block = i,
+                        "block deadline passed before it could start; closing the checkpoint"
+                    );
+                    break;
+                }
+            }
+            let number = first + built.len() as u64;
+            // Modules loaded through the admin API become active here, between blocks.
+            self.block_boundary(number);
+            let ctx = context(
+                number,
+                self.l1.chain_id(),
+                cfg.rollup_version,
+                fee,
+                coinbase,
+            );
+            // The operator's cap and the build time this block has, then what the
+            // checkpoint's blobs still carry: a block that does not fit could not be
+            // published at all.
+            let build_started = Instant::now();
+            let budget = match cfg.block_duration {
+                Some(_) => deadline.saturating_duration_since(build_started),
+                None => Duration::from_secs(self.timing.slot_duration())
+                    .mul_f64(crate::chain::BUILD_SHARE_OF_SLOT),
+            };
+            let limit = crate::chain::build_limit(cfg.max_txs_per_block, &self.build_cost, budget);
+            let mut candidates = self.pool.candidates_except(limit, &skip)?;
+            candidates.truncate(crate::chain::txs_fitting_blobs(used_bytes, &candidates));
+            // Every checkpoint has a first block, even an empty one; later blocks need txs.
+            if candidates.is_empty() && !built.is_empty() {
+                continue;
+            }
+            let run = self.run_block(&parent, &ctx, &candidates)?;
+            for (bytes, stage, r) in &run.rejected {
                 let hash = Tx::decode(bytes).map(|t| t.hash()).unwrap_or([0; 32]);
                 let receipt = json!({"status": "dropped", "stage": stage.name(), "code": r.code, "error": r.message});
-                (hash, serde_json::to_vec(&receipt).unwrap_or_default())
-            })
-            .collect();
-        let (mut txs, mut effects, mut eff_bytes) = (run.txs, run.effects, run.effect_bytes);
-        // The Rollup's mana limit: txs past it stay in the pool for the next block (each tx's
-        // effects depend only on the ones before it, so cutting the tail keeps the rest valid).
-        let keep = crate::chain::txs_within_mana(&effects, self.mana_limit()?);
-        if keep < txs.len() {
-            tracing::info!(
-                kept = keep,
-                left = txs.len() - keep,
-                "block at the Rollup's mana limit"
+                skip.insert(hash);
+                dropped.push((hash, serde_json::to_vec(&receipt).unwrap_or_default()));
+            }
+            let (mut txs, mut effects, mut eff_bytes) = (run.txs, run.effects, run.effect_bytes);
+            // The Rollup's mana limit covers the checkpoint: txs past it stay in the pool for
+            // the next one (each tx's effects depend only on the ones before it, so cutting the
+            // tail keeps the rest valid).
+            let keep =
+                crate::chain::txs_within_mana(&effects, mana_limit.saturating_sub(used_mana));
+            if keep < txs.len() {
+                tracing::info!(
+                    kept = keep,
+                    left = txs.len() - keep,
+                    "checkpoint at the Rollup's mana limit"
+                );
+                txs.truncate(keep);
+                effects.truncate(keep);
+                eff_bytes.truncate(keep);
+            }
+            if txs.is_empty() && !built.is_empty() {
+                continue;
+            }
+            let header0 = BlockHeader {
+                chain_id: ctx.chain_id,
+                rollup_version: ctx.rollup_version,
+                block_number: number,
+                slot,
+                fee_per_mana: fee,
+                coinbase,
+                previous_archive: [0; 32],
+                note_root: [0; 32],
+                nullifier_root: [0; 32],
+                public_data_root: [0; 32],
+                effects_hash: [0; 32],
+                tx_count: 0,
+                gas_used: 0,
+            };
+            let (header, archive, post_state) = seal(&parent, header0.clone(), &effects);
+
+            // Re-execution for the committee: the block again on the parent state, then the
+            // attestation stage compares headers.
+            let again = self.run_block(&parent, &ctx, &txs)?;
+            // Sealing is a pure function of the parent state and the effects: the same effects
+            // give the same header, so only different ones need sealing again (to be compared).
+            let local = if again.effect_bytes == eff_bytes {
+                header.clone()
+            } else {
+                seal(&parent, header0, &again.effects).0
+            };
+            // A module fault is counted and logged by the pipeline; the native twin gave the
+            // verdict.
+            let (verdict, _) = self.pipeline.attest(&header.encode(), &local);
+            verdict.map_err(|e| format!("re-execution disagrees with the built block: {e}"))?;
+            self.build_cost.record(txs.len(), build_started.elapsed());
+            used_bytes +=
+                crate::chain::BLOCK_BODY_OVERHEAD + txs.iter().map(|t| 4 + t.len()).sum::<usize>();
+            used_mana += u128::from(header.gas_used);
+            for t in &txs {
+                if let Ok(tx) = Tx::decode(t) {
+                    skip.insert(tx.hash());
+                }
+            }
+            tracing::debug!(
+                slot,
+                checkpoint = n,
+                block = number,
+                txs = txs.len(),
+                "block built"
             );
-            txs.truncate(keep);
-            effects.truncate(keep);
-            eff_bytes.truncate(keep);
+            let post_state = Arc::new(post_state);
+            parent = post_state.clone();
+            built.push(Built {
+                header,
+                txs,
+                effects: eff_bytes,
+                archive,
+                state: post_state,
+            });
         }
-        let header0 = BlockHeader {
-            chain_id: ctx.chain_id,
-            rollup_version: ctx.rollup_version,
-            block_number: n,
-            slot,
-            fee_per_mana: fee,
-            coinbase,
-            previous_archive: [0; 32],
-            note_root: [0; 32],
-            nullifier_root: [0; 32],
-            public_data_root: [0; 32],
-            effects_hash: [0; 32],
-            tx_count: 0,
-            gas_used: 0,
-        };
-        let (header, archive, post_state) = seal(&state, header0.clone(), &effects);
         self.metrics
             .last_build_ms
             .store(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
-
-        // Re-execution for the committee: the block again on the parent state, then the
-        // attestation stage compares headers.
-        let again = self.run_block(&state, &ctx, &txs)?;
-        // Sealing is a pure function of the parent state and the effects: the same effects
-        // give the same header, so only different ones need sealing again (to be compared).
-        let local = if again.effect_bytes == eff_bytes {
-            header.clone()
-        } else {
-            seal(&state, header0, &again.effects).0
+        let Some(last) = built.last() else {
+            return Err(NodeError::Duty(
+                "no block was built for the checkpoint".into(),
+            ));
         };
-        // A module fault is counted and logged by the pipeline; the native twin gave the verdict.
-        let (verdict, _) = self.pipeline.attest(&header.encode(), &local);
-        verdict.map_err(|e| format!("re-execution disagrees with the built block: {e}"))?;
-        self.build_cost.record(txs.len(), build_started.elapsed());
+        let archive = last.archive;
 
-        // The L1 header.
-        let body = encode_body(&header, &txs);
+        // The L1 header over every block.
+        let body = encode_checkpoint_body(built.iter().map(|b| (&b.header, b.txs.as_slice())));
         let blobs = blob::encode_blobs(&body).map_err(|e| NodeError::Invalid(e.to_string()))?;
         let bundle = BlobBundle::new(blobs)?;
         let in_hash = self.in_hash(n)?;
         let ph = ProposedHeader {
             last_archive_root: last_archive,
-            block_headers_hash: cairn_consensus::sha256_to_field(&header.encode()),
+            block_headers_hash: block_headers_hash(built.iter().map(|b| &b.header)),
             blobs_hash: blob::blobs_hash(&bundle.versioned_hashes),
             in_hash,
             out_hash: constants::EMPTY_EPOCH_OUT_HASH,
@@ -215,7 +320,7 @@ impl Node {
             fee_recipient: me.fee_recipient,
             fee_per_da_gas: 0,
             fee_per_l2_gas: fee,
-            total_mana_used: header.gas_used as u128,
+            total_mana_used: used_mana,
         };
         let payload = cairn_wire::SignedPayload {
             header: ph,
@@ -306,7 +411,7 @@ impl Node {
                 tracing::info!(
                     slot,
                     checkpoint = n,
-                    txs = txs.len(),
+                    txs = built.iter().map(|b| b.txs.len()).sum::<usize>(),
                     collected = sigs.iter().filter(|s| s.is_some()).count(),
                     needed,
                     ms = self.metrics.attestation_round_ms.load(Ordering::Relaxed),
@@ -407,22 +512,35 @@ impl Node {
         }
         let receipt = receipt.ok_or(last_err)?;
         fault_point("after-publish", slot, n, &digest);
-        let block = Block {
-            header,
-            txs,
-            effects: eff_bytes,
-            archive,
-            l1_tx: receipt.hash,
-            status: Status::Checkpointed,
-            attestations: call._attestations.abi_encode(),
-        };
-        // The archiver may have appended it from L1 already; then this is a no-op.
-        self.chain
-            .append(block, post_state, last_archive, dropped)?;
+        // The archiver may have appended them from L1 already; then these are no-ops.
+        let count = built.len();
+        let mut parent_archive = last_archive;
+        let attestations = call._attestations.abi_encode();
+        for (i, b) in built.into_iter().enumerate() {
+            let block = Block {
+                header: b.header,
+                txs: b.txs,
+                effects: b.effects,
+                archive: b.archive,
+                l1_tx: receipt.hash,
+                status: Status::Checkpointed,
+                attestations: attestations.clone(),
+                checkpoint: n,
+            };
+            let state = Arc::try_unwrap(b.state).unwrap_or_else(|s| (*s).clone());
+            let extra = if i == 0 {
+                std::mem::take(&mut dropped)
+            } else {
+                Vec::new()
+            };
+            self.chain.append(block, state, parent_archive, extra)?;
+            parent_archive = b.archive;
+        }
         tracing::info!(
             slot,
             epoch,
             checkpoint = n,
+            blocks = count,
             attestations = collected,
             gas = receipt.gas_used,
             "checkpoint proposed"

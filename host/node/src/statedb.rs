@@ -135,6 +135,7 @@ impl<'a> Reader<'a> {
 /// The open tables of one read transaction, shared by the four trees of a snapshot.
 struct Tables {
     blocks: ReadOnlyTable<u64, &'static [u8]>,
+    checkpoints: ReadOnlyTable<u64, u64>,
     undo: ReadOnlyTable<u64, &'static [u8]>,
     nodes: ReadOnlyTable<(u8, u8, u64), [u8; 32]>,
     leaves: ReadOnlyTable<(u8, u64), &'static [u8]>,
@@ -242,6 +243,13 @@ impl StateSnapshot {
             anchors: self.head.anchors.iter().copied().collect(),
             block_number: self.head.block,
         }
+    }
+
+    /// The last block of checkpoint `c` as stored when the snapshot was taken (the caller
+    /// checks `c` against its tip).
+    pub fn last_block_of(&self, c: u64) -> Option<u64> {
+        crate::store::checkpoint_end(&self.tables.checkpoints, c)
+            .unwrap_or_else(|e| self.tables.failed(e))
     }
 
     /// Block `n` as stored when the snapshot was taken.
@@ -593,6 +601,7 @@ impl Store {
         let tables = (|| -> Result<Tables, redb::Error> {
             Ok(Tables {
                 blocks: r.open_table(crate::store::BLOCKS)?,
+                checkpoints: r.open_table(crate::store::CHECKPOINTS)?,
                 undo: r.open_table(UNDO)?,
                 nodes: r.open_table(NODES)?,
                 leaves: r.open_table(LEAVES)?,
@@ -627,13 +636,14 @@ impl Store {
     pub fn commit_block_with_state(
         &self,
         n: u64,
+        checkpoint: u64,
         bytes: &[u8],
         receipts: &[crate::store::Entry],
         state: &WorldState,
         keep_undo_above: u64,
     ) -> Result<(), StoreError> {
         self.write(|w| {
-            self.commit_block_in(w, n, bytes, receipts)?;
+            self.commit_block_in(w, n, checkpoint, bytes, receipts)?;
             let mut undo = Vec::new();
             write_state(w, state, Some(&mut undo))?;
             let mut t = w.open_table(UNDO)?;

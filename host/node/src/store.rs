@@ -14,6 +14,10 @@ use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use thiserror::Error;
 
 pub(crate) const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+/// Checkpoint number → its last block's number. Absent for the checkpoints of a data directory
+/// from before checkpoints held several blocks, whose checkpoint numbers are their block
+/// numbers (see [`checkpoint_end`]).
+pub(crate) const CHECKPOINTS: TableDefinition<u64, u64> = TableDefinition::new("checkpoints");
 const POOL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pool");
 const RECEIPTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("receipts");
 /// Before duties: one digest per slot for the whole node (read for data directories written
@@ -30,6 +34,23 @@ const PROVEN: &str = "proven";
 const CACHE_BYTES: usize = 64 << 20;
 
 /// Removes txs from the pool and records their receipts, inside `w`.
+/// Checkpoint `c`'s last block in `t`. A checkpoint without an entry below the first one
+/// recorded (or with none recorded) is from a data directory written when each checkpoint was
+/// one block: its last block is block `c`. The caller checks `c` against its tip.
+pub(crate) fn checkpoint_end(
+    t: &impl redb::ReadableTable<u64, u64>,
+    c: u64,
+) -> Result<Option<u64>, redb::Error> {
+    if let Some(v) = t.get(c)? {
+        return Ok(Some(v.value()));
+    }
+    let first = t.first()?.map(|(k, _)| k.value());
+    Ok(match first {
+        Some(f) if c > f => None,
+        _ => Some(c),
+    })
+}
+
 fn settle_in(w: &redb::WriteTransaction, receipts: &[Entry]) -> Result<(), redb::Error> {
     let mut pool = w.open_table(POOL)?;
     let mut rec = w.open_table(RECEIPTS)?;
@@ -159,6 +180,7 @@ impl Store {
         // Create the tables so that readers never see "table does not exist".
         s.write(|w| {
             w.open_table(BLOCKS)?;
+            w.open_table(CHECKPOINTS)?;
             w.open_table(POOL)?;
             w.open_table(RECEIPTS)?;
             w.open_table(LEGACY_SIGNED)?;
@@ -211,20 +233,29 @@ impl Store {
         })
     }
 
-    /// Stores block `n`, removes its txs from the pool and records their receipts, in one
-    /// transaction: a crash leaves either the block with its receipts or neither.
-    pub fn commit_block(&self, n: u64, bytes: &[u8], receipts: &[Entry]) -> Result<(), StoreError> {
-        self.write(|w| self.commit_block_in(w, n, bytes, receipts))
+    /// Stores block `n` of checkpoint `checkpoint`, removes its txs from the pool and records
+    /// their receipts, in one transaction: a crash leaves either the block with its receipts or
+    /// neither.
+    pub fn commit_block(
+        &self,
+        n: u64,
+        checkpoint: u64,
+        bytes: &[u8],
+        receipts: &[Entry],
+    ) -> Result<(), StoreError> {
+        self.write(|w| self.commit_block_in(w, n, checkpoint, bytes, receipts))
     }
 
     pub(crate) fn commit_block_in(
         &self,
         w: &redb::WriteTransaction,
         n: u64,
+        checkpoint: u64,
         bytes: &[u8],
         receipts: &[Entry],
     ) -> Result<(), redb::Error> {
         w.open_table(BLOCKS)?.insert(n, bytes)?;
+        w.open_table(CHECKPOINTS)?.insert(checkpoint, n)?;
         settle_in(w, receipts)
     }
 
@@ -236,6 +267,11 @@ impl Store {
                 .map(|(k, _)| k.value())
                 .unwrap_or(0))
         })
+    }
+
+    /// The number of checkpoint `c`'s last block, as stored (see [`checkpoint_end`]).
+    pub fn checkpoint_end(&self, c: u64) -> Result<Option<u64>, StoreError> {
+        self.read(|r| checkpoint_end(&r.open_table(CHECKPOINTS)?, c))
     }
 
     /// Block `n`'s bytes.
@@ -301,6 +337,19 @@ impl Store {
                 .collect::<Result<_, _>>()?;
             for k in above {
                 t.remove(k)?;
+            }
+            // Checkpoints end where their blocks do: those that ended above `n` are gone (a
+            // roll back stops at a checkpoint's end).
+            let mut c = w.open_table(CHECKPOINTS)?;
+            let gone: Vec<u64> = c
+                .iter()?
+                .rev()
+                .map(|e| e.map(|(k, v)| (k.value(), v.value())))
+                .take_while(|e| e.as_ref().map_or(true, |(_, last)| *last > n))
+                .map(|e| e.map(|(k, _)| k))
+                .collect::<Result<_, _>>()?;
+            for k in gone {
+                c.remove(k)?;
             }
             let mut pool = w.open_table(POOL)?;
             let mut rec = w.open_table(RECEIPTS)?;
@@ -540,7 +589,7 @@ mod tests {
             } else {
                 vec![]
             };
-            s.commit_block(n, &[n as u8], &receipts).unwrap();
+            s.commit_block(n, n, &[n as u8], &receipts).unwrap();
         }
         assert_eq!(s.pool_len().unwrap(), 0);
         assert_eq!(s.receipt(&[1; 32]).unwrap(), Some(b"{}".to_vec()));

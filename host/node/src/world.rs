@@ -220,6 +220,7 @@ impl Service {
         receipts.extend(extra_receipts);
         self.store.commit_block_with_state(
             n,
+            block.checkpoint,
             &block.encode(),
             &receipts,
             &state,
@@ -502,6 +503,7 @@ mod tests {
             l1_tx: B256::ZERO,
             status: Status::Checkpointed,
             attestations: vec![],
+            checkpoint: n,
         };
         (block, s, chain.archive_at(n - 1))
     }
@@ -539,6 +541,7 @@ mod tests {
             l1_tx: B256::ZERO,
             status: Status::Checkpointed,
             attestations: vec![],
+            checkpoint: n,
         };
         (block, s, chain.archive_at(n - 1))
     }
@@ -803,5 +806,111 @@ mod tests {
         let c = chain.snapshot();
         assert_eq!((c.tip(), c.proven), (2, 2));
         assert!(c.blocks(1, 2).all(|b| b.status == Status::Proven));
+    }
+
+    /// `k` blocks of checkpoint `cp` on `chain`'s tip, each built on the state after the one
+    /// before before any is appended (as the sequencer builds a checkpoint).
+    fn checkpoint(chain: &Chain, cp: u64, k: u64) -> Vec<(Block, WorldState, B256)> {
+        let mut state = (*chain.state).clone();
+        let mut parent = chain.archive_at(chain.tip());
+        (0..k)
+            .map(|i| {
+                let n = chain.tip() + 1 + i;
+                let h = state.apply_block(header(n), &[]);
+                let archive = Chain::archive_root(&state);
+                let block = Block {
+                    header: h,
+                    txs: vec![],
+                    effects: vec![],
+                    archive,
+                    l1_tx: B256::ZERO,
+                    status: Status::Checkpointed,
+                    attestations: vec![],
+                    checkpoint: cp,
+                };
+                let out = (block, state.clone(), parent);
+                parent = archive;
+                out
+            })
+            .collect()
+    }
+
+    #[test]
+    fn checkpoints_of_several_blocks_are_stored_found_rolled_back_and_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut after_cp2 = None;
+        {
+            let (chain, store) = open(dir.path());
+            // Checkpoint 1: three blocks, checkpoint 2: one, checkpoint 3: two.
+            for (cp, k) in [(1, 3), (2, 1), (3, 2)] {
+                for (b, s, p) in checkpoint(&chain.snapshot(), cp, k) {
+                    assert!(chain.append(b, s, p, vec![]).unwrap());
+                }
+                if cp == 2 {
+                    after_cp2 = Some(roots(&chain.snapshot().state));
+                }
+            }
+            let c = chain.snapshot();
+            assert_eq!((c.tip(), c.checkpoint_tip()), (6, 3));
+            let ends: Vec<_> = (0..=4).map(|cp| c.last_block_of(cp)).collect();
+            assert_eq!(ends, [Some(0), Some(3), Some(4), Some(6), None]);
+            assert_eq!(store.checkpoint_end(1).unwrap(), Some(3));
+            // A stacked block's state is committed like any other: the tip's roots are those
+            // of the same blocks applied one at a time.
+            let mut replay = WorldState::new();
+            for b in c.blocks(1, 6) {
+                replay.apply_block(b.header.clone(), &[]);
+            }
+            assert_eq!(roots(&c.state), roots(&replay));
+            // Back to the end of checkpoint 2: checkpoint 3 is gone, in the store too.
+            assert_eq!(chain.roll_back(4).unwrap(), 2);
+            let c = chain.snapshot();
+            assert_eq!((c.tip(), c.checkpoint_tip()), (4, 2));
+            assert_eq!(c.last_block_of(3), None);
+            assert_eq!(store.checkpoint_end(3).unwrap(), None);
+            assert_eq!(Some(roots(&c.state)), after_cp2);
+            chain.close();
+        }
+        let (chain, _) = open(dir.path());
+        let c = chain.snapshot();
+        assert_eq!((c.tip(), c.checkpoint_tip()), (4, 2));
+        assert_eq!(c.last_block_of(1), Some(3));
+        assert_eq!(c.checkpoint_blocks(1).len(), 3);
+        assert_eq!(Some(roots(&c.state)), after_cp2);
+        // The next checkpoint builds on it.
+        for (b, s, p) in checkpoint(&c, 3, 2) {
+            assert!(chain.append(b, s, p, vec![]).unwrap());
+        }
+        assert_eq!(chain.snapshot().last_block_of(3), Some(6));
+    }
+
+    #[test]
+    fn a_data_directory_from_one_block_checkpoints_reads_its_numbers_as_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let (chain, store) = open(dir.path());
+        for _ in 0..3 {
+            let (b, s, p) = next(&chain.snapshot());
+            assert!(chain.append(b, s, p, vec![]).unwrap());
+        }
+        // As an earlier version wrote it: no checkpoint index.
+        store
+            .write(|w| {
+                let mut t = w.open_table(crate::store::CHECKPOINTS)?;
+                for c in 1..=3u64 {
+                    t.remove(c)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(store.checkpoint_end(2).unwrap(), Some(2));
+        // New checkpoints of several blocks follow.
+        for (b, s, p) in checkpoint(&chain.snapshot(), 4, 2) {
+            assert!(chain.append(b, s, p, vec![]).unwrap());
+        }
+        let c = chain.snapshot();
+        assert_eq!(
+            (1..=5).map(|cp| c.last_block_of(cp)).collect::<Vec<_>>(),
+            [Some(1), Some(2), Some(3), Some(5), None]
+        );
     }
 }

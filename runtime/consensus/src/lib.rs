@@ -1,4 +1,4 @@
-//! The L1 consensus rules of Aztec's Rollup v4 (checkpoint model, one L2 block per checkpoint)
+//! The L1 consensus rules of Aztec's Rollup v4 (checkpoint model: one or more L2 blocks per checkpoint)
 //! that a sequencer must reproduce bit for bit: slot and epoch time, committee sampling and the
 //! proposer choice, the checkpoint header hash, what attesters sign and how their signatures are
 //! packed, the blob layout and blob hashes, and typed ABI bindings for the Rollup and Inbox calls.
@@ -17,6 +17,7 @@ pub mod committee;
 pub mod constants;
 pub mod header;
 pub mod time;
+pub mod timetable;
 
 pub use alloy_primitives::{Address, B256, I256, U256};
 

@@ -102,7 +102,8 @@ pub struct CheckpointProposal {
     pub payload: SignedPayload,
     /// The checkpoint number it would get on L1.
     pub checkpoint: u64,
-    /// The block body, for re-execution.
+    /// The checkpoint body (every block's header and txs, as its blobs carry them), for
+    /// re-execution.
     pub block: Vec<u8>,
     /// The proposer's signature over `payload`.
     pub signature: RawSignature,

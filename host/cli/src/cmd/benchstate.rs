@@ -209,10 +209,11 @@ fn build(
             l1_tx: Default::default(),
             status: Status::Checkpointed,
             attestations: vec![],
+            checkpoint: n,
         };
         let t = Instant::now();
         store
-            .commit_block_with_state(n, &block.encode(), &[], &state, n.saturating_sub(64))
+            .commit_block_with_state(n, n, &block.encode(), &[], &state, n.saturating_sub(64))
             .map_err(|e| anyhow!("{e}"))?;
         built.commit_ms.push(t.elapsed().as_secs_f64() * 1e3);
         if n % 100 == 0 {

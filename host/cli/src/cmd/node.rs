@@ -140,6 +140,11 @@ pub struct StartArgs {
     /// blobs carry, within the Rollup's mana limit and the slot's build time budget.
     #[arg(long = "max-txs-per-block", env = "SEQ_MAX_TX_PER_BLOCK", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_txs: Option<u64>,
+    /// Build a block every this many milliseconds inside the slot, each gossiped as it is
+    /// built, and attest and publish them as one checkpoint at the end of the slot
+    /// (docs/node.md, "Blocks and checkpoints"). Without it a checkpoint is one block.
+    #[arg(long = "block-duration", env = "SEQ_BLOCK_DURATION_MS", value_name = "MS", value_parser = clap::value_parser!(u64).range(100..))]
+    pub block_duration_ms: Option<u64>,
     /// L1 polling interval (ms).
     #[arg(
         long = "poll-ms",
@@ -541,6 +546,7 @@ pub fn start(args: StartArgs) -> Result<()> {
         max_txs_per_block: args
             .max_txs
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        block_duration: args.block_duration_ms.map(Duration::from_millis),
         poll: Duration::from_millis(args.poll_ms.max(50)),
         min_publisher_balance: U256::from(10u64).pow(U256::from(16u64)),
         genesis,
@@ -623,6 +629,23 @@ mod tests {
         assert_eq!(parse(&["--max-txs-per-block", "3000"]).unwrap(), Some(3000));
         let e = parse(&["--max-txs-per-block", "0"]).err().unwrap();
         assert!(e.to_string().contains("max-txs-per-block"), "{e}");
+    }
+
+    #[test]
+    fn the_block_duration_is_one_block_per_checkpoint_unless_set() {
+        let parse = |extra: &[&str]| {
+            Start::try_parse_from(
+                ["cairn", "--data-directory", "/tmp/x"]
+                    .iter()
+                    .chain(extra)
+                    .copied(),
+            )
+            .map(|c| c.start.block_duration_ms)
+        };
+        assert_eq!(parse(&[]).unwrap(), None);
+        assert_eq!(parse(&["--block-duration", "2000"]).unwrap(), Some(2000));
+        let e = parse(&["--block-duration", "50"]).err().unwrap();
+        assert!(e.to_string().contains("block-duration"), "{e}");
     }
 
     fn ha(flags: &[&str]) -> Result<Option<cairn_ha::HaConfig>> {
