@@ -1446,3 +1446,171 @@ fn a_node_refuses_to_sequence_on_a_rollup_deployed_for_another_l2() {
     let follower = NodeProc::start(&net, &data, None, None, tmp.path().join("follow.log"));
     follower.wait_for("the read-only node to answer", 60, |n| n.tips().is_some());
 }
+
+/// `cairn tx transfer` without waiting; the tx hash it prints.
+fn send_transfer(net: &Devnet, dir: &Path, rpc: &str, from: usize, to: usize) -> String {
+    let (from, to) = (from.to_string(), to.to_string());
+    let out = cli(
+        net,
+        dir,
+        &[
+            "tx",
+            "transfer",
+            "--node-url",
+            rpc,
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--amount",
+            "1",
+        ],
+    );
+    out.lines().next().unwrap().trim().to_string()
+}
+
+#[test]
+fn checkpoints_of_several_blocks_land_on_l1_are_proven_and_rebuilt_from_l1_alone() {
+    let net = Devnet::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let ks = validators(&net, tmp.path());
+    // A block every 2 s, three per 12 s slot; one tx per block, so six txs waiting make two
+    // checkpoints of three blocks (no timing luck needed).
+    let node = NodeProc::start_with(
+        &net,
+        &tmp.path().join("data"),
+        Some(&ks),
+        None,
+        tmp.path().join("node.log"),
+        true,
+        &[
+            ("SEQ_BLOCK_DURATION_MS", "2000".to_string()),
+            ("SEQ_MAX_TX_PER_BLOCK", "1".to_string()),
+        ],
+    );
+    node.wait_for("the first checkpoint", 180, |n| {
+        n.tips().is_some_and(|(l, _)| l >= 1)
+    });
+    let hashes: Vec<String> = (0..6)
+        .map(|i| send_transfer(&net, tmp.path(), &node.rpc, i, 10))
+        .collect();
+    let receipt = |n: &NodeProc, h: &str| n.call("node_getTxReceipt", json!([h])).unwrap();
+    node.wait_for("all six txs checkpointed", 150, |n| {
+        hashes.iter().all(|h| receipt(n, h)["status"] != "pending")
+    });
+    for h in &hashes {
+        let r = receipt(&node, h);
+        assert!(
+            r["status"] == "checkpointed" || r["status"] == "proven",
+            "{h}: {r}"
+        );
+    }
+    // The txs' blocks, grouped by checkpoint: every block of a checkpoint is in the same slot
+    // and L1 transaction, numbered on from the one before.
+    let tips = node.call("node_getL2Tips", json!([])).unwrap();
+    let latest = tips["latest"]["number"].as_u64().unwrap();
+    let checkpoint_tip = tips["checkpointed"]["checkpoint"]["number"]
+        .as_u64()
+        .unwrap();
+    assert!(checkpoint_tip < latest, "{tips}");
+    let blocks: Vec<Value> = (1..=latest)
+        .map(|n| node.call("node_getBlock", json!([n])).unwrap())
+        .collect();
+    let mut by_checkpoint: std::collections::BTreeMap<u64, Vec<&Value>> = Default::default();
+    for b in &blocks {
+        by_checkpoint
+            .entry(b["checkpoint"].as_u64().unwrap())
+            .or_default()
+            .push(b);
+    }
+    let several: Vec<u64> = by_checkpoint
+        .iter()
+        .filter(|(_, bs)| bs.len() >= 2)
+        .map(|(c, _)| *c)
+        .collect();
+    assert!(
+        !several.is_empty(),
+        "no checkpoint of several blocks: {by_checkpoint:?}"
+    );
+    for (c, bs) in &by_checkpoint {
+        for (i, b) in bs.iter().enumerate() {
+            assert_eq!(b["indexWithinCheckpoint"], i as u64, "checkpoint {c}: {b}");
+            assert_eq!(b["slot"], bs[0]["slot"], "checkpoint {c}");
+            assert_eq!(b["l1Tx"], bs[0]["l1Tx"], "checkpoint {c}");
+        }
+        let txs: usize = bs
+            .iter()
+            .map(|b| b["txHashes"].as_array().unwrap().len())
+            .sum();
+        if bs.len() > 1 {
+            assert!(
+                bs.iter().all(|b| b["txCount"].as_u64().unwrap() <= 1),
+                "the cap of one tx per block: checkpoint {c}"
+            );
+            assert!(txs >= 2, "checkpoint {c}");
+        }
+        // L1 holds each checkpoint's last block's archive.
+        let c1 = Chain1::of(&net);
+        let on_l1 = c1
+            .l1
+            .call(
+                c1.rollup,
+                &R::archiveAtCall {
+                    _checkpointNumber: U256::from(*c),
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            format!("{on_l1:#x}"),
+            bs.last().unwrap()["archive"].as_str().unwrap(),
+            "checkpoint {c}"
+        );
+    }
+    // The proven tip moves over the multi-block checkpoints.
+    let last_several = *several.last().unwrap();
+    let end_of = |c: u64| {
+        by_checkpoint[&c].last().unwrap()["number"]
+            .as_u64()
+            .unwrap()
+    };
+    node.wait_for("a proof over the multi-block checkpoints", 180, |n| {
+        n.tips().is_some_and(|(_, p)| p >= end_of(last_several))
+    });
+    assert_eq!(
+        node.call("node_getBlock", json!([end_of(last_several)]))
+            .unwrap()["status"],
+        "proven"
+    );
+
+    // A fresh node, L1 only, splits every checkpoint back into the same blocks.
+    let fresh = NodeProc::start(
+        &net,
+        &tmp.path().join("fresh"),
+        None,
+        None,
+        tmp.path().join("fresh.log"),
+    );
+    fresh.wait_for("fresh node sync", 120, |n| {
+        n.tips().is_some_and(|(l, _)| l >= latest)
+    });
+    for (n, a) in (1..=latest).zip(&blocks) {
+        let b = fresh.call("node_getBlock", json!([n])).unwrap();
+        for k in [
+            "archive",
+            "checkpoint",
+            "indexWithinCheckpoint",
+            "noteRoot",
+            "nullifierRoot",
+            "publicDataRoot",
+            "txHashes",
+        ] {
+            assert_eq!(a[k], b[k], "block {n} {k}");
+        }
+    }
+    for account in [0, 1, 5, 10] {
+        assert_eq!(
+            balance(&net, &fresh, account),
+            balance(&net, &node, account)
+        );
+    }
+}

@@ -121,8 +121,16 @@ fn block_json(chain: &crate::chain::Chain, n: u64) -> Value {
         return Value::Null;
     };
     let h = &b.header;
+    // Blocks of a checkpoint are contiguous: the first follows the previous checkpoint's last.
+    let index = b
+        .checkpoint
+        .checked_sub(1)
+        .and_then(|c| chain.last_block_of(c))
+        .map(|before| n - before - 1);
     json!({
         "number": n,
+        "checkpoint": b.checkpoint,
+        "indexWithinCheckpoint": index,
         "slot": h.slot,
         "archive": format!("{:#x}", b.archive),
         "previousArchive": format!("0x{}", hex::encode(h.previous_archive)),

@@ -250,7 +250,7 @@ fn at_ceiling(
             fits
         })
         .collect();
-    let per_block = cairn_node::chain::txs_fitting_blobs(&bodies);
+    let per_block = cairn_node::chain::txs_fitting_blobs(0, &bodies);
     let ceiling = per_block as f64 / slot_s as f64;
     let tip = rpc(url, "node_getBlockNumber", json!([]))?
         .as_u64()
