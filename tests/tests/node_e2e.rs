@@ -1614,3 +1614,109 @@ fn checkpoints_of_several_blocks_land_on_l1_are_proven_and_rebuilt_from_l1_alone
         );
     }
 }
+
+#[test]
+fn a_checkpoint_that_misses_l1_rolls_its_proposed_blocks_back_and_its_txs_land_later() {
+    let net = Devnet::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let ks = validators(&net, tmp.path());
+    let node = NodeProc::start_with(
+        &net,
+        &tmp.path().join("data"),
+        Some(&ks),
+        None,
+        tmp.path().join("node.log"),
+        false,
+        &[
+            ("SEQ_BLOCK_DURATION_MS", "2000".to_string()),
+            ("SEQ_MAX_TX_PER_BLOCK", "1".to_string()),
+        ],
+    );
+    node.wait_for("the first checkpoint", 180, |n| {
+        n.tips().is_some_and(|(l, _)| l >= 1)
+    });
+    let hashes: Vec<String> = (0..3)
+        .map(|i| send_transfer(&net, tmp.path(), &node.rpc, i, 10))
+        .collect();
+    let receipt = |h: &str| node.call("node_getTxReceipt", json!([h])).unwrap();
+    // The first block with one of them is proposed, in the chain before L1 has it: the
+    // receipt says so and the `proposed` tip is ahead of `latest`.
+    let mut proposed = None;
+    node.wait_for("a tx in a proposed block", 60, |n| {
+        let Some(h) = hashes.iter().find(|h| receipt(h)["status"] == "proposed") else {
+            return false;
+        };
+        let tips = n.call("node_getL2Tips", json!([])).unwrap();
+        proposed = Some((h.clone(), receipt(h), tips));
+        true
+    });
+    // Its checkpoint will not reach L1: the next publish fails (test fault point). Blocks of
+    // one tx every 2 s leave seconds between this block and the publish.
+    assert_eq!(
+        node.admin_call("nodeAdmin_armFaultPoint", json!(["publish-fails"]))["result"],
+        "publish-fails"
+    );
+    let (h, r, tips) = proposed.unwrap();
+    let block = r["blockNumber"].as_u64().unwrap();
+    assert!(
+        tips["proposed"]["number"].as_u64().unwrap() > tips["latest"]["number"].as_u64().unwrap(),
+        "{tips}"
+    );
+    assert_eq!(
+        node.call("node_getBlock", json!([block])).unwrap()["status"],
+        "proposed"
+    );
+    // Rolled back: the tx is pending again, and its receipt says from which block and why.
+    node.wait_for("the proposed blocks rolled back", 60, |_| {
+        receipt(&h)["rolledBack"].is_object()
+    });
+    let back = receipt(&h);
+    assert_eq!(back["status"], "pending", "{back}");
+    assert_eq!(back["rolledBack"]["blockNumber"], block, "{back}");
+    assert!(
+        back["rolledBack"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("publish-fails"),
+        "{back}"
+    );
+    // They land later, in checkpoints that L1 accepted; block numbers are reused.
+    node.wait_for("all three txs checkpointed", 120, |_| {
+        hashes
+            .iter()
+            .all(|h| receipt(h)["status"] == "checkpointed")
+    });
+    let again = node.call("node_getBlock", json!([block])).unwrap();
+    assert_eq!(again["status"], "checkpointed", "{again}");
+    let c1 = Chain1::of(&net);
+    let on_l1 = c1
+        .l1
+        .call(
+            c1.rollup,
+            &R::archiveAtCall {
+                _checkpointNumber: U256::from(again["checkpoint"].as_u64().unwrap()),
+            },
+        )
+        .unwrap();
+    let cp = again["checkpoint"].as_u64().unwrap();
+    let last = node.call("node_getL2Tips", json!([])).unwrap();
+    assert!(
+        last["checkpointed"]["checkpoint"]["number"]
+            .as_u64()
+            .unwrap()
+            >= cp
+    );
+    let blocks_of_cp: Vec<Value> = (block.saturating_sub(3)..=block + 3)
+        .filter_map(|n| node.call("node_getBlock", json!([n])).ok())
+        .filter(|b| b["checkpoint"] == cp)
+        .collect();
+    assert_eq!(
+        format!("{on_l1:#x}"),
+        blocks_of_cp.last().unwrap()["archive"].as_str().unwrap()
+    );
+    let log = std::fs::read_to_string(&node.log).unwrap();
+    assert!(
+        log.contains("proposed blocks rolled back"),
+        "no roll back logged"
+    );
+}

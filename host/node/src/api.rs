@@ -18,8 +18,9 @@ use crate::store::StoreError;
 
 /// Where a tx is.
 pub enum TxLookup {
-    /// In the pool (its bytes).
-    Pending(Vec<u8>),
+    /// In the pool (its bytes), with the pending receipt stored for it if it was in a block
+    /// that was rolled back (which says which and why).
+    Pending(Vec<u8>, Option<Vec<u8>>),
     /// Settled: included, dropped or evicted (the receipt's JSON bytes).
     Settled(Vec<u8>),
     /// Never seen (or forgotten).
@@ -97,7 +98,13 @@ impl PublicApi for Node {
 
     fn tx(&self, hash: &[u8; 32]) -> Result<TxLookup, StoreError> {
         if let Some(t) = self.pool.get(hash)? {
-            return Ok(TxLookup::Pending(t));
+            // A receipt stored for a tx in the pool is the note of a roll back, unless it is
+            // from before the tx was sent again (a `dropped` one, say).
+            let note = self.store.receipt(hash)?.filter(|r| {
+                serde_json::from_slice::<serde_json::Value>(r)
+                    .is_ok_and(|v| v["status"] == "pending")
+            });
+            return Ok(TxLookup::Pending(t, note));
         }
         Ok(match self.store.receipt(hash)? {
             Some(r) => TxLookup::Settled(r),

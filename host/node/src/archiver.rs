@@ -39,8 +39,10 @@ impl Node {
             tracing::warn!(error = %e, "catching up from peers failed");
         }
         if let Some(net) = self.network.get() {
+            // What this node can serve that L1 holds: proposed blocks are not offered.
             let chain = self.chain.snapshot();
-            net.set_status(chain.tip(), chain.archive_at(chain.tip()), chain.proven);
+            let tip = chain.checkpointed_tip();
+            net.set_status(tip, chain.archive_at(tip), chain.proven);
         }
     }
 
@@ -48,14 +50,23 @@ impl Node {
     /// not, and marks proven blocks.
     pub fn sync_once(&self) -> Result<(), NodeError> {
         let rollup = self.rollup();
-        // Our tip before L1's: the sequencer appends a checkpoint only after L1 has mined it, so
-        // whatever we hold now is covered by the L1 reading below. Read the other way round, a
-        // checkpoint appended in between would look like one L1 had dropped and be rolled back.
-        let local = self.chain.snapshot().checkpoint_tip();
+        // Our tip before L1's: the sequencer marks a checkpoint checkpointed only after L1 has
+        // mined it, so whatever we hold as checkpointed now is covered by the L1 reading
+        // below. Read the other way round, a checkpoint marked in between would look like one
+        // L1 had dropped and be rolled back.
+        let chain = self.chain.snapshot();
+        let proposed = chain.proposed();
+        let mut local = match proposed.first() {
+            Some(b) => b.checkpoint - 1,
+            None => chain.checkpoint_tip(),
+        };
+        drop(chain);
+        // L1's time before its tips: if that time is already past a proposed checkpoint's
+        // slot, every L1 block of the slot is in the tips read after it.
+        let now = self.l1.latest_timestamp()?;
         let tips = self.l1.call(rollup, &R::getTipsCall {})?;
         let pending = l1_number(tips.pending, "pending checkpoint")?;
         let proven = l1_number(tips.proven, "proven checkpoint")?;
-        let now = self.l1.latest_timestamp()?;
         // After the proof window passes, L1 treats the unproven checkpoints as gone even
         // before anyone calls prune().
         let prunable = self.l1.call(
@@ -65,6 +76,55 @@ impl Node {
             },
         )?;
         let effective = if prunable { proven } else { pending };
+        // The proposed blocks of the newest checkpoint: on L1 now, gone, or still in their
+        // slot.
+        if let (Some(first), Some(last)) = (proposed.first(), proposed.last()) {
+            let c = first.checkpoint;
+            let gone = if effective >= c {
+                let on_l1 = self.l1.call(
+                    rollup,
+                    &R::archiveAtCall {
+                        _checkpointNumber: U256::from(c),
+                    },
+                )?;
+                if on_l1 == last.archive {
+                    let (l1_tx, attestations) = self.checkpoint_event(c, on_l1)?;
+                    let marked = self.chain.mark_checkpointed(c, l1_tx, attestations)?;
+                    if marked > 0 {
+                        tracing::info!(
+                            checkpoint = c,
+                            blocks = marked,
+                            "proposed blocks checkpointed on L1"
+                        );
+                    }
+                    local = c;
+                    None
+                } else {
+                    Some(format!("L1 holds another checkpoint {c}"))
+                }
+            } else if self.timing.slot_at(now) > first.header.slot {
+                Some(format!(
+                    "checkpoint {c} did not reach L1 within its slot {}",
+                    first.header.slot
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = gone {
+                let dropped = self
+                    .chain
+                    .roll_back(first.header.block_number - 1, &reason)?;
+                self.metrics
+                    .proposed_rolled_back
+                    .fetch_add(dropped as u64, Ordering::Relaxed);
+                tracing::warn!(
+                    checkpoint = c,
+                    blocks = dropped,
+                    reason = %reason,
+                    "proposed blocks rolled back; their txs are back in the pool"
+                );
+            }
+        }
         // Reorg/prune: walk back while our archive differs from L1's.
         let mut keep = local.min(effective);
         let chain = self.chain.snapshot();
@@ -85,7 +145,9 @@ impl Node {
                 .last_block_of(keep)
                 .ok_or_else(|| format!("checkpoint {keep} is not held"))?;
             drop(chain);
-            let dropped = self.chain.roll_back(to)?;
+            let dropped = self
+                .chain
+                .roll_back(to, "L1 dropped its checkpoint (prune or reorg)")?;
             tracing::warn!(
                 checkpoint = keep,
                 block = to,
@@ -111,28 +173,24 @@ impl Node {
         Ok(())
     }
 
-    /// Fetches checkpoint `n` from L1 (event, calldata, blobs), re-executes it and appends it.
-    fn fetch_checkpoint(&self, n: u64) -> Result<(), NodeError> {
-        let rollup = self.rollup();
+    /// The `CheckpointProposed` event of checkpoint `n` whose archive is the one L1 holds now
+    /// (numbers are reused after a prune), and its `propose` call.
+    fn checkpoint_log(
+        &self,
+        n: u64,
+        archive: B256,
+    ) -> Result<(cairn_l1::Log, R::CheckpointProposed, R::proposeCall), NodeError> {
         let topic = B256::from(U256::from(n));
         let logs = self.l1.logs(
-            rollup,
+            self.rollup(),
             R::CheckpointProposed::SIGNATURE_HASH,
             Some(topic),
             0,
             None,
             100_000,
         )?;
-        let archive = self.l1.call(
-            rollup,
-            &R::archiveAtCall {
-                _checkpointNumber: U256::from(n),
-            },
-        )?;
-        // The newest event for n whose archive is the one L1 holds now (numbers are reused
-        // after a prune).
         let (log, ev) = logs
-            .iter()
+            .into_iter()
             .rev()
             .filter_map(|l| l.decode::<R::CheckpointProposed>().map(|e| (l, e)))
             .find(|(_, e)| e.archive == archive)
@@ -140,6 +198,24 @@ impl Node {
         let (_, input) = self.l1.transaction_input(log.tx_hash)?;
         let call = R::proposeCall::abi_decode(&input)
             .map_err(|e| format!("checkpoint {n}: propose calldata does not decode: {e}"))?;
+        Ok((log, ev, call))
+    }
+
+    /// Checkpoint `n`'s L1 transaction and the attestations posted with it.
+    fn checkpoint_event(&self, n: u64, archive: B256) -> Result<(B256, Vec<u8>), NodeError> {
+        let (log, _, call) = self.checkpoint_log(n, archive)?;
+        Ok((log.tx_hash, call._attestations.abi_encode()))
+    }
+
+    /// Fetches checkpoint `n` from L1 (event, calldata, blobs), re-executes it and appends it.
+    fn fetch_checkpoint(&self, n: u64) -> Result<(), NodeError> {
+        let archive = self.l1.call(
+            self.rollup(),
+            &R::archiveAtCall {
+                _checkpointNumber: U256::from(n),
+            },
+        )?;
+        let (log, ev, call) = self.checkpoint_log(n, archive)?;
         let beacon_urls = self.config().beacon_urls;
         let blobs = if beacon_urls.is_empty() {
             self.l1.blobs_of_tx(log.tx_hash)?
@@ -237,6 +313,11 @@ impl Node {
         let mut pending: Vec<Block> = Vec::new();
         loop {
             let chain = self.chain.snapshot();
+            if !chain.proposed().is_empty() {
+                // Peers serve what L1 holds; this node's unpublished blocks go first (the
+                // sequencer rolls them back when their checkpoint fails).
+                return Ok(added);
+            }
             let (tip, cp) = (chain.tip(), chain.checkpoint_tip());
             drop(chain);
             if cp >= l1_tip {
@@ -310,7 +391,13 @@ impl Node {
             Request::BlocksByNumber { from, count } => {
                 let chain = self.chain.snapshot();
                 let blocks = (*from..from.saturating_add(u64::from(*count)))
-                    .map_while(|n| chain.block(n).map(|b| b.encode()))
+                    .map_while(|n| {
+                        // Only what L1 holds: a proposed block may still be rolled back.
+                        chain
+                            .block(n)
+                            .filter(|b| b.status != crate::chain::Status::Proposed)
+                            .map(|b| b.encode())
+                    })
                     .collect();
                 Response::Blocks(blocks)
             }

@@ -11,10 +11,24 @@ use cairn_protocol::state::WorldState;
 /// How far L1 has taken a block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
+    /// Built (or re-executed) inside its slot; its checkpoint is not on L1 yet. Only the blocks
+    /// of the newest checkpoint can be proposed; they are rolled back if it misses L1.
+    Proposed = 0,
     /// In a `propose` accepted by the Rollup.
     Checkpointed = 1,
     /// Covered by an epoch proof.
     Proven = 2,
+}
+
+impl Status {
+    /// The name receipts and `node_getBlock` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Proposed => "proposed",
+            Status::Checkpointed => "checkpointed",
+            Status::Proven => "proven",
+        }
+    }
 }
 
 /// One L2 block.
@@ -250,6 +264,7 @@ impl Block {
         let archive = B256::from_slice(r.take(32)?);
         let l1_tx = B256::from_slice(r.take(32)?);
         let status = match r.take(1)?[0] {
+            0 => Status::Proposed,
             1 => Status::Checkpointed,
             2 => Status::Proven,
             _ => return None,
@@ -386,6 +401,22 @@ impl Chain {
     /// The checkpoint of the tip block (0 at genesis): the chain holds whole checkpoints only.
     pub fn checkpoint_tip(&self) -> u64 {
         self.tip_block.as_ref().map_or(0, |b| b.checkpoint)
+    }
+
+    /// The newest block on L1 (checkpointed or proven): the tip without the proposed blocks of
+    /// a checkpoint still in its slot.
+    pub fn checkpointed_tip(&self) -> u64 {
+        let mut n = self.tip;
+        while n > 0 && self.block(n).is_some_and(|b| b.status == Status::Proposed) {
+            n -= 1;
+        }
+        n
+    }
+
+    /// The proposed blocks above [`checkpointed_tip`](Self::checkpointed_tip), oldest first
+    /// (empty when every block held is on L1).
+    pub fn proposed(&self) -> Vec<Arc<Block>> {
+        self.blocks(self.checkpointed_tip() + 1, self.tip).collect()
     }
 
     /// The number of checkpoint `c`'s last block (0 for checkpoint 0), if held.

@@ -352,6 +352,11 @@ impl Node {
                 .map_err(|e| GossipError::NotReady(e.to_string()))?;
         }
         let chain = self.chain.snapshot();
+        if !chain.proposed().is_empty() {
+            return Err(GossipError::NotReady(
+                "this node still holds the proposed blocks of an unpublished checkpoint".into(),
+            ));
+        }
         let (tip, parent) = (chain.checkpoint_tip(), chain.archive_at(chain.tip()));
         if tip + 1 != n {
             return Err(GossipError::NotReady(format!(

@@ -44,6 +44,9 @@ pub struct Metrics {
     pub attestation_round_ms: AtomicU64,
     /// `cairn_p2p_blocks_received_total`: blocks appended from peers' req/resp answers.
     pub blocks_from_peers: AtomicU64,
+    /// `cairn_chain_proposed_blocks_rolled_back_total`: proposed blocks dropped because their
+    /// checkpoint missed L1.
+    pub proposed_rolled_back: AtomicU64,
     /// `cairn_ha_claim_seconds` (kept in ms): the last duty's claim in the HA table, insert to
     /// verdict (includes waiting on the other node's `signing` row).
     pub ha_claim_ms: AtomicU64,
@@ -214,6 +217,12 @@ pub fn render(
             "Blocks appended from peers' req/resp answers (catching up while L1 sync is paused).",
             "counter",
             m.blocks_from_peers.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_chain_proposed_blocks_rolled_back_total",
+            "Proposed blocks rolled back because their checkpoint did not reach L1 (their txs went back to the pool).",
+            "counter",
+            m.proposed_rolled_back.load(Ordering::Relaxed).to_string(),
         ),
         (
             "cairn_consensus_equivocations_total",

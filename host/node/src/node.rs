@@ -459,18 +459,20 @@ impl Node {
 }
 
 /// The tips of `chain` as `node_getL2Tips` answers them: `latest`, `proven` and `finalized`
-/// as blocks (`{number, hash}`, what existing clients and the operator guide read), plus
-/// Aztec v5's `proposed` and `checkpointed` (with its checkpoint).
+/// keep their meaning (blocks on L1, `{number, hash}`: what existing clients and the operator
+/// guide read); Aztec v5's `proposed` adds the blocks of a checkpoint still in its slot, and
+/// `checkpointed` names the checkpoint of `latest`.
 pub(crate) fn tips_json(chain: &Chain) -> Value {
     let tip = chain.tip();
-    let proven = chain.proven.min(tip);
+    let latest = chain.checkpointed_tip();
+    let proven = chain.proven.min(latest);
     let hash = |n: u64| format!("{:#x}", chain.archive_at(n));
     let block = |n: u64| json!({"number": n, "hash": hash(n)});
-    let cp = chain.checkpoint_tip();
+    let cp = chain.block(latest).map_or(0, |b| b.checkpoint);
     json!({
-        "latest": block(tip),
+        "latest": block(latest),
         "proposed": block(tip),
-        "checkpointed": {"block": block(tip), "checkpoint": {"number": cp, "hash": hash(tip)}},
+        "checkpointed": {"block": block(latest), "checkpoint": {"number": cp, "hash": hash(latest)}},
         "proven": block(proven),
         "finalized": block(proven),
     })

@@ -114,21 +114,10 @@ impl TxPool {
 
     /// Up to `limit` pending txs, in hash order (deterministic blocks).
     pub fn candidates(&self, limit: usize) -> Result<Vec<Vec<u8>>, NodeError> {
-        self.candidates_except(limit, &std::collections::BTreeSet::new())
-    }
-
-    /// Up to `limit` pending txs not in `except` (the txs a checkpoint's earlier blocks took
-    /// or refused, still in the pool until the checkpoint commits), in hash order.
-    pub fn candidates_except(
-        &self,
-        limit: usize,
-        except: &std::collections::BTreeSet<[u8; 32]>,
-    ) -> Result<Vec<Vec<u8>>, NodeError> {
         Ok(self
             .store
             .pool()?
             .into_iter()
-            .filter(|(h, _)| !except.contains(h))
             .take(limit)
             .map(|(_, t)| t)
             .collect())

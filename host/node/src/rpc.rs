@@ -143,7 +143,7 @@ fn block_json(chain: &crate::chain::Chain, n: u64) -> Value {
         "txCount": h.tx_count,
         "txHashes": b.txs.iter().filter_map(|t| cairn_protocol::tx::Tx::decode(t).ok()).map(|t| format!("0x{}", hex::encode(t.hash()))).collect::<Vec<_>>(),
         "l1Tx": format!("{:#x}", b.l1_tx),
-        "status": match b.status { crate::chain::Status::Checkpointed => "checkpointed", crate::chain::Status::Proven => "proven" },
+        "status": b.status.name(),
     })
 }
 
@@ -157,7 +157,7 @@ pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
     let p0 = params.get(0).cloned().unwrap_or(Value::Null);
     match method {
         "node_getL2Tips" => ok(&id, crate::node::tips_json(&node.chain())),
-        "node_getBlockNumber" => ok(&id, json!(node.chain().tip())),
+        "node_getBlockNumber" => ok(&id, json!(node.chain().checkpointed_tip())),
         "node_getBlock" => match p0.as_u64() {
             Some(n) => ok(&id, block_json(&node.chain(), n)),
             None => err(&id, -32602, "invalid params: block number expected", None),
@@ -181,7 +181,14 @@ pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
         }
         "node_getTxReceipt" => match hash_param(&p0) {
             Some(h) => match node.tx(&h) {
-                Ok(TxLookup::Pending(_)) => ok(&id, json!({"status": "pending", "txHash": p0})),
+                Ok(TxLookup::Pending(_, Some(note))) => ok(
+                    &id,
+                    serde_json::from_slice(&note)
+                        .unwrap_or_else(|_| json!({"status": "pending", "txHash": p0})),
+                ),
+                Ok(TxLookup::Pending(_, None)) => {
+                    ok(&id, json!({"status": "pending", "txHash": p0}))
+                }
                 Ok(TxLookup::Settled(b)) => {
                     ok(&id, serde_json::from_slice(&b).unwrap_or(Value::Null))
                 }
@@ -199,7 +206,7 @@ pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
             Some(h) => {
                 // A settled tx is found through its receipt's block, not by scanning the chain.
                 let found = match node.tx(&h) {
-                    Ok(TxLookup::Pending(t)) => Some(t),
+                    Ok(TxLookup::Pending(t, _)) => Some(t),
                     Ok(TxLookup::Settled(r)) => serde_json::from_slice::<Value>(&r)
                         .ok()
                         .and_then(|r| r["blockNumber"].as_u64())
@@ -551,8 +558,9 @@ pub fn handle_admin(node: &dyn AdminApi, req: &Value) -> Value {
                 &id,
                 -32602,
                 &format!(
-                    "invalid params: one of {:?} expected",
-                    crate::sequencer::FAULT_POINTS
+                    "invalid params: one of {:?} or {:?} expected",
+                    crate::sequencer::FAULT_POINTS,
+                    crate::sequencer::FAIL_POINTS
                 ),
                 None,
             ),

@@ -4,9 +4,7 @@
 //! attestations until quorum or the slot's deadline, publishes the checkpoint to the Rollup as
 //! a blob transaction and hands the block to the chain service.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{Address, Bytes, B256, I256};
@@ -18,24 +16,22 @@ use cairn_consensus::{attest, blob, committee, constants, header::ProposedHeader
 use cairn_l1::blob::BlobBundle;
 use cairn_l1::L1Error;
 use cairn_protocol::stages::BlockHeader;
-use cairn_protocol::state::WorldState;
 use cairn_protocol::tx::Tx;
 use serde_json::json;
 
-use crate::chain::{block_headers_hash, encode_checkpoint_body, Block, Status};
+use crate::chain::{block_headers_hash, encode_body, Block, Status};
 use crate::config::{Attester, NodeConfig};
 use crate::consensus::PUBLISH_RESERVE;
 use crate::error::NodeError;
 use crate::node::{context, seal, Node};
 use crate::store::{Duty, DutyKind};
 
-/// A block of the checkpoint being built, with the state after it.
+/// What the checkpoint needs of a block built for it (the block itself is in the chain).
 struct Built {
     header: BlockHeader,
-    txs: Vec<Vec<u8>>,
-    effects: Vec<Vec<u8>>,
+    body: Vec<u8>,
+    tx_count: usize,
     archive: B256,
-    state: Arc<WorldState>,
 }
 
 impl Node {
@@ -110,7 +106,43 @@ impl Node {
         }
     }
 
+    /// Builds the slot's checkpoint (its blocks join the chain as proposed as they are built),
+    /// attests and publishes it; if it is not published, its proposed blocks are rolled back
+    /// and their txs return to the pool.
     fn propose(
+        &self,
+        slot: u64,
+        epoch: u64,
+        committee: &[Address],
+        me: &Attester,
+        cfg: &NodeConfig,
+    ) -> Result<Option<u64>, NodeError> {
+        let result = self.propose_checkpoint(slot, epoch, committee, me, cfg);
+        let reason = match &result {
+            Ok(Some(_)) => return result,
+            Ok(None) => "another node of this HA pair has the slot".to_string(),
+            Err(e) => format!("its checkpoint was not published: {e}"),
+        };
+        let chain = self.chain.snapshot();
+        if let Some(first) = chain.proposed().first().filter(|b| b.header.slot == slot) {
+            let to = first.header.block_number - 1;
+            drop(chain);
+            match self.chain.roll_back(to, &reason) {
+                Ok(n) => {
+                    self.metrics
+                        .proposed_rolled_back
+                        .fetch_add(n as u64, Ordering::Relaxed);
+                    tracing::warn!(slot, blocks = n, reason = %reason, "proposed blocks rolled back; their txs are back in the pool");
+                }
+                Err(e) => {
+                    tracing::error!(slot, error = %e, "rolling back the unpublished proposed blocks failed; the archiver retries once the slot is over");
+                }
+            }
+        }
+        result
+    }
+
+    fn propose_checkpoint(
         &self,
         slot: u64,
         epoch: u64,
@@ -145,6 +177,13 @@ impl Node {
         // Only a snapshot of the state and the parent's archive are needed.
         let (mut parent, first, last_archive, n) = {
             let c = self.chain.snapshot();
+            // The sync before the duty rolled back any older slot's unpublished blocks.
+            if let Some(b) = c.proposed().first() {
+                return Err(NodeError::Duty(format!(
+                    "the chain still holds proposed blocks of checkpoint {} (slot {}); the archiver rolls them back once their slot is over",
+                    b.checkpoint, b.header.slot
+                )));
+            }
             (
                 c.state.clone(),
                 c.tip() + 1,
@@ -158,11 +197,10 @@ impl Node {
             cfg.block_duration.map(|d| d.as_millis() as u64),
         );
         let at = |ms: u64| slot_t0 + Duration::from_millis(ms);
-        // The checkpoint's blocks, each on the one before. Txs stay in the pool until the
-        // checkpoint commits: those taken or refused by an earlier block are skipped.
+        // The checkpoint's blocks, each on the one before, each in the chain as proposed once
+        // built (its txs leave the pool; refused ones get their `dropped` receipts).
         let mut built: Vec<Built> = Vec::new();
-        let mut skip: BTreeSet<[u8; 32]> = BTreeSet::new();
-        let mut dropped: Vec<([u8; 32], Vec<u8>)> = Vec::new();
+        let mut parent_archive = last_archive;
         let (mut used_bytes, mut used_mana) = (0usize, 0u128);
         for i in 0..timetable.blocks() {
             let deadline = at(timetable.block_deadline_ms(i));
@@ -204,19 +242,22 @@ impl Node {
                     .mul_f64(crate::chain::BUILD_SHARE_OF_SLOT),
             };
             let limit = crate::chain::build_limit(cfg.max_txs_per_block, &self.build_cost, budget);
-            let mut candidates = self.pool.candidates_except(limit, &skip)?;
+            let mut candidates = self.pool.candidates(limit)?;
             candidates.truncate(crate::chain::txs_fitting_blobs(used_bytes, &candidates));
             // Every checkpoint has a first block, even an empty one; later blocks need txs.
             if candidates.is_empty() && !built.is_empty() {
                 continue;
             }
             let run = self.run_block(&parent, &ctx, &candidates)?;
-            for (bytes, stage, r) in &run.rejected {
-                let hash = Tx::decode(bytes).map(|t| t.hash()).unwrap_or([0; 32]);
-                let receipt = json!({"status": "dropped", "stage": stage.name(), "code": r.code, "error": r.message});
-                skip.insert(hash);
-                dropped.push((hash, serde_json::to_vec(&receipt).unwrap_or_default()));
-            }
+            let dropped: Vec<([u8; 32], Vec<u8>)> = run
+                .rejected
+                .iter()
+                .map(|(bytes, stage, r)| {
+                    let hash = Tx::decode(bytes).map(|t| t.hash()).unwrap_or([0; 32]);
+                    let receipt = json!({"status": "dropped", "stage": stage.name(), "code": r.code, "error": r.message});
+                    (hash, serde_json::to_vec(&receipt).unwrap_or_default())
+                })
+                .collect();
             let (mut txs, mut effects, mut eff_bytes) = (run.txs, run.effects, run.effect_bytes);
             // The Rollup's mana limit covers the checkpoint: txs past it stay in the pool for
             // the next one (each tx's effects depend only on the ones before it, so cutting the
@@ -271,26 +312,43 @@ impl Node {
             used_bytes +=
                 crate::chain::BLOCK_BODY_OVERHEAD + txs.iter().map(|t| 4 + t.len()).sum::<usize>();
             used_mana += u128::from(header.gas_used);
-            for t in &txs {
-                if let Ok(tx) = Tx::decode(t) {
-                    skip.insert(tx.hash());
-                }
-            }
-            tracing::debug!(
-                slot,
-                checkpoint = n,
-                block = number,
-                txs = txs.len(),
-                "block built"
-            );
-            let post_state = Arc::new(post_state);
-            parent = post_state.clone();
-            built.push(Built {
+            let block = Block {
                 header,
                 txs,
                 effects: eff_bytes,
                 archive,
-                state: post_state,
+                l1_tx: B256::ZERO,
+                status: Status::Proposed,
+                attestations: Vec::new(),
+                checkpoint: n,
+            };
+            // The block's part of the checkpoint body (`encode_checkpoint_body` is these, in
+            // order), kept before the block moves into the chain.
+            let body = encode_body(&block.header, &block.txs);
+            let (header, tx_count) = (block.header.clone(), block.txs.len());
+            if !self
+                .chain
+                .append(block, post_state, parent_archive, dropped)?
+            {
+                return Err(NodeError::Duty(format!(
+                    "the chain moved while block {number} of checkpoint {n} was built"
+                )));
+            }
+            tracing::info!(
+                slot,
+                checkpoint = n,
+                block = number,
+                txs = tx_count,
+                "block proposed"
+            );
+            parent_archive = archive;
+            // The next block reads the state the chain service just committed.
+            parent = self.chain.snapshot().state.clone();
+            built.push(Built {
+                header,
+                body,
+                tx_count,
+                archive,
             });
         }
         self.metrics
@@ -304,7 +362,11 @@ impl Node {
         let archive = last.archive;
 
         // The L1 header over every block.
-        let body = encode_checkpoint_body(built.iter().map(|b| (&b.header, b.txs.as_slice())));
+        let body = built
+            .iter()
+            .map(|b| b.body.as_slice())
+            .collect::<Vec<_>>()
+            .concat();
         let blobs = blob::encode_blobs(&body).map_err(|e| NodeError::Invalid(e.to_string()))?;
         let bundle = BlobBundle::new(blobs)?;
         let in_hash = self.in_hash(n)?;
@@ -411,7 +473,7 @@ impl Node {
                 tracing::info!(
                     slot,
                     checkpoint = n,
-                    txs = built.iter().map(|b| b.txs.len()).sum::<usize>(),
+                    txs = built.iter().map(|b| b.tx_count).sum::<usize>(),
                     collected = sigs.iter().filter(|s| s.is_some()).count(),
                     needed,
                     ms = self.metrics.attestation_round_ms.load(Ordering::Relaxed),
@@ -489,6 +551,11 @@ impl Node {
                 &data,
                 &bundle.versioned_hashes,
             )?;
+            if fault_fails("publish-fails") {
+                return Err(NodeError::Duty(
+                    "publishing failed (test fault point publish-fails)".into(),
+                ));
+            }
             tracing::debug!(slot, checkpoint = n, publisher = %publisher.address(), "sending propose");
             match l1.send_blob_tx(
                 &publisher,
@@ -512,30 +579,10 @@ impl Node {
         }
         let receipt = receipt.ok_or(last_err)?;
         fault_point("after-publish", slot, n, &digest);
-        // The archiver may have appended them from L1 already; then these are no-ops.
+        // The archiver may have marked them from L1 already; then this is a no-op.
         let count = built.len();
-        let mut parent_archive = last_archive;
-        let attestations = call._attestations.abi_encode();
-        for (i, b) in built.into_iter().enumerate() {
-            let block = Block {
-                header: b.header,
-                txs: b.txs,
-                effects: b.effects,
-                archive: b.archive,
-                l1_tx: receipt.hash,
-                status: Status::Checkpointed,
-                attestations: attestations.clone(),
-                checkpoint: n,
-            };
-            let state = Arc::try_unwrap(b.state).unwrap_or_else(|s| (*s).clone());
-            let extra = if i == 0 {
-                std::mem::take(&mut dropped)
-            } else {
-                Vec::new()
-            };
-            self.chain.append(block, state, parent_archive, extra)?;
-            parent_archive = b.archive;
-        }
+        self.chain
+            .mark_checkpointed(n, receipt.hash, call._attestations.abi_encode())?;
         tracing::info!(
             slot,
             epoch,
@@ -596,6 +643,10 @@ pub const FAULT_POINTS: [&str; 6] = [
     "after-block-commit",
 ];
 
+/// Test points where the next duty that reaches them fails instead of parking (feature
+/// `fault-injection`): `publish-fails` makes the next `propose` fail before it is sent.
+pub const FAIL_POINTS: [&str; 1] = ["publish-fails"];
+
 #[cfg(feature = "fault-injection")]
 static ARMED_FAULT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
@@ -607,7 +658,7 @@ static ARMED_FAULT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(Non
 pub fn arm_fault_point(point: &str) -> bool {
     let armed = match point {
         "none" => None,
-        p if FAULT_POINTS.contains(&p) => Some(p.to_string()),
+        p if FAULT_POINTS.contains(&p) || FAIL_POINTS.contains(&p) => Some(p.to_string()),
         _ => return false,
     };
     if let Ok(mut a) = ARMED_FAULT.lock() {
@@ -630,4 +681,19 @@ pub(crate) fn fault_point(point: &str, slot: u64, checkpoint: u64, digest: &B256
     }
     #[cfg(not(feature = "fault-injection"))]
     let _ = (point, slot, checkpoint, digest);
+}
+
+/// Whether the armed point is `point` (one of [`FAIL_POINTS`]); disarms it, so it fails once.
+/// Without the `fault-injection` feature always false.
+pub(crate) fn fault_fails(point: &str) -> bool {
+    #[cfg(feature = "fault-injection")]
+    if let Ok(mut a) = ARMED_FAULT.lock() {
+        if a.as_deref() == Some(point) {
+            *a = None;
+            tracing::warn!(point, "test fault point: failing this duty");
+            return true;
+        }
+    }
+    let _ = point;
+    false
 }

@@ -677,6 +677,7 @@ impl Store {
         &self,
         to: u64,
         txs: &[crate::store::Entry],
+        notes: &[crate::store::Entry],
     ) -> Result<Unwind, StoreError> {
         self.write(|w| {
             let head = w
@@ -709,7 +710,7 @@ impl Store {
                 t.remove(n)?;
             }
             drop(t);
-            self.roll_back_in(w, to, txs)?;
+            self.roll_back_in(w, to, txs, notes)?;
             Ok(Unwind::Done)
         })
     }

@@ -306,6 +306,23 @@ impl Store {
         })
     }
 
+    /// Rewrites blocks whose status changed and records their txs' new receipts, in one
+    /// transaction.
+    pub fn put_blocks_settled(
+        &self,
+        blocks: &[(u64, Vec<u8>)],
+        receipts: &[Entry],
+    ) -> Result<(), StoreError> {
+        self.write(|w| {
+            let mut t = w.open_table(BLOCKS)?;
+            for (n, b) in blocks {
+                t.insert(*n, b.as_slice())?;
+            }
+            drop(t);
+            settle_in(w, receipts)
+        })
+    }
+
     /// Rewrites several blocks (status changes) in one transaction.
     pub fn put_blocks(&self, blocks: &[(u64, Vec<u8>)]) -> Result<(), StoreError> {
         self.write(|w| {
@@ -317,10 +334,11 @@ impl Store {
         })
     }
 
-    /// Removes blocks above `n` and puts their txs back into the pool without receipts, in one
-    /// transaction (a prune or a reorg on L1: nothing acknowledged is lost).
-    pub fn roll_back(&self, n: u64, txs: &[Entry]) -> Result<(), StoreError> {
-        self.write(|w| self.roll_back_in(w, n, txs))
+    /// Removes blocks above `n` and puts their txs back into the pool, each with a pending
+    /// receipt that says why (`notes`, by hash; a tx without one gets none), in one transaction
+    /// (a checkpoint that missed L1, a prune or a reorg: nothing acknowledged is lost).
+    pub fn roll_back(&self, n: u64, txs: &[Entry], notes: &[Entry]) -> Result<(), StoreError> {
+        self.write(|w| self.roll_back_in(w, n, txs, notes))
     }
 
     pub(crate) fn roll_back_in(
@@ -328,6 +346,7 @@ impl Store {
         w: &redb::WriteTransaction,
         n: u64,
         txs: &[Entry],
+        notes: &[Entry],
     ) -> Result<(), redb::Error> {
         {
             let mut t = w.open_table(BLOCKS)?;
@@ -356,6 +375,9 @@ impl Store {
             for (h, tx) in txs {
                 rec.remove(&h[..])?;
                 pool.insert(&h[..], tx.as_slice())?;
+            }
+            for (h, note) in notes {
+                rec.insert(&h[..], note.as_slice())?;
             }
             // The proven tip never moves back, but a record above the new tip would be stale.
             let mut meta = w.open_table(META)?;
@@ -594,7 +616,7 @@ mod tests {
         assert_eq!(s.pool_len().unwrap(), 0);
         assert_eq!(s.receipt(&[1; 32]).unwrap(), Some(b"{}".to_vec()));
         s.put_blocks(&[(2, vec![20]), (3, vec![30])]).unwrap();
-        s.roll_back(3, &[([1; 32], b"tx1".to_vec())]).unwrap();
+        s.roll_back(3, &[([1; 32], b"tx1".to_vec())], &[]).unwrap();
         let b: Vec<(u64, Vec<u8>)> = s.blocks().unwrap();
         assert_eq!(b, vec![(1, vec![1]), (2, vec![20]), (3, vec![30])]);
         assert_eq!(s.pool_get(&[1; 32]).unwrap(), Some(b"tx1".to_vec()));

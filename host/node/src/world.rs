@@ -35,6 +35,13 @@ enum Command {
     },
     RollBack {
         to: u64,
+        reason: String,
+        reply: SyncSender<Result<usize, NodeError>>,
+    },
+    Checkpointed {
+        checkpoint: u64,
+        l1_tx: B256,
+        attestations: Vec<u8>,
         reply: SyncSender<Result<usize, NodeError>>,
     },
     Proven {
@@ -127,10 +134,31 @@ impl ChainHandle {
         })
     }
 
-    /// Drops the blocks above `to` (L1 pruned or reorged them); their txs go back to the pool.
+    /// Drops the blocks above `to` (their checkpoint missed L1, or L1 pruned or reorged them);
+    /// their txs go back to the pool with a pending receipt that names the block and `reason`.
     /// Returns how many blocks were dropped.
-    pub fn roll_back(&self, to: u64) -> Result<usize, NodeError> {
-        self.ask(|reply| Command::RollBack { to, reply })
+    pub fn roll_back(&self, to: u64, reason: &str) -> Result<usize, NodeError> {
+        self.ask(|reply| Command::RollBack {
+            to,
+            reason: reason.to_string(),
+            reply,
+        })
+    }
+
+    /// Marks checkpoint `checkpoint`'s proposed blocks checkpointed (L1 accepted it in
+    /// `l1_tx`, with `attestations`), their receipts too. Returns how many blocks changed.
+    pub fn mark_checkpointed(
+        &self,
+        checkpoint: u64,
+        l1_tx: B256,
+        attestations: Vec<u8>,
+    ) -> Result<usize, NodeError> {
+        self.ask(|reply| Command::Checkpointed {
+            checkpoint,
+            l1_tx,
+            attestations,
+            reply,
+        })
     }
 
     /// Stops the service after the writes queued before this one, and waits for it (the last
@@ -173,8 +201,16 @@ impl Service {
                 } => {
                     let _ = reply.send(self.append(*block, *state, parent, extra_receipts));
                 }
-                Command::RollBack { to, reply } => {
-                    let _ = reply.send(self.roll_back(to));
+                Command::RollBack { to, reason, reply } => {
+                    let _ = reply.send(self.roll_back(to, &reason));
+                }
+                Command::Checkpointed {
+                    checkpoint,
+                    l1_tx,
+                    attestations,
+                    reply,
+                } => {
+                    let _ = reply.send(self.mark_checkpointed(checkpoint, l1_tx, attestations));
                 }
                 Command::Proven { upto, reply } => {
                     let _ = reply.send(self.mark_proven(upto));
@@ -216,7 +252,7 @@ impl Service {
                 .err(format!("reading the world state failed: {f}"))
                 .into());
         }
-        let mut receipts = receipts_for(&block, "checkpointed");
+        let mut receipts = receipts_for(&block, block.status.name());
         receipts.extend(extra_receipts);
         self.store.commit_block_with_state(
             n,
@@ -235,24 +271,38 @@ impl Service {
         Ok(true)
     }
 
-    fn roll_back(&mut self, to: u64) -> Result<usize, NodeError> {
+    fn roll_back(&mut self, to: u64, reason: &str) -> Result<usize, NodeError> {
         if to >= self.chain.tip() {
             return Ok(0);
         }
         let tip = self.chain.tip();
-        let back: Vec<Entry> = self
-            .chain
-            .blocks(to + 1, tip)
-            .flat_map(|b| b.txs.clone())
-            .filter_map(|t| Tx::decode(&t).ok().map(|tx| (tx.hash(), t)))
-            .collect();
+        let mut back: Vec<Entry> = Vec::new();
+        let mut notes: Vec<Entry> = Vec::new();
+        for b in self.chain.blocks(to + 1, tip) {
+            for t in &b.txs {
+                let Ok(tx) = Tx::decode(t) else { continue };
+                let note = json!({
+                    "status": "pending",
+                    "txHash": format!("0x{}", hex::encode(tx.hash())),
+                    "rolledBack": {
+                        "blockNumber": b.header.block_number,
+                        "checkpoint": b.checkpoint,
+                        "reason": reason,
+                    },
+                });
+                if let Ok(bytes) = serde_json::to_vec(&note) {
+                    notes.push((tx.hash(), bytes));
+                }
+                back.push((tx.hash(), t.clone()));
+            }
+        }
         // Store first: if the write fails, memory still matches the store.
-        if let Unwind::NoHistory(n) = self.store.roll_back_with_state(to, &back)? {
+        if let Unwind::NoHistory(n) = self.store.roll_back_with_state(to, &back, &notes)? {
             tracing::warn!(
                 block = n,
                 "no undo record for block {n}: rebuilding the world state from genesis"
             );
-            self.store.roll_back(to, &back)?;
+            self.store.roll_back(to, &back, &notes)?;
             replay(
                 &self.genesis,
                 &self.store,
@@ -264,6 +314,34 @@ impl Service {
         self.reopen(to, self.chain.proven.min(to))?;
         self.publish();
         Ok((tip - to) as usize)
+    }
+
+    fn mark_checkpointed(
+        &mut self,
+        checkpoint: u64,
+        l1_tx: B256,
+        attestations: Vec<u8>,
+    ) -> Result<usize, NodeError> {
+        let mut blocks = Vec::new();
+        let mut receipts = Vec::new();
+        for b in self.chain.proposed() {
+            if b.checkpoint != checkpoint {
+                continue;
+            }
+            let mut b = (*b).clone();
+            b.status = Status::Checkpointed;
+            b.l1_tx = l1_tx;
+            b.attestations = attestations.clone();
+            receipts.extend(receipts_for(&b, b.status.name()));
+            blocks.push((b.header.block_number, b.encode()));
+        }
+        if blocks.is_empty() {
+            return Ok(0);
+        }
+        self.store.put_blocks_settled(&blocks, &receipts)?;
+        self.reopen(self.chain.tip(), self.chain.proven)?;
+        self.publish();
+        Ok(blocks.len())
     }
 
     fn mark_proven(&mut self, upto: u64) -> Result<(), NodeError> {
@@ -463,7 +541,7 @@ fn open_state(
     Ok((Arc::new(world), snap))
 }
 
-/// The receipts a block's txs get once it is on L1.
+/// The receipts a block's txs get, with its status (`proposed`, then `checkpointed` once on L1).
 fn receipts_for(block: &Block, status: &str) -> Vec<Entry> {
     block
         .txs
@@ -600,9 +678,9 @@ mod tests {
             .nullifiers
             .contains(&ark_bn254::Fr::from(3_000_999u64)));
         // Unwinding restores the roots recorded then, for one block and for several.
-        assert_eq!(chain.roll_back(5).unwrap(), 1);
+        assert_eq!(chain.roll_back(5, "test").unwrap(), 1);
         assert_eq!(roots(&chain.snapshot().state), history[5]);
-        assert_eq!(chain.roll_back(2).unwrap(), 3);
+        assert_eq!(chain.roll_back(2, "test").unwrap(), 3);
         assert_eq!(roots(&chain.snapshot().state), history[2]);
         assert_eq!(store.state_head().unwrap().unwrap().block, 2);
         // And the chain goes on from there as a fresh one would.
@@ -677,12 +755,12 @@ mod tests {
         assert!(snap.world_at(5, &c.state, &all).is_none());
         assert!(snap.world_at(6, &c.state, &all).is_some());
         assert_eq!(
-            store.roll_back_with_state(0, &[]).unwrap(),
+            store.roll_back_with_state(0, &[], &[]).unwrap(),
             Unwind::NoHistory(6)
         );
         assert_eq!(store.state_head().unwrap().unwrap().block, 70);
         // The chain service falls back to a rebuild when asked to go below them anyway.
-        assert_eq!(chain.roll_back(3).unwrap(), 67);
+        assert_eq!(chain.roll_back(3, "test").unwrap(), 67);
         assert_eq!(roots(&chain.snapshot().state), history[3]);
     }
 
@@ -792,13 +870,16 @@ mod tests {
             // Past the tip: marks what is there.
             chain.mark_proven(9).unwrap();
             assert_eq!(chain.snapshot().proven, 3);
-            assert_eq!(chain.roll_back(2).unwrap(), 1);
-            assert_eq!(chain.roll_back(5).unwrap(), 0);
+            assert_eq!(chain.roll_back(2, "test").unwrap(), 1);
+            assert_eq!(chain.roll_back(5, "test").unwrap(), 0);
             let c = chain.snapshot();
             assert_eq!((c.tip(), c.proven), (2, 2));
             assert_eq!(store.blocks().unwrap().len(), 2);
             chain.close();
-            assert!(matches!(chain.roll_back(0), Err(NodeError::Stopped)));
+            assert!(matches!(
+                chain.roll_back(0, "test"),
+                Err(NodeError::Stopped)
+            ));
             assert_eq!(chain.snapshot().tip(), 2);
         }
         // Reopening replays the same chain.
@@ -863,7 +944,7 @@ mod tests {
             }
             assert_eq!(roots(&c.state), roots(&replay));
             // Back to the end of checkpoint 2: checkpoint 3 is gone, in the store too.
-            assert_eq!(chain.roll_back(4).unwrap(), 2);
+            assert_eq!(chain.roll_back(4, "test").unwrap(), 2);
             let c = chain.snapshot();
             assert_eq!((c.tip(), c.checkpoint_tip()), (4, 2));
             assert_eq!(c.last_block_of(3), None);

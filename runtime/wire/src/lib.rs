@@ -17,7 +17,7 @@ mod messages;
 pub mod reqresp;
 
 pub use codec::WireError;
-pub use messages::{CheckpointAttestation, CheckpointProposal, SignedPayload};
+pub use messages::{BlockProposal, CheckpointAttestation, CheckpointProposal, SignedPayload};
 
 pub use cairn_consensus::Address;
 use sha2::{Digest, Sha256};

@@ -42,29 +42,12 @@ impl SignedPayload {
 
     /// Signs the digest as L1 expects (EIP-191, `v‖r‖s`, v in {27, 28}).
     pub fn sign(&self, key: &EthSecretKey) -> RawSignature {
-        let s = key.sign_message(self.digest().as_slice()).0; // r ‖ s ‖ v
-        let mut out = [0u8; SIGNATURE_LEN];
-        out[0] = s[64];
-        out[1..].copy_from_slice(&s[..64]);
-        out
+        sign_digest(key, self.digest())
     }
 
     /// Who signed `sig` over this payload.
     pub fn signer(&self, sig: &RawSignature) -> Result<Address, WireError> {
-        let bad = WireError::Invalid {
-            field: "signature",
-            reason: "does not recover a signer",
-        };
-        if !matches!(sig[0], 27 | 28) {
-            return Err(bad);
-        }
-        let mut rsv = [0u8; SIGNATURE_LEN];
-        rsv[..64].copy_from_slice(&sig[1..]);
-        rsv[64] = sig[0];
-        let hash = attest::eth_signed_message_hash(self.digest());
-        cairn_crypto::eth::recover_hash(&hash.0, &EthSignature(rsv))
-            .map(|a| Address::from(a.0))
-            .map_err(|_| bad)
+        recover_digest(self.digest(), sig)
     }
 
     fn write(&self, w: &mut Writer) {
@@ -85,6 +68,33 @@ impl SignedPayload {
             fee_asset_price_modifier: I256::from_be_bytes(r.array::<32>("fee modifier")?),
         })
     }
+}
+
+/// EIP-191 over `digest`, packed `v‖r‖s` with v in {27, 28} (what L1 and the guards expect).
+fn sign_digest(key: &EthSecretKey, digest: B256) -> RawSignature {
+    let s = key.sign_message(digest.as_slice()).0; // r ‖ s ‖ v
+    let mut out = [0u8; SIGNATURE_LEN];
+    out[0] = s[64];
+    out[1..].copy_from_slice(&s[..64]);
+    out
+}
+
+/// Who signed `sig` (EIP-191, `v‖r‖s`) over `digest`.
+fn recover_digest(digest: B256, sig: &RawSignature) -> Result<Address, WireError> {
+    let bad = WireError::Invalid {
+        field: "signature",
+        reason: "does not recover a signer",
+    };
+    if !matches!(sig[0], 27 | 28) {
+        return Err(bad);
+    }
+    let mut rsv = [0u8; SIGNATURE_LEN];
+    rsv[..64].copy_from_slice(&sig[1..]);
+    rsv[64] = sig[0];
+    let hash = attest::eth_signed_message_hash(digest);
+    cairn_crypto::eth::recover_hash(&hash.0, &EthSignature(rsv))
+        .map(|a| Address::from(a.0))
+        .map_err(|_| bad)
 }
 
 fn read_version(r: &mut Reader<'_>) -> Result<(), WireError> {
@@ -146,6 +156,94 @@ impl CheckpointProposal {
     }
 }
 
+/// A block of a checkpoint, gossiped by the slot's proposer as soon as it is built so that
+/// validators re-execute it while the slot goes on (the checkpoint proposal at the end of the
+/// slot still carries every block). Signed by the proposer over [`digest`](Self::digest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockProposal {
+    /// The slot (every block of a checkpoint is in its slot).
+    pub slot: u64,
+    /// The checkpoint number it would get on L1.
+    pub checkpoint: u64,
+    /// Its position in the checkpoint, from 0.
+    pub index: u32,
+    /// The archive root before it (the previous block's).
+    pub parent_archive: B256,
+    /// The archive root after it.
+    pub archive: B256,
+    /// The block body: the L2 header and txs in the blob encoding, opaque here.
+    pub block: Vec<u8>,
+    /// The proposer's signature.
+    pub signature: RawSignature,
+}
+
+impl BlockProposal {
+    /// Domain of the digest, so no block proposal signature is also a checkpoint payload's
+    /// (those start `abi.encode(uint8 1, …)`); 0 is Aztec's `blockProposal` separator.
+    pub const DOMAIN: u8 = 0;
+
+    /// What the proposer signs (before EIP-191): `keccak256(0 ‖ slot ‖ checkpoint ‖ index ‖
+    /// parent archive ‖ archive ‖ keccak256(block))`, integers big-endian (8, 8, 4 bytes).
+    pub fn digest(&self) -> B256 {
+        let mut v = Vec::with_capacity(1 + 8 + 8 + 4 + 32 * 3);
+        v.push(Self::DOMAIN);
+        v.extend_from_slice(&self.slot.to_be_bytes());
+        v.extend_from_slice(&self.checkpoint.to_be_bytes());
+        v.extend_from_slice(&self.index.to_be_bytes());
+        v.extend_from_slice(self.parent_archive.as_slice());
+        v.extend_from_slice(self.archive.as_slice());
+        v.extend_from_slice(&cairn_crypto::keccak256(&self.block));
+        B256::from(cairn_crypto::keccak256(&v))
+    }
+
+    /// Signs it with the proposer's key, filling `signature`.
+    pub fn sign(&mut self, key: &EthSecretKey) {
+        self.signature = sign_digest(key, self.digest());
+    }
+
+    /// The proposer, recovered from the signature.
+    pub fn signer(&self) -> Result<Address, WireError> {
+        recover_digest(self.digest(), &self.signature)
+    }
+
+    /// The wire encoding (before compression).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.put(&[MESSAGE_VERSION]);
+        w.u64(self.slot)
+            .u64(self.checkpoint)
+            .put(&self.index.to_be_bytes())
+            .put(self.parent_archive.as_slice())
+            .put(self.archive.as_slice())
+            .put(&self.signature)
+            .bytes(&self.block);
+        w.out
+    }
+
+    /// Decodes exactly one block proposal.
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        let mut r = Reader::new(bytes);
+        read_version(&mut r)?;
+        let slot = r.u64("slot")?;
+        let checkpoint = r.u64("checkpoint")?;
+        let index = u32::from_be_bytes(r.array::<4>("index")?);
+        let parent_archive = B256::from(r.array::<32>("parent archive")?);
+        let archive = B256::from(r.array::<32>("archive")?);
+        let signature = r.array::<SIGNATURE_LEN>("signature")?;
+        let block = r.bytes(Topic::BlockProposal.max_size(), "block")?.to_vec();
+        r.finish()?;
+        Ok(BlockProposal {
+            slot,
+            checkpoint,
+            index,
+            parent_archive,
+            archive,
+            block,
+            signature,
+        })
+    }
+}
+
 /// A committee member's attestation to a checkpoint, with the proposer's signature it
 /// answers (so it can be checked against the expected proposer without the proposal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,6 +302,41 @@ mod tests {
 
     fn key(i: u8) -> EthSecretKey {
         EthSecretKey::from_bytes(&[i.max(1); 32]).expect("a valid key")
+    }
+
+    #[test]
+    fn a_block_proposal_round_trips_and_names_its_signer() {
+        let mut p = BlockProposal {
+            slot: 9,
+            checkpoint: 4,
+            index: 2,
+            parent_archive: B256::repeat_byte(1),
+            archive: B256::repeat_byte(2),
+            block: vec![7; 300],
+            signature: [0; SIGNATURE_LEN],
+        };
+        p.sign(&key(3));
+        let bytes = p.encode();
+        let q = BlockProposal::decode(&bytes).unwrap();
+        assert_eq!(q, p);
+        assert_eq!(q.signer().unwrap().0 .0, key(3).address().0);
+        // Every signed field is bound: another index, archive or body is another signer.
+        for change in [
+            |p: &mut BlockProposal| p.index += 1,
+            |p: &mut BlockProposal| p.archive = B256::repeat_byte(9),
+            |p: &mut BlockProposal| p.block[0] ^= 1,
+            |p: &mut BlockProposal| p.parent_archive = B256::ZERO,
+        ] {
+            let mut r = p.clone();
+            change(&mut r);
+            assert_ne!(r.signer().ok(), p.signer().ok());
+        }
+        assert!(BlockProposal::decode(&bytes[..bytes.len() - 1]).is_err());
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(BlockProposal::decode(&long).is_err());
+        // Not a checkpoint proposal and not an attestation.
+        assert!(CheckpointProposal::decode(&bytes).is_err());
     }
 
     fn payload(slot: u64, archive: u8) -> SignedPayload {

@@ -3,7 +3,7 @@
 //! canonical encoding of its value, and signer recovery must fail cleanly on garbage.
 #![no_main]
 
-use cairn_wire::{decompress, CheckpointAttestation, CheckpointProposal, Topic};
+use cairn_wire::{decompress, BlockProposal, CheckpointAttestation, CheckpointProposal, Topic};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,6 +13,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Ok(m) = CheckpointProposal::decode(data) {
+        assert_eq!(m.encode(), data);
+        let _ = m.signer();
+    }
+    if let Ok(m) = BlockProposal::decode(data) {
         assert_eq!(m.encode(), data);
         let _ = m.signer();
     }
