@@ -1481,3 +1481,220 @@ fn assert_banned(
                 .any(|l| l.contains("peer banned") && l.contains(&id))
     });
 }
+
+/// Four operators, one validator each, building a block every 2 s (three per checkpoint, one tx
+/// per block): validators re-execute the blocks as they are gossiped and hold them as proposed
+/// before the checkpoint reaches L1; every node ends with the same blocks; a proposer that
+/// gossips a block that does not re-execute gets no attestation for that checkpoint, its
+/// blocks are rolled back, and checkpoints resume in the next slots.
+#[test]
+fn blocks_are_gossiped_as_built_and_a_bad_block_costs_its_proposer_the_checkpoint() {
+    let net = Devnet::start_with(&["--accounts", "11"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("keys");
+    cli(
+        &net,
+        tmp.path(),
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            FEE,
+            "--mnemonic",
+            M,
+            "--count",
+            "4",
+            "--staker-output",
+            "--data-dir",
+            &keys.to_string_lossy(),
+        ],
+    );
+    let reg = net.register(&keys.join("key1_staker_output.json"));
+    assert_eq!(
+        String::from_utf8_lossy(&reg.stdout)
+            .matches("VALIDATING")
+            .count(),
+        4
+    );
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(keys.join("key1.json")).unwrap()).unwrap();
+    let mut ops = Vec::new();
+    for i in 0..NODES {
+        let keystore = tmp.path().join(format!("keystore{i}"));
+        std::fs::create_dir_all(&keystore).unwrap();
+        let mut part = doc.clone();
+        part["validators"] = json!([doc["validators"][i].clone()]);
+        std::fs::write(keystore.join("key1.json"), part.to_string()).unwrap();
+        let data = tmp.path().join(format!("data{i}"));
+        let id =
+            cairn_p2p::load_or_create_identity(&data.join("p2p").join("identity.key")).unwrap();
+        let p2p_port = free_port();
+        ops.push(Operator {
+            peer: format!(
+                "/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{}",
+                id.public().to_peer_id()
+            ),
+            data,
+            keystore,
+            p2p_port,
+            tmp: tmp.path().to_path_buf(),
+        });
+    }
+    let rpc = RpcClient::new(&[net.rpc()]).unwrap();
+    let l1 = L1::connect(rpc.clone(), Some(31337)).unwrap();
+    let rollup: Address = net.address("rollup").parse().unwrap();
+    let genesis: u64 = l1.call(rollup, &R::getGenesisTimeCall {}).unwrap().to();
+    let slot_secs: u64 = l1.call(rollup, &R::getSlotDurationCall {}).unwrap().to();
+    let epoch_slots: u64 = l1.call(rollup, &R::getEpochDurationCall {}).unwrap().to();
+    rpc.call(
+        "evm_setNextBlockTimestamp",
+        json!([genesis + 3 * slot_secs * epoch_slots]),
+    )
+    .unwrap();
+    rpc.call("evm_mine", json!([])).unwrap();
+    let mut c = Cluster {
+        net: &net,
+        ops,
+        nodes: (0..NODES).map(|_| None).collect(),
+        starts: vec![0; NODES],
+    };
+    let multi = [
+        ("SEQ_BLOCK_DURATION_MS", "2000".to_string()),
+        ("SEQ_MAX_TX_PER_BLOCK", "1".to_string()),
+    ];
+    for i in 0..NODES {
+        c.start_with(i, &multi);
+    }
+    c.node(0).wait_for("2 checkpoints", 240, |n| latest(n) >= 2);
+
+    // Txs for several blocks per checkpoint, sent to node 0 and gossiped to every pool.
+    let send = |from: usize| -> String {
+        let out = cli(
+            &net,
+            tmp.path(),
+            &[
+                "tx",
+                "transfer",
+                "--node-url",
+                &c.node(0).rpc,
+                "--from",
+                &from.to_string(),
+                "--to",
+                "1",
+                "--amount",
+                "1",
+            ],
+        );
+        out.lines().next().unwrap().trim().to_string()
+    };
+    let hashes: Vec<String> = (2..8).map(send).collect();
+    let receipt = |n: &NodeProc, h: &str| n.call("node_getTxReceipt", json!([h])).unwrap();
+    c.node(0).wait_for("six txs checkpointed", 240, |n| {
+        hashes
+            .iter()
+            .all(|h| receipt(n, h)["status"] == "checkpointed")
+    });
+    // Blocks of several-block checkpoints, held by every node as the proposer built them; at
+    // least one node that did not propose them held them as proposed before L1 had them.
+    let upto = latest(c.node(0));
+    let mut blocks_per_checkpoint: BTreeMap<u64, usize> = BTreeMap::new();
+    for k in 1..=upto {
+        let archives: BTreeSet<String> = c
+            .running()
+            .map(|(i, n)| {
+                n.wait_for(&format!("node {i} at {k}"), 120, |x| latest(x) >= k);
+                let b = n.call("node_getBlock", json!([k])).unwrap();
+                format!("{}/{}", b["archive"], b["checkpoint"])
+            })
+            .collect();
+        assert_eq!(
+            archives.len(),
+            1,
+            "block {k} differs between nodes: {archives:?}"
+        );
+        let b = c.node(0).call("node_getBlock", json!([k])).unwrap();
+        *blocks_per_checkpoint
+            .entry(b["checkpoint"].as_u64().unwrap())
+            .or_default() += 1;
+    }
+    assert!(
+        blocks_per_checkpoint.values().any(|n| *n >= 2),
+        "no checkpoint of several blocks: {blocks_per_checkpoint:?}"
+    );
+    let held: usize = (0..NODES)
+        .map(|i| {
+            let log = std::fs::read_to_string(c.ops[i].tmp.join(format!("node{i}-1.log")))
+                .unwrap_or_default();
+            log.matches("block proposal re-executed; held as proposed")
+                .count()
+        })
+        .sum();
+    assert!(
+        held >= 2,
+        "validators held {held} gossiped blocks as proposed"
+    );
+    assert!(
+        c.running()
+            .map(|(_, n)| metric(n, "cairn_consensus_block_proposals_received_total"))
+            .sum::<u64>()
+            >= 2
+    );
+
+    // A proposer gossips a block whose header its txs do not give (every node armed: the next
+    // one to propose does it). Validators refuse it and attest to nothing of that slot; the
+    // proposer rolls its blocks back.
+    for (_, n) in c.running() {
+        assert_eq!(
+            n.admin_call("nodeAdmin_armFaultPoint", json!(["gossip-bad-block"]))["result"],
+            "gossip-bad-block"
+        );
+    }
+    let logs = |c: &Cluster| -> String {
+        (0..NODES)
+            .map(|i| {
+                std::fs::read_to_string(c.ops[i].tmp.join(format!("node{i}-1.log")))
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !logs(&c)
+        .contains("gossiped a block that does not re-execute; no attestation for this slot")
+        || !logs(&c).contains("proposed blocks rolled back")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no bad block refused and rolled back"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    for (_, n) in c.running() {
+        n.admin_call("nodeAdmin_armFaultPoint", json!(["none"]));
+    }
+    let all = logs(&c);
+    assert!(
+        all.contains("does not re-execute") && all.contains("attestations"),
+        "the bad block's proposer did not say it lacked attestations"
+    );
+    // Checkpoints resume, and every node agrees on them.
+    let at = l1_pending(&l1, rollup);
+    c.node(0).wait_for("2 more checkpoints", 240, |_| {
+        l1_pending(&l1, rollup) >= at + 2
+    });
+    let late: Vec<String> = (8..10).map(send).collect();
+    c.node(0).wait_for("txs after the bad block", 240, |n| {
+        late.iter()
+            .all(|h| receipt(n, h)["status"] == "checkpointed")
+    });
+    let upto = latest(c.node(0));
+    for k in 1..=upto {
+        let archives: BTreeSet<String> = c
+            .running()
+            .map(|(i, n)| {
+                n.wait_for(&format!("node {i} at {k}"), 120, |x| latest(x) >= k);
+                n.call("node_getBlock", json!([k])).unwrap()["archive"].to_string()
+            })
+            .collect();
+        assert_eq!(archives.len(), 1, "block {k} differs after the bad block");
+    }
+}

@@ -1496,7 +1496,10 @@ fn checkpoints_of_several_blocks_land_on_l1_are_proven_and_rebuilt_from_l1_alone
         .collect();
     let receipt = |n: &NodeProc, h: &str| n.call("node_getTxReceipt", json!([h])).unwrap();
     node.wait_for("all six txs checkpointed", 150, |n| {
-        hashes.iter().all(|h| receipt(n, h)["status"] != "pending")
+        hashes.iter().all(|h| {
+            let s = &receipt(n, h)["status"];
+            s == "checkpointed" || s == "proven"
+        })
     });
     for h in &hashes {
         let r = receipt(&node, h);

@@ -132,6 +132,9 @@ enum BenchCommand {
     /// latency to every pool, throughput of N nodes against one. Starts its own devnets; run
     /// by hand (release build), not in CI.
     Network(cmd::benchnet::BenchNetworkArgs),
+    /// Several blocks per checkpoint against one: submit → proposed and submit → checkpointed
+    /// latency at a fixed load. Starts its own devnets; run by hand (release build).
+    Checkpoints(cmd::benchcp::BenchCheckpointsArgs),
     /// Latency of one signing duty through the node's duty path: local key or remote signer,
     /// HA signing off or on (JSON).
     Signing(cmd::benchsign::BenchSigningArgs),
@@ -199,6 +202,9 @@ fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Network(args),
         } => cmd::benchnet::bench_network(args),
+        Command::Bench {
+            command: BenchCommand::Checkpoints(args),
+        } => cmd::benchcp::bench_checkpoints(args),
         Command::Bench {
             command: BenchCommand::Signing(args),
         } => cmd::benchsign::bench_signing(args),

@@ -17,7 +17,7 @@ use alloy_primitives::{Address, B256};
 use cairn_consensus::attest::RawSignature;
 use cairn_consensus::{blob, constants};
 use cairn_l1::blob::BlobBundle;
-use cairn_wire::{CheckpointAttestation, CheckpointProposal, Topic, WireError};
+use cairn_wire::{BlockProposal, CheckpointAttestation, CheckpointProposal, Topic, WireError};
 
 use crate::chain::{block_headers_hash, decode_checkpoint_body};
 use crate::duties::Skip;
@@ -110,6 +110,11 @@ pub struct Consensus {
     arrived: Condvar,
     /// slot → proposer (None: no committee) with its committee, read once from L1.
     proposers: Mutex<BTreeMap<u64, SlotDuty>>,
+    /// Slots whose proposer gossiped a signed block that does not re-execute, and why: their
+    /// checkpoint gets no attestation from this node, whatever its proposal holds.
+    bad_blocks: Mutex<BTreeMap<u64, String>>,
+    /// (slot, index) → digest of the block proposals seen (dedup of re-encodings).
+    blocks_seen: Mutex<BTreeSet<(u64, u32, B256)>>,
 }
 
 impl Consensus {
@@ -259,6 +264,123 @@ impl Node {
         Ok(committee)
     }
 
+    /// A gossiped block proposal: checks slot, proposer and signature, re-executes the block on
+    /// the proposed blocks of its checkpoint this node holds and keeps it as proposed. A
+    /// signed block that does not re-execute marks its slot: this node attests to no
+    /// checkpoint of that slot. `Ok` means relay it.
+    pub fn on_block_proposal(&self, bytes: &[u8]) -> Result<(), GossipError> {
+        let p = BlockProposal::decode(bytes)?;
+        let signer = p.signer()?;
+        self.check_proposer(p.slot, signer)?;
+        {
+            let mut seen = self
+                .consensus
+                .blocks_seen
+                .lock()
+                .map_err(|_| GossipError::NotReady("lock".into()))?;
+            if !seen.insert((p.slot, p.index, p.digest())) {
+                return Err(GossipError::Duplicate);
+            }
+            while seen
+                .first()
+                .is_some_and(|(s, _, _)| s + KEEP_SLOTS < p.slot)
+            {
+                seen.pop_first();
+            }
+        }
+        self.metrics
+            .block_proposals_received
+            .fetch_add(1, Ordering::Relaxed);
+        match self.keep_block_proposal(&p) {
+            Err(GossipError::InvalidBlock { checkpoint, reason }) => {
+                let why = format!("block {} of checkpoint {checkpoint}: {reason}", p.index);
+                tracing::warn!(slot = p.slot, proposer = %signer, reason = %why, "the proposer gossiped a block that does not re-execute; no attestation for this slot");
+                if let Ok(mut bad) = self.consensus.bad_blocks.lock() {
+                    bad.insert(p.slot, why);
+                    Consensus::prune(&mut bad, p.slot);
+                }
+                Err(GossipError::InvalidBlock { checkpoint, reason })
+            }
+            other => other,
+        }
+    }
+
+    fn keep_block_proposal(&self, p: &BlockProposal) -> Result<(), GossipError> {
+        let n = p.checkpoint;
+        let invalid = |reason: String| GossipError::InvalidBlock {
+            checkpoint: n,
+            reason,
+        };
+        let chain = self.chain.snapshot();
+        let proposed = chain.proposed();
+        let on_l1 = match proposed.first() {
+            Some(b) => b.checkpoint - 1,
+            None => chain.checkpoint_tip(),
+        };
+        if on_l1 + 1 < n {
+            drop(chain);
+            self.catch_up()
+                .map_err(|e| GossipError::NotReady(e.to_string()))?;
+            return Err(GossipError::NotReady(format!(
+                "block for checkpoint {n}, this node was at checkpoint {on_l1}"
+            )));
+        }
+        if on_l1 + 1 != n || proposed.len() != p.index as usize {
+            return Err(GossipError::NotReady(format!(
+                "block {} of checkpoint {n}, this node holds {} proposed blocks after checkpoint {on_l1}",
+                p.index,
+                proposed.len()
+            )));
+        }
+        if p.parent_archive != chain.archive_at(chain.tip()) {
+            return Err(GossipError::NotReady(
+                "builds on another archive than this node's tip".into(),
+            ));
+        }
+        let mut blocks = decode_checkpoint_body(&p.block)
+            .ok_or_else(|| invalid("the block body does not parse".into()))?;
+        if blocks.len() != 1 {
+            return Err(invalid("a block proposal carries one block".into()));
+        }
+        let (header, txs) = blocks.remove(0);
+        let cfg = self.config();
+        let first = proposed.first().map(|b| &b.header).unwrap_or(&header);
+        if header.slot != p.slot
+            || header.chain_id != self.l1.chain_id()
+            || header.rollup_version != cfg.rollup_version
+            || (header.fee_per_mana, header.coinbase) != (first.fee_per_mana, first.coinbase)
+        {
+            return Err(invalid(
+                "its slot, chain, version, fee or coinbase are not the checkpoint's".into(),
+            ));
+        }
+        let mut replayed = self
+            .replay_checkpoint(&chain, n, vec![(header, txs)])
+            .map_err(|e| invalid(e.to_string()))?;
+        drop(chain);
+        let r = replayed.remove(0);
+        if r.block.archive != p.archive {
+            return Err(invalid("re-execution gives another archive root".into()));
+        }
+        let mut block = r.block;
+        block.status = crate::chain::Status::Proposed;
+        let number = block.header.block_number;
+        // False if the checkpoint proposal's re-execution appended it first.
+        if self
+            .chain
+            .append(block, r.state, r.parent, Vec::new())
+            .map_err(|e| GossipError::NotReady(e.to_string()))?
+        {
+            tracing::info!(
+                slot = p.slot,
+                checkpoint = n,
+                block = number,
+                "block proposal re-executed; held as proposed"
+            );
+        }
+        Ok(())
+    }
+
     /// A gossiped checkpoint proposal: checks slot, proposer and signature, records
     /// equivocation, re-executes the block on this node's state and attests with every local
     /// committee member the guard allows. `Ok` means relay it.
@@ -351,13 +473,33 @@ impl Node {
             self.catch_up()
                 .map_err(|e| GossipError::NotReady(e.to_string()))?;
         }
-        let chain = self.chain.snapshot();
-        if !chain.proposed().is_empty() {
-            return Err(GossipError::NotReady(
-                "this node still holds the proposed blocks of an unpublished checkpoint".into(),
-            ));
+        if let Some(why) = self
+            .consensus
+            .bad_blocks
+            .lock()
+            .ok()
+            .and_then(|b| b.get(&p.payload.slot()).cloned())
+        {
+            return Err(invalid(format!(
+                "its proposer gossiped a block that does not re-execute ({why})"
+            )));
         }
-        let (tip, parent) = (chain.checkpoint_tip(), chain.archive_at(chain.tip()));
+        let mut chain = self.chain.snapshot();
+        // Proposed blocks held from another checkpoint are stale: this proposal replaces them.
+        if let Some(first) = chain.proposed().first().filter(|b| b.checkpoint != n) {
+            let to = first.header.block_number - 1;
+            drop(chain);
+            self.chain
+                .roll_back(to, &format!("replaced by the proposal for checkpoint {n}"))
+                .map_err(|e| GossipError::NotReady(e.to_string()))?;
+            chain = self.chain.snapshot();
+        }
+        let held = chain.proposed();
+        let base = chain.checkpointed_tip();
+        let (tip, parent) = (
+            chain.block(base).map_or(0, |b| b.checkpoint),
+            chain.archive_at(base),
+        );
         if tip + 1 != n {
             return Err(GossipError::NotReady(format!(
                 "proposal for checkpoint {n}, this node's tip is checkpoint {tip}"
@@ -370,14 +512,20 @@ impl Node {
                 ph.last_archive_root
             )));
         }
-        let blocks = decode_checkpoint_body(&p.block)
+        let mut blocks = decode_checkpoint_body(&p.block)
             .ok_or_else(|| invalid("the checkpoint body does not parse".into()))?;
         let first = &blocks[0].0;
         let cfg = self.config();
         let slot_start = self.timing.slot_start(ph.slot_number).unwrap_or(0);
         let mana: u128 = blocks.iter().map(|(h, _)| u128::from(h.gas_used)).sum();
-        let checks: [(&str, bool); 11] = [
-            ("first block number", first.block_number == chain.tip() + 1),
+        let globals =
+            |h: &cairn_protocol::stages::BlockHeader| (h.slot, h.fee_per_mana, h.coinbase);
+        let checks: [(&str, bool); 12] = [
+            (
+                "blocks' slot, fee or coinbase",
+                blocks.iter().all(|(h, _)| globals(h) == globals(first)),
+            ),
+            ("first block number", first.block_number == base + 1),
             ("slot", first.slot == ph.slot_number),
             ("chain id", first.chain_id == self.l1.chain_id()),
             ("rollup version", first.rollup_version == cfg.rollup_version),
@@ -410,13 +558,39 @@ impl Node {
                 "blobs hash does not commit to the checkpoint body".into(),
             ));
         }
-        // Every block re-executed on the one before (the later blocks share the first's slot,
-        // fee and coinbase), each header compared by the attestation stage.
+        // The blocks this node holds from the slot's block proposals were re-executed as they
+        // came: they must be the checkpoint's first blocks, exactly. The rest are re-executed
+        // now, each on the one before (sharing the first's slot, fee and coinbase), each header
+        // compared by the attestation stage, and kept as proposed too.
+        if held.len() > blocks.len()
+            || held
+                .iter()
+                .zip(&blocks)
+                .any(|(h, (header, txs))| h.header != *header || h.txs != *txs)
+        {
+            return Err(invalid(
+                "its blocks differ from the block proposals of the slot".into(),
+            ));
+        }
+        let rest = blocks.split_off(held.len());
         let replayed = self
-            .replay_checkpoint(&chain, n, blocks)
+            .replay_checkpoint(&chain, n, rest)
             .map_err(|e| invalid(e.to_string()))?;
-        if replayed.last().map(|r| r.block.archive) != Some(p.payload.archive) {
+        drop(chain);
+        let archive = replayed
+            .last()
+            .map(|r| r.block.archive)
+            .or_else(|| held.last().map(|b| b.archive));
+        if archive != Some(p.payload.archive) {
             return Err(invalid("re-execution gives another archive root".into()));
+        }
+        for r in replayed {
+            let mut block = r.block;
+            block.status = crate::chain::Status::Proposed;
+            // False if a block proposal's re-execution appended it first.
+            self.chain
+                .append(block, r.state, r.parent, Vec::new())
+                .map_err(|e| GossipError::NotReady(e.to_string()))?;
         }
         Ok(())
     }

@@ -32,6 +32,9 @@ pub struct Metrics {
     pub last_build_ms: AtomicU64,
     /// `cairn_consensus_proposals_received_total`: gossiped proposals from the slot's proposer.
     pub proposals_received: AtomicU64,
+    /// `cairn_consensus_block_proposals_received_total`: gossiped block proposals from the
+    /// slot's proposer.
+    pub block_proposals_received: AtomicU64,
     /// `cairn_consensus_attestations_received_total`: gossiped attestations from committee members.
     pub attestations_received: AtomicU64,
     /// `cairn_consensus_attestations_made_total`: attestations local attesters signed for
@@ -199,6 +202,12 @@ pub fn render(
             "Gossiped checkpoint proposals signed by their slot's proposer.",
             "counter",
             m.proposals_received.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_consensus_block_proposals_received_total",
+            "Gossiped block proposals signed by the slot's proposer (checked before re-execution).",
+            "counter",
+            m.block_proposals_received.load(Ordering::Relaxed).to_string(),
         ),
         (
             "cairn_consensus_attestations_received_total",

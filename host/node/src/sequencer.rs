@@ -341,6 +341,50 @@ impl Node {
                 txs = tx_count,
                 "block proposed"
             );
+            // Validators re-execute it now rather than at the end of the slot. Signed through
+            // the guards like every duty: with an HA pair, the node that signs block 0 has the
+            // slot.
+            if let Some(net) = self.network.get() {
+                let index = built.len() as u32;
+                let mut gossiped = body.clone();
+                if fault_fails("gossip-bad-block") {
+                    // A block whose header does not match its txs (test fault point).
+                    let mut h = header.clone();
+                    h.gas_used += 1;
+                    gossiped = h.encode();
+                    gossiped.extend_from_slice(&body[BlockHeader::ENCODED_LEN..]);
+                }
+                let mut proposal = cairn_wire::BlockProposal {
+                    slot,
+                    checkpoint: n,
+                    index,
+                    parent_archive,
+                    archive,
+                    block: gossiped,
+                    signature: [0; attest::SIGNATURE_LEN],
+                };
+                let duty = Duty {
+                    slot,
+                    kind: DutyKind::BlockProposal,
+                    block_index: index,
+                    validator: me.signer.address().0 .0,
+                };
+                match self.sign_duty(duty, n, proposal.digest(), &me.signer) {
+                    Ok(sig) => {
+                        proposal.signature = sig;
+                        net.publish(cairn_wire::Topic::BlockProposal, proposal.encode());
+                    }
+                    Err(skip) if skip.other_node_has_it() => {
+                        tracing::info!(slot, checkpoint = n, reason = %skip, "standing by: another node of this HA pair has the slot");
+                        return Ok(None);
+                    }
+                    Err(skip) => {
+                        return Err(NodeError::Duty(format!(
+                            "cannot sign block proposal {index}: {skip}"
+                        )));
+                    }
+                }
+            }
             parent_archive = archive;
             // The next block reads the state the chain service just committed.
             parent = self.chain.snapshot().state.clone();
@@ -644,8 +688,10 @@ pub const FAULT_POINTS: [&str; 6] = [
 ];
 
 /// Test points where the next duty that reaches them fails instead of parking (feature
-/// `fault-injection`): `publish-fails` makes the next `propose` fail before it is sent.
-pub const FAIL_POINTS: [&str; 1] = ["publish-fails"];
+/// `fault-injection`): `publish-fails` makes the next `propose` fail before it is sent;
+/// `gossip-bad-block` makes the next gossiped block proposal carry a header its txs do not
+/// give (signed, as a faulty or hostile proposer would).
+pub const FAIL_POINTS: [&str; 2] = ["publish-fails", "gossip-bad-block"];
 
 #[cfg(feature = "fault-injection")]
 static ARMED_FAULT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);

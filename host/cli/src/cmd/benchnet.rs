@@ -58,7 +58,7 @@ pub struct BenchNetworkArgs {
     tools_dir: Option<PathBuf>,
 }
 
-fn percentile(v: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(v: &[f64], p: f64) -> f64 {
     let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
     if s.is_empty() {
         return f64::NAN;
@@ -71,16 +71,36 @@ fn percentile(v: &[f64], p: f64) -> f64 {
 type Round = (u64, u64, f64, u64, u64);
 
 /// A `cairn devnet up` child, stopped with SIGTERM when dropped.
-struct Devnet {
+pub(crate) struct Devnet {
     child: Child,
     dir: PathBuf,
-    rpcs: Vec<String>,
+    pub(crate) rpcs: Vec<String>,
 }
 
 impl Devnet {
     fn up(a: &BenchNetworkArgs, nodes: u16, validators: u16, dir: &Path) -> Result<Devnet> {
+        Devnet::start(
+            a.base_port,
+            a.tools_dir.as_deref(),
+            nodes,
+            validators,
+            dir,
+            &[],
+        )
+    }
+
+    /// `cairn devnet up` with `nodes` nodes holding `validators` validators, its ports from
+    /// `base_port` (L1, then +100 JSON-RPC, +200 admin, +300 p2p), `env` added to the nodes'.
+    pub(crate) fn start(
+        base_port: u16,
+        tools_dir: Option<&Path>,
+        nodes: u16,
+        validators: u16,
+        dir: &Path,
+        env: &[(&str, String)],
+    ) -> Result<Devnet> {
         let exe = std::env::current_exe()?;
-        let p = |off: u16| (a.base_port + off).to_string();
+        let p = |off: u16| (base_port + off).to_string();
         let mut cmd = Command::new(exe);
         cmd.args(["devnet", "up", "--dashboard-port", "0", "--bot-rate", "0"])
             .args(["--nodes", &nodes.to_string()])
@@ -91,10 +111,11 @@ impl Devnet {
             .arg(dir)
             // Room for the whole offered load: the pool's bound is not what is measured.
             .env("P2P_MAX_PENDING_TX_COUNT", "5000")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        if let Some(t) = &a.tools_dir {
+        if let Some(t) = tools_dir {
             cmd.arg("--tools-dir").arg(t);
         }
         let mut child = cmd.spawn().context("starting cairn devnet up")?;
@@ -119,7 +140,7 @@ impl Devnet {
             child,
             dir: dir.to_path_buf(),
             rpcs: (0..nodes)
-                .map(|i| format!("http://127.0.0.1:{}", a.base_port + 100 + i))
+                .map(|i| format!("http://127.0.0.1:{}", base_port + 100 + i))
                 .collect(),
         };
         if !ready {
@@ -189,7 +210,12 @@ impl Drop for Devnet {
 }
 
 /// Signed transfers, `n` of them, round-robin over the genesis accounts.
-fn txs(url: &str, n: usize, accounts: usize, salt: u64) -> Result<Vec<cairn_protocol::tx::Tx>> {
+pub(crate) fn txs(
+    url: &str,
+    n: usize,
+    accounts: usize,
+    salt: u64,
+) -> Result<Vec<cairn_protocol::tx::Tx>> {
     let (head, fees) = head_and_fees(url)?;
     (0..n)
         .map(|i| {
@@ -206,7 +232,7 @@ fn txs(url: &str, n: usize, accounts: usize, salt: u64) -> Result<Vec<cairn_prot
 }
 
 /// Statuses of `hashes` at `url` (batched `node_getTxReceipt`).
-fn statuses(url: &str, hashes: &[String]) -> Result<Vec<String>> {
+pub(crate) fn statuses(url: &str, hashes: &[String]) -> Result<Vec<String>> {
     let mut out = Vec::with_capacity(hashes.len());
     for chunk in hashes.chunks(100) {
         let batch: Vec<Value> = chunk
@@ -332,7 +358,10 @@ pub fn bench_network(a: BenchNetworkArgs) -> Result<()> {
             let mut everywhere = vec![true; hashes.len()];
             for other in &net.rpcs[1..] {
                 for (k, s) in statuses(other, &hashes)?.iter().enumerate() {
-                    everywhere[k] &= matches!(s.as_str(), "pending" | "checkpointed" | "proven");
+                    everywhere[k] &= matches!(
+                        s.as_str(),
+                        "pending" | "proposed" | "checkpointed" | "proven"
+                    );
                 }
             }
             let now = Instant::now();

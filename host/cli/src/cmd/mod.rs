@@ -1,5 +1,6 @@
 //! One module per command family.
 
+pub mod benchcp;
 pub mod benchnet;
 pub mod benchnode;
 pub mod benchsign;

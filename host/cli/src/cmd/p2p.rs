@@ -232,15 +232,15 @@ pub fn start(
                             Ok(Err(_)) | Err(_) => Verdict::Ignore,
                         }
                     }
-                    Topic::CheckpointProposal | Topic::CheckpointAttestation => {
+                    Topic::BlockProposal
+                    | Topic::CheckpointProposal
+                    | Topic::CheckpointAttestation => {
                         let n = node.clone();
                         // Re-execution and signature recovery: CPU work, off the reactor.
-                        let result = tokio::task::spawn_blocking(move || {
-                            if topic == Topic::CheckpointProposal {
-                                n.on_proposal(&data)
-                            } else {
-                                n.on_attestation(&data)
-                            }
+                        let result = tokio::task::spawn_blocking(move || match topic {
+                            Topic::BlockProposal => n.on_block_proposal(&data),
+                            Topic::CheckpointProposal => n.on_proposal(&data),
+                            _ => n.on_attestation(&data),
                         })
                         .await;
                         match result {
@@ -256,8 +256,6 @@ pub fn start(
                             Err(_) => Verdict::Ignore,
                         }
                     }
-                    // Block proposals come with multi-block checkpoints; nothing sends them yet.
-                    _ => Verdict::Ignore,
                 };
                 handle.report(id, from, topic, verdict).await;
                 drop(permit);

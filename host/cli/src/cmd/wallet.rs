@@ -284,9 +284,15 @@ pub fn tx(cmd: TxCommand) -> Result<()> {
             println!("{hash}");
             if wait > 0 {
                 let deadline = Instant::now() + Duration::from_secs(wait);
+                let mut proposed = false;
                 loop {
                     let rec = rpc(&r.url, "node_getTxReceipt", json!([hash]))?;
-                    if rec["status"] != "pending" {
+                    // In a block of a checkpoint still in its slot: said once, then on to L1.
+                    if rec["status"] == "proposed" && !proposed {
+                        proposed = true;
+                        eprintln!("proposed in block {}", rec["blockNumber"]);
+                    }
+                    if rec["status"] != "pending" && rec["status"] != "proposed" {
                         println!("{}", serde_json::to_string_pretty(&rec)?);
                         if rec["status"] != "checkpointed" {
                             bail!("tx not included: {rec}");
