@@ -670,6 +670,7 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
                 checkpoint,
                 block: vec![1, 2, 3],
                 signature,
+                blob_proofs: vec![],
             }
             .encode()
         };
@@ -1676,6 +1677,23 @@ fn blocks_are_gossiped_as_built_and_a_bad_block_costs_its_proposer_the_checkpoin
         all.contains("does not re-execute") && all.contains("attestations"),
         "the bad block's proposer did not say it lacked attestations"
     );
+    // A checkpoint whose publish fails (every node armed again; whoever proposes next): the
+    // validators that hold its gossiped blocks roll them back once its slot is over, as the
+    // proposer does at once.
+    for (_, n) in c.running() {
+        n.admin_call("nodeAdmin_armFaultPoint", json!(["publish-fails"]));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !logs(&c).contains("did not reach L1 within its slot") {
+        assert!(
+            Instant::now() < deadline,
+            "no validator rolled back the unpublished blocks"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    for (_, n) in c.running() {
+        n.admin_call("nodeAdmin_armFaultPoint", json!(["none"]));
+    }
     // Checkpoints resume, and every node agrees on them.
     let at = l1_pending(&l1, rollup);
     c.node(0).wait_for("2 more checkpoints", 240, |_| {

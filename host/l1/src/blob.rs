@@ -282,3 +282,67 @@ impl L1 {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_consensus::kzg::{verify_blob_proofs, KzgError};
+
+    /// Blobs of pseudo-random canonical field elements (top byte of each element zero).
+    fn blobs(n: usize, seed: u64) -> Vec<Box<[u8; BYTES_PER_BLOB]>> {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..n)
+            .map(|_| {
+                let mut b = Box::new([0u8; BYTES_PER_BLOB]);
+                for (i, byte) in b.iter_mut().enumerate() {
+                    if i % 32 != 0 {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        *byte = x as u8;
+                    }
+                }
+                b
+            })
+            .collect()
+    }
+
+    // The validators' pure-Rust check (runtime/consensus) accepts exactly what c-kzg, the
+    // proposer's library with Ethereum's setup, commits and proves, and nothing else.
+    #[test]
+    fn pure_rust_blob_proofs_agree_with_c_kzg() {
+        let bundle = BlobBundle::new(blobs(3, 7)).unwrap();
+        let refs: Vec<&[u8; BYTES_PER_BLOB]> = bundle.blobs.iter().map(|b| &**b).collect();
+        assert_eq!(
+            verify_blob_proofs(&refs, &bundle.commitments, &bundle.proofs),
+            Ok(())
+        );
+        // One element of blob 1 changed: its commitment no longer opens to it.
+        let mut changed = bundle.blobs[1].clone();
+        changed[100] ^= 1;
+        let mut refs2 = refs.clone();
+        refs2[1] = &changed;
+        assert_eq!(
+            verify_blob_proofs(&refs2, &bundle.commitments, &bundle.proofs),
+            Err(KzgError::Mismatch(1))
+        );
+        // Proofs swapped between blobs, or a commitment moved: refused.
+        let mut proofs = bundle.proofs.clone();
+        proofs.swap(0, 2);
+        assert_eq!(
+            verify_blob_proofs(&refs, &bundle.commitments, &proofs),
+            Err(KzgError::Mismatch(0))
+        );
+        let mut commitments = bundle.commitments.clone();
+        commitments.swap(0, 1);
+        assert!(verify_blob_proofs(&refs, &commitments, &bundle.proofs).is_err());
+        // And every blob the node actually posts: a checkpoint body's blobs.
+        let body: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        let posted = BlobBundle::new(cairn_consensus::blob::encode_blobs(&body).unwrap()).unwrap();
+        let refs: Vec<&[u8; BYTES_PER_BLOB]> = posted.blobs.iter().map(|b| &**b).collect();
+        assert_eq!(
+            verify_blob_proofs(&refs, &posted.commitments, &posted.proofs),
+            Ok(())
+        );
+    }
+}

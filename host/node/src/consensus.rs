@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use alloy_primitives::{Address, B256};
 use cairn_consensus::attest::RawSignature;
 use cairn_consensus::{blob, constants};
-use cairn_l1::blob::BlobBundle;
 use cairn_wire::{BlockProposal, CheckpointAttestation, CheckpointProposal, Topic, WireError};
 
 use crate::chain::{block_headers_hash, decode_checkpoint_body};
@@ -551,9 +550,16 @@ impl Node {
         if ph.in_hash != in_hash {
             return Err(invalid("in hash differs from the Inbox's".into()));
         }
+        // The blobs this node encodes from the body must be the ones committed to: each
+        // proof opens its commitment to the blob (pure Rust, `cairn_consensus::kzg`), and the
+        // commitments' versioned hashes give the header's blobs hash.
         let blobs = blob::encode_blobs(&p.block).map_err(|e| invalid(e.to_string()))?;
-        let bundle = BlobBundle::new(blobs).map_err(|e| invalid(e.to_string()))?;
-        if ph.blobs_hash != blob::blobs_hash(&bundle.versioned_hashes) {
+        let refs: Vec<&blob::Blob> = blobs.iter().map(|b| &**b).collect();
+        let (commitments, proofs): (Vec<_>, Vec<_>) = p.blob_proofs.iter().copied().unzip();
+        cairn_consensus::kzg::verify_blob_proofs(&refs, &commitments, &proofs)
+            .map_err(|e| invalid(format!("blob commitments: {e}")))?;
+        let versioned: Vec<B256> = commitments.iter().map(blob::versioned_hash).collect();
+        if ph.blobs_hash != blob::blobs_hash(&versioned) {
             return Err(invalid(
                 "blobs hash does not commit to the checkpoint body".into(),
             ));

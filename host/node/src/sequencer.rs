@@ -491,6 +491,12 @@ impl Node {
                     checkpoint: n,
                     block: body.clone(),
                     signature: proposer_sig,
+                    blob_proofs: bundle
+                        .commitments
+                        .iter()
+                        .copied()
+                        .zip(bundle.proofs.iter().copied())
+                        .collect(),
                 };
                 net.publish(cairn_wire::Topic::CheckpointProposal, proposal.encode());
                 // Collect until quorum or the last moment that still lands inside the slot.

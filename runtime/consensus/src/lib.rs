@@ -16,6 +16,7 @@ pub mod blob;
 pub mod committee;
 pub mod constants;
 pub mod header;
+pub mod kzg;
 pub mod time;
 pub mod timetable;
 

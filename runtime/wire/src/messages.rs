@@ -3,15 +3,18 @@
 //! (`cairn_consensus::attest::payload_digest`, EIP-191), never libp2p's message signing.
 
 use cairn_consensus::attest::{self, RawSignature, SIGNATURE_LEN};
+use cairn_consensus::blob::{KzgCommitment, MAX_BLOBS_PER_CHECKPOINT};
 use cairn_consensus::header::{ProposedHeader, PACKED_HEADER_LEN};
+use cairn_consensus::kzg::KzgProof;
 use cairn_consensus::{Address, B256, I256};
 use cairn_crypto::{EthSecretKey, EthSignature};
 
 use crate::codec::{Reader, WireError, Writer};
 use crate::Topic;
 
-/// Version byte in front of every encoded message.
-const MESSAGE_VERSION: u8 = 1;
+/// Version byte in front of every encoded message (2: checkpoint proposals carry their blobs'
+/// KZG commitments and proofs; block proposals).
+const MESSAGE_VERSION: u8 = 2;
 
 /// What a checkpoint's proposer and attesters sign: the checkpoint header, the archive after
 /// it and the fee asset price modifier (L1's `ProposeArgs` minus the attestations).
@@ -117,6 +120,9 @@ pub struct CheckpointProposal {
     pub block: Vec<u8>,
     /// The proposer's signature over `payload`.
     pub signature: RawSignature,
+    /// Each blob's KZG commitment and proof, in blob order: validators check them against the
+    /// blobs they encode from `block` before they attest (`cairn_consensus::kzg`).
+    pub blob_proofs: Vec<(KzgCommitment, KzgProof)>,
 }
 
 impl CheckpointProposal {
@@ -128,6 +134,11 @@ impl CheckpointProposal {
         w.u64(self.checkpoint)
             .put(&self.signature)
             .bytes(&self.block);
+        // At most six: the count fits a byte.
+        w.put(&[self.blob_proofs.len().min(u8::MAX as usize) as u8]);
+        for (c, p) in self.blob_proofs.iter().take(u8::MAX as usize) {
+            w.put(c).put(p);
+        }
         w.out
     }
 
@@ -141,12 +152,23 @@ impl CheckpointProposal {
         let block = r
             .bytes(Topic::CheckpointProposal.max_size(), "block")?
             .to_vec();
+        let n = r.u8("blob count")?;
+        if usize::from(n) > MAX_BLOBS_PER_CHECKPOINT {
+            return Err(WireError::Invalid {
+                field: "blob count",
+                reason: "more blobs than a checkpoint may have",
+            });
+        }
+        let blob_proofs = (0..n)
+            .map(|_| Ok((r.array::<48>("commitment")?, r.array::<48>("proof")?)))
+            .collect::<Result<Vec<_>, WireError>>()?;
         r.finish()?;
         Ok(CheckpointProposal {
             payload,
             checkpoint,
             block,
             signature,
+            blob_proofs,
         })
     }
 
@@ -390,6 +412,7 @@ mod tests {
             checkpoint: 3,
             block: vec![1, 2, 3],
             signature: p.sign(&proposer),
+            blob_proofs: vec![([1; 48], [2; 48])],
         };
         assert_eq!(
             proposal.signer().unwrap().0 .0,
@@ -453,11 +476,11 @@ mod tests {
             CheckpointAttestation::decode(&longer),
             Err(WireError::Trailing(1))
         );
-        let mut v2 = bytes.clone();
-        v2[0] = 2;
+        let mut v1 = bytes.clone();
+        v1[0] = 1;
         assert_eq!(
-            CheckpointAttestation::decode(&v2),
-            Err(WireError::Version(2))
+            CheckpointAttestation::decode(&v1),
+            Err(WireError::Version(1))
         );
         // A slot number above u64 in the packed header.
         let mut wide = bytes;
@@ -469,16 +492,36 @@ mod tests {
                 ..
             })
         ));
+        // Seven blobs: more than a checkpoint may have.
+        let mut seven = CheckpointProposal {
+            payload: p,
+            checkpoint: 1,
+            block: vec![],
+            signature: p.sign(&key(3)),
+            blob_proofs: vec![([0; 48], [0; 48]); 7],
+        }
+        .encode();
+        assert!(matches!(
+            CheckpointProposal::decode(&seven),
+            Err(WireError::Invalid {
+                field: "blob count",
+                ..
+            })
+        ));
+        seven.truncate(seven.len() - 96);
+        assert!(CheckpointProposal::decode(&seven).is_err());
         // A proposal whose block length runs past the message.
         let proposal = CheckpointProposal {
             payload: p,
             checkpoint: 1,
             block: vec![7; 10],
             signature: p.sign(&key(3)),
+            blob_proofs: vec![],
         };
         let mut b = proposal.encode();
         let n = b.len();
-        b[n - 14..n - 10].copy_from_slice(&11u32.to_be_bytes());
+        // Block length, block, blob count (0): a length past the last byte.
+        b[n - 15..n - 11].copy_from_slice(&12u32.to_be_bytes());
         assert!(matches!(
             CheckpointProposal::decode(&b),
             Err(WireError::Truncated { field: "block" })
@@ -487,10 +530,11 @@ mod tests {
 
     proptest! {
         #[test]
-        fn proposals_round_trip(p in arb_payload(), n in any::<u64>(), block in proptest::collection::vec(any::<u8>(), 0..2048), sig in any::<[u8; 32]>()) {
+        fn proposals_round_trip(p in arb_payload(), n in any::<u64>(), block in proptest::collection::vec(any::<u8>(), 0..2048), sig in any::<[u8; 32]>(), blobs in 0usize..=6, fill in any::<u8>()) {
             let mut signature = [0u8; SIGNATURE_LEN];
             signature[..32].copy_from_slice(&sig);
-            let m = CheckpointProposal { payload: p, checkpoint: n, block, signature };
+            let blob_proofs = vec![([fill; 48], [fill ^ 0x55; 48]); blobs];
+            let m = CheckpointProposal { payload: p, checkpoint: n, block, signature, blob_proofs };
             prop_assert_eq!(CheckpointProposal::decode(&m.encode()), Ok(m));
         }
 

@@ -196,18 +196,15 @@ pub fn bench_checkpoints(a: BenchCheckpointsArgs) -> Result<()> {
         .map(|d| d.as_secs() % 1000 * 1_000_000)
         .unwrap_or(0);
     let mut runs = Vec::new();
-    for (label, block_ms) in [("blocks", Some(a.block_duration_ms)), ("baseline", None)] {
+    for (label, block_ms) in [("blocks", a.block_duration_ms), ("baseline", 0)] {
         eprintln!("bench checkpoints: {label} devnet …");
-        let env: Vec<(&str, String)> = block_ms
-            .map(|ms| vec![("SEQ_BLOCK_DURATION_MS", ms.to_string())])
-            .unwrap_or_default();
         let net = Devnet::start(
             a.base_port,
             a.tools_dir.as_deref(),
             1,
             a.validators,
             &tmp.join(label),
-            &env,
+            block_ms,
         )?;
         let url = net.rpcs[0].clone();
         // Load only once checkpoints land: the first slots of a devnet set up the committee.

@@ -79,30 +79,33 @@ pub(crate) struct Devnet {
 
 impl Devnet {
     fn up(a: &BenchNetworkArgs, nodes: u16, validators: u16, dir: &Path) -> Result<Devnet> {
+        // One block per checkpoint: the rounds measured are those of full checkpoints.
         Devnet::start(
             a.base_port,
             a.tools_dir.as_deref(),
             nodes,
             validators,
             dir,
-            &[],
+            0,
         )
     }
 
     /// `cairn devnet up` with `nodes` nodes holding `validators` validators, its ports from
-    /// `base_port` (L1, then +100 JSON-RPC, +200 admin, +300 p2p), `env` added to the nodes'.
+    /// `base_port` (L1, then +100 JSON-RPC, +200 admin, +300 p2p), a block every
+    /// `block_duration_ms` (0: one block per checkpoint).
     pub(crate) fn start(
         base_port: u16,
         tools_dir: Option<&Path>,
         nodes: u16,
         validators: u16,
         dir: &Path,
-        env: &[(&str, String)],
+        block_duration_ms: u64,
     ) -> Result<Devnet> {
         let exe = std::env::current_exe()?;
         let p = |off: u16| (base_port + off).to_string();
         let mut cmd = Command::new(exe);
         cmd.args(["devnet", "up", "--dashboard-port", "0", "--bot-rate", "0"])
+            .args(["--block-duration", &block_duration_ms.to_string()])
             .args(["--nodes", &nodes.to_string()])
             .args(["--validators", &validators.to_string()])
             .args(["--port", &p(0), "--rpc-port", &p(100)])
@@ -111,7 +114,6 @@ impl Devnet {
             .arg(dir)
             // Room for the whole offered load: the pool's bound is not what is measured.
             .env("P2P_MAX_PENDING_TX_COUNT", "5000")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

@@ -62,6 +62,10 @@ pub struct UpArgs {
     /// Bot txs per second (0: no bot).
     #[arg(long = "bot-rate", default_value_t = 0.5)]
     bot_rate: f64,
+    /// The nodes' block duration (ms): three blocks per 12 s checkpoint by default
+    /// (docs/node.md, "Blocks and checkpoints"); 0: one block per checkpoint.
+    #[arg(long = "block-duration", default_value_t = 2000)]
+    block_duration: u64,
     /// Stage components to run in the node instead of the ones built into cairn.
     #[arg(long, conflicts_with = "native_stages")]
     modules: Option<PathBuf>,
@@ -522,6 +526,7 @@ fn up(a: UpArgs) -> Result<()> {
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("SEQ_PUBLISHER_PRIVATE_KEYS", &publisher_key)
             .env("LOG_LEVEL", "info")
+            .env_remove("SEQ_BLOCK_DURATION_MS")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
@@ -536,6 +541,9 @@ fn up(a: UpArgs) -> Result<()> {
                 .env("P2P_LISTEN_ADDR", "127.0.0.1")
                 .env("P2P_PORT", (usize::from(a.p2p_port) + i).to_string())
                 .env("BOOTSTRAP_NODES", others.join(","));
+        }
+        if a.block_duration > 0 {
+            cmd.args(["--block-duration", &a.block_duration.to_string()]);
         }
         if let Some(mods) = &a.modules {
             cmd.arg("--modules").arg(mods);
