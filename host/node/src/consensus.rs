@@ -310,20 +310,23 @@ impl Node {
             checkpoint: n,
             reason,
         };
-        let chain = self.chain.snapshot();
-        let proposed = chain.proposed();
-        let on_l1 = match proposed.first() {
-            Some(b) => b.checkpoint - 1,
-            None => chain.checkpoint_tip(),
+        let mut chain = self.chain.snapshot();
+        let mut proposed = chain.proposed();
+        let on_l1 = |proposed: &[std::sync::Arc<crate::chain::Block>], c: &crate::chain::Chain| {
+            proposed
+                .first()
+                .map_or(c.checkpoint_tip(), |b| b.checkpoint - 1)
         };
-        if on_l1 + 1 < n {
+        if on_l1(&proposed, &chain) + 1 < n {
+            // Behind: the parent checkpoint may be on L1 already (or the blocks held of it
+            // checkpointed there); then this block can be kept after all.
             drop(chain);
             self.catch_up()
                 .map_err(|e| GossipError::NotReady(e.to_string()))?;
-            return Err(GossipError::NotReady(format!(
-                "block for checkpoint {n}, this node was at checkpoint {on_l1}"
-            )));
+            chain = self.chain.snapshot();
+            proposed = chain.proposed();
         }
+        let on_l1 = on_l1(&proposed, &chain);
         if on_l1 + 1 != n || proposed.len() != p.index as usize {
             return Err(GossipError::NotReady(format!(
                 "block {} of checkpoint {n}, this node holds {} proposed blocks after checkpoint {on_l1}",
@@ -484,7 +487,15 @@ impl Node {
             )));
         }
         let mut chain = self.chain.snapshot();
-        // Proposed blocks held from another checkpoint are stale: this proposal replaces them.
+        // Proposed blocks held from another checkpoint: L1 may have taken them meanwhile (the
+        // sync marks them checkpointed); otherwise they are stale and this proposal replaces
+        // them.
+        if chain.proposed().first().is_some_and(|b| b.checkpoint != n) {
+            drop(chain);
+            self.catch_up()
+                .map_err(|e| GossipError::NotReady(e.to_string()))?;
+            chain = self.chain.snapshot();
+        }
         if let Some(first) = chain.proposed().first().filter(|b| b.checkpoint != n) {
             let to = first.header.block_number - 1;
             drop(chain);

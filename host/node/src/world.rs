@@ -966,6 +966,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // redb's error, in a test's store closure
     fn a_data_directory_from_one_block_checkpoints_reads_its_numbers_as_checkpoints() {
         let dir = tempfile::tempdir().unwrap();
         let (chain, store) = open(dir.path());
