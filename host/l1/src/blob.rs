@@ -45,6 +45,12 @@ fn kzg() -> &'static c_kzg::KzgSettings {
     c_kzg::ethereum_kzg_settings(0)
 }
 
+/// Loads the trusted setup now (it is built on first use, which takes seconds in a debug
+/// build): a sequencer calls this at start so its first checkpoint does not pay for it.
+pub fn warm_up() {
+    let _ = kzg();
+}
+
 fn blob_of(b: &[u8; BYTES_PER_BLOB]) -> Result<c_kzg::Blob, L1Error> {
     c_kzg::Blob::from_bytes(b).map_err(|e| L1Error::Other(format!("invalid blob: {e:?}")))
 }

@@ -34,7 +34,12 @@ impl Node {
             return Ok(());
         }
         let chain = self.chain.snapshot();
-        if chain.checkpoint_tip() < pending {
+        // Only checkpointed blocks carry the attestations L1 took: proposed ones (a checkpoint
+        // L1 has just taken, not yet marked) wait for the next pass.
+        let held = chain
+            .block(chain.checkpointed_tip())
+            .map_or(0, |b| b.checkpoint);
+        if held < pending {
             return Ok(()); // the archiver has not caught up
         }
         // Checkpoint numbers from here on; a checkpoint's blocks share its slot.

@@ -44,7 +44,8 @@ fn modules_json(stages: &[(cairn_engine::Stage, String, Option<u64>)]) -> Value 
         .collect::<Vec<_>>())
 }
 
-/// The state a read of `tree` is answered from: the tip's, or (with `at` below the tip) the
+/// The state a read of `tree` is answered from: by default the latest block on L1's (proposed
+/// blocks may still be rolled back, and a wallet must not anchor to one), or with `at` the
 /// state after block `at`, within the blocks whose undo records are kept (at least the anchor
 /// window; only `tree` is taken back). `Err` is the JSON-RPC error to answer with.
 fn state_at(
@@ -68,7 +69,8 @@ fn state_at(
             }
         },
     };
-    match at.filter(|b| *b < tip) {
+    let at = at.unwrap_or_else(|| chain.checkpointed_tip());
+    match Some(at).filter(|b| *b < tip) {
         None => Ok((chain.state.clone(), tip)),
         Some(b) => match chain
             .stored
@@ -266,12 +268,14 @@ pub fn handle(node: &dyn PublicApi, req: &Value) -> Value {
         "node_getBlockHeader" => {
             let chain = node.chain();
             let info = node.info();
-            // What a wallet builds against: the newest anchor and the block number for expiry.
+            // What a wallet builds against: the newest anchor L1 holds (a proposed block's may
+            // be rolled back, which would drop the tx) and the block number for expiry.
+            let latest = chain.checkpointed_tip();
             ok(
                 &id,
                 json!({
-                    "number": chain.tip(),
-                    "anchor": fr_to_hex(&chain.state.latest_anchor()),
+                    "number": latest,
+                    "anchor": format!("{:#x}", chain.archive_at(latest)),
                     "chainId": info.l1_chain_id,
                     "rollupVersion": info.rollup_version,
                 }),

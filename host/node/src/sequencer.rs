@@ -197,6 +197,17 @@ impl Node {
             cfg.block_duration.map(|d| d.as_millis() as u64),
         );
         let at = |ms: u64| slot_t0 + Duration::from_millis(ms);
+        // Past the last block's deadline (a late start, a slow sync) the checkpoint could not
+        // be attested and published inside the slot any more.
+        if cfg.block_duration.is_some()
+            && Instant::now() > at(timetable.block_deadline_ms(timetable.blocks() - 1))
+        {
+            tracing::info!(
+                slot,
+                "too late in the slot for its blocks; proposing from the next one"
+            );
+            return Ok(None);
+        }
         // The checkpoint's blocks, each on the one before, each in the chain as proposed once
         // built (its txs leave the pool; refused ones get their `dropped` receipts).
         let mut built: Vec<Built> = Vec::new();
@@ -211,7 +222,7 @@ impl Node {
                     std::thread::sleep(start - now);
                 }
                 if self.shutdown_token().is_cancelled() {
-                    return Ok(None);
+                    return Err(NodeError::Stopped);
                 }
                 if Instant::now() >= deadline {
                     tracing::warn!(

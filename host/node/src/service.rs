@@ -26,6 +26,10 @@ pub struct Services {
 /// Starts the HTTP servers and the tasks of the node's roles on `rt`.
 pub fn start(node: &Arc<Node>, rt: &Handle) -> Result<Services, StartError> {
     let cfg = node.config();
+    if cfg.roles.sequencer {
+        // The KZG setup, off the reactor, before the first slot needs it.
+        rt.spawn_blocking(cairn_l1::blob::warm_up);
+    }
     let public: Arc<dyn PublicApi> = node.clone();
     let admin: Arc<dyn AdminApi> = node.clone();
     let http_cfg = crate::rpc::HttpConfig {
