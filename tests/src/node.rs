@@ -217,3 +217,41 @@ pub fn promtool_check(text: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Four validators from `mnemonic` (`validator-keys new --staker-output` into `dir/keys`, fee
+/// recipient `fee_recipient`), registered on L1 through `add-l1-validator` (the GSE checks each
+/// proof of possession); the keys directory.
+pub fn register_four_validators(
+    net: &Devnet,
+    dir: &Path,
+    mnemonic: &str,
+    fee_recipient: &str,
+) -> PathBuf {
+    let keys = dir.join("keys");
+    cli(
+        net,
+        dir,
+        &[
+            "validator-keys",
+            "new",
+            "--fee-recipient",
+            fee_recipient,
+            "--mnemonic",
+            mnemonic,
+            "--count",
+            "4",
+            "--staker-output",
+            "--data-dir",
+            &keys.to_string_lossy(),
+        ],
+    );
+    let reg = net.register(&keys.join("key1_staker_output.json"));
+    let text = String::from_utf8_lossy(&reg.stdout);
+    assert_eq!(
+        text.matches("VALIDATING").count(),
+        4,
+        "{text}\n{}",
+        String::from_utf8_lossy(&reg.stderr)
+    );
+    keys
+}

@@ -104,6 +104,54 @@ impl Cluster<'_> {
     }
 }
 
+/// One operator per validator of `doc` (a keystore from `validator-keys new`, validator `i`
+/// taken from `remote` instead when given there: a remote-signer form), each with its own
+/// keystore, data directory, p2p identity and port under `tmp`.
+fn operators(tmp: &std::path::Path, doc: &Value, remote: Option<(usize, &Value)>) -> Vec<Operator> {
+    (0..NODES)
+        .map(|i| {
+            let keystore = tmp.join(format!("keystore{i}"));
+            std::fs::create_dir_all(&keystore).unwrap();
+            let source = match remote {
+                Some((r, remote_doc)) if r == i => remote_doc,
+                _ => doc,
+            };
+            let mut part = source.clone();
+            part["validators"] = json!([source["validators"][i].clone()]);
+            std::fs::write(keystore.join("key1.json"), part.to_string()).unwrap();
+            let data = tmp.join(format!("data{i}"));
+            let id =
+                cairn_p2p::load_or_create_identity(&data.join("p2p").join("identity.key")).unwrap();
+            let p2p_port = free_port();
+            Operator {
+                peer: format!(
+                    "/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{}",
+                    id.public().to_peer_id()
+                ),
+                data,
+                keystore,
+                p2p_port,
+                tmp: tmp.to_path_buf(),
+            }
+        })
+        .collect()
+}
+
+/// Moves L1 to the start of epoch 3, the first whose committee holds validators registered now;
+/// returns the Rollup's genesis time, slot length and epoch length in slots.
+fn to_first_committee_epoch(rpc: &RpcClient, l1: &L1, rollup: Address) -> (u64, u64, u64) {
+    let genesis: u64 = l1.call(rollup, &R::getGenesisTimeCall {}).unwrap().to();
+    let slot_secs: u64 = l1.call(rollup, &R::getSlotDurationCall {}).unwrap().to();
+    let epoch_slots: u64 = l1.call(rollup, &R::getEpochDurationCall {}).unwrap().to();
+    rpc.call(
+        "evm_setNextBlockTimestamp",
+        json!([genesis + 3 * slot_secs * epoch_slots]),
+    )
+    .unwrap();
+    rpc.call("evm_mine", json!([])).unwrap();
+    (genesis, slot_secs, epoch_slots)
+}
+
 fn latest(n: &NodeProc) -> u64 {
     n.tips().map(|t| t.0).unwrap_or(0)
 }
@@ -239,33 +287,7 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
     // stops and starts again.
     let mut signer = cairn_tests::SignerProc::start(M);
     let tmp = tempfile::tempdir().unwrap();
-    let keys = tmp.path().join("keys");
-    cli(
-        &net,
-        tmp.path(),
-        &[
-            "validator-keys",
-            "new",
-            "--fee-recipient",
-            FEE,
-            "--mnemonic",
-            M,
-            "--count",
-            "4",
-            "--staker-output",
-            "--data-dir",
-            &keys.to_string_lossy(),
-        ],
-    );
-    let reg = net.register(&keys.join("key1_staker_output.json"));
-    assert_eq!(
-        String::from_utf8_lossy(&reg.stdout)
-            .matches("VALIDATING")
-            .count(),
-        4,
-        "{}",
-        String::from_utf8_lossy(&reg.stderr)
-    );
+    let keys = cairn_tests::node::register_four_validators(&net, tmp.path(), M, FEE);
     // Node 3 holds no key: the same validators written for a remote signer
     // (`validator-keys new --remote-signer`), for the signer started above: it holds the
     // mnemonic's accounts and answers Web3Signer's eth_accounts and eth_sign.
@@ -330,42 +352,12 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
     // One validator per operator: split the generated keystore.
     let doc: Value =
         serde_json::from_slice(&std::fs::read(keys.join("key1.json")).unwrap()).unwrap();
-    let mut ops = Vec::new();
-    for i in 0..NODES {
-        let keystore = tmp.path().join(format!("keystore{i}"));
-        std::fs::create_dir_all(&keystore).unwrap();
-        let source = if i == REMOTE { &remote_doc } else { &doc };
-        let mut part = source.clone();
-        part["validators"] = json!([source["validators"][i].clone()]);
-        std::fs::write(keystore.join("key1.json"), part.to_string()).unwrap();
-        let data = tmp.path().join(format!("data{i}"));
-        let id =
-            cairn_p2p::load_or_create_identity(&data.join("p2p").join("identity.key")).unwrap();
-        let p2p_port = free_port();
-        ops.push(Operator {
-            peer: format!(
-                "/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{}",
-                id.public().to_peer_id()
-            ),
-            data,
-            keystore,
-            p2p_port,
-            tmp: tmp.path().to_path_buf(),
-        });
-    }
+    let ops = operators(tmp.path(), &doc, Some((REMOTE, &remote_doc)));
     let rpc = RpcClient::new(&[net.rpc()]).unwrap();
     let l1 = L1::connect(rpc.clone(), Some(31337)).unwrap();
     let rollup: Address = net.address("rollup").parse().unwrap();
-    let genesis: u64 = l1.call(rollup, &R::getGenesisTimeCall {}).unwrap().to();
-    let slot_secs: u64 = l1.call(rollup, &R::getSlotDurationCall {}).unwrap().to();
-    let epoch_slots: u64 = l1.call(rollup, &R::getEpochDurationCall {}).unwrap().to();
     // Validators flushed now are sampled from epoch 3 on: start there.
-    rpc.call(
-        "evm_setNextBlockTimestamp",
-        json!([genesis + 3 * slot_secs * epoch_slots]),
-    )
-    .unwrap();
-    rpc.call("evm_mine", json!([])).unwrap();
+    let (genesis, slot_secs, epoch_slots) = to_first_committee_epoch(&rpc, &l1, rollup);
 
     let mut c = Cluster {
         net: &net,
@@ -1492,67 +1484,14 @@ fn assert_banned(
 fn blocks_are_gossiped_as_built_and_a_bad_block_costs_its_proposer_the_checkpoint() {
     let net = Devnet::start_with(&["--accounts", "11"]);
     let tmp = tempfile::tempdir().unwrap();
-    let keys = tmp.path().join("keys");
-    cli(
-        &net,
-        tmp.path(),
-        &[
-            "validator-keys",
-            "new",
-            "--fee-recipient",
-            FEE,
-            "--mnemonic",
-            M,
-            "--count",
-            "4",
-            "--staker-output",
-            "--data-dir",
-            &keys.to_string_lossy(),
-        ],
-    );
-    let reg = net.register(&keys.join("key1_staker_output.json"));
-    assert_eq!(
-        String::from_utf8_lossy(&reg.stdout)
-            .matches("VALIDATING")
-            .count(),
-        4
-    );
+    let keys = cairn_tests::node::register_four_validators(&net, tmp.path(), M, FEE);
     let doc: Value =
         serde_json::from_slice(&std::fs::read(keys.join("key1.json")).unwrap()).unwrap();
-    let mut ops = Vec::new();
-    for i in 0..NODES {
-        let keystore = tmp.path().join(format!("keystore{i}"));
-        std::fs::create_dir_all(&keystore).unwrap();
-        let mut part = doc.clone();
-        part["validators"] = json!([doc["validators"][i].clone()]);
-        std::fs::write(keystore.join("key1.json"), part.to_string()).unwrap();
-        let data = tmp.path().join(format!("data{i}"));
-        let id =
-            cairn_p2p::load_or_create_identity(&data.join("p2p").join("identity.key")).unwrap();
-        let p2p_port = free_port();
-        ops.push(Operator {
-            peer: format!(
-                "/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{}",
-                id.public().to_peer_id()
-            ),
-            data,
-            keystore,
-            p2p_port,
-            tmp: tmp.path().to_path_buf(),
-        });
-    }
+    let ops = operators(tmp.path(), &doc, None);
     let rpc = RpcClient::new(&[net.rpc()]).unwrap();
     let l1 = L1::connect(rpc.clone(), Some(31337)).unwrap();
     let rollup: Address = net.address("rollup").parse().unwrap();
-    let genesis: u64 = l1.call(rollup, &R::getGenesisTimeCall {}).unwrap().to();
-    let slot_secs: u64 = l1.call(rollup, &R::getSlotDurationCall {}).unwrap().to();
-    let epoch_slots: u64 = l1.call(rollup, &R::getEpochDurationCall {}).unwrap().to();
-    rpc.call(
-        "evm_setNextBlockTimestamp",
-        json!([genesis + 3 * slot_secs * epoch_slots]),
-    )
-    .unwrap();
-    rpc.call("evm_mine", json!([])).unwrap();
+    to_first_committee_epoch(&rpc, &l1, rollup);
     let mut c = Cluster {
         net: &net,
         ops,

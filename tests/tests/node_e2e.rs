@@ -60,18 +60,24 @@ impl Chain1 {
     }
 }
 
-/// Registers 4 validators and warps L1 to the first epoch whose committee includes them.
-/// `cairn tx transfer` (public) that must reach a checkpointed receipt within 90 s; its output.
-fn transfer_checkpointed(
+/// `cairn tx transfer` (public) of `amount`; with `wait` seconds it waits for the receipt.
+/// Its output (the tx hash on the first line).
+fn transfer(
     net: &Devnet,
     dir: &Path,
     rpc: &str,
     from: usize,
     to: usize,
     amount: u64,
+    wait: u64,
 ) -> String {
-    let (from, to, amount) = (from.to_string(), to.to_string(), amount.to_string());
-    let out = cli(
+    let (from, to, amount, wait) = (
+        from.to_string(),
+        to.to_string(),
+        amount.to_string(),
+        wait.to_string(),
+    );
+    cli(
         net,
         dir,
         &[
@@ -86,42 +92,30 @@ fn transfer_checkpointed(
             "--amount",
             &amount,
             "--wait",
-            "90",
+            &wait,
         ],
-    );
+    )
+}
+
+/// `cairn tx transfer` (public) that must reach a checkpointed receipt within 90 s; its output.
+fn transfer_checkpointed(
+    net: &Devnet,
+    dir: &Path,
+    rpc: &str,
+    from: usize,
+    to: usize,
+    amount: u64,
+) -> String {
+    let out = transfer(net, dir, rpc, from, to, amount, 90);
     assert!(out.contains("\"checkpointed\""), "{out}");
     out
 }
 
+/// Registers 4 validators and warps L1 to the first epoch whose committee includes them.
 fn validators(net: &Devnet, tmp: &Path) -> PathBuf {
-    let keys = tmp.join("keys");
+    let keys = cairn_tests::node::register_four_validators(net, tmp, M, FEE);
     let ks = tmp.join("keystore");
     std::fs::create_dir_all(&ks).unwrap();
-    cli(
-        net,
-        tmp,
-        &[
-            "validator-keys",
-            "new",
-            "--fee-recipient",
-            FEE,
-            "--mnemonic",
-            M,
-            "--count",
-            "4",
-            "--staker-output",
-            "--data-dir",
-            &keys.to_string_lossy(),
-        ],
-    );
-    let reg = net.register(&keys.join("key1_staker_output.json"));
-    let text = String::from_utf8_lossy(&reg.stdout);
-    assert_eq!(
-        text.matches("VALIDATING").count(),
-        4,
-        "{text}\n{}",
-        String::from_utf8_lossy(&reg.stderr)
-    );
     std::fs::rename(keys.join("key1.json"), ks.join("key1.json")).unwrap();
     // A validator flushed at t is sampled for epochs ≥ 2 + ceil((t − genesis) / epoch): jump
     // straight to the start of epoch 3 (devnet only: anvil's clock).
@@ -1449,40 +1443,22 @@ fn a_node_refuses_to_sequence_on_a_rollup_deployed_for_another_l2() {
 
 /// `cairn tx transfer` without waiting; the tx hash it prints.
 fn send_transfer(net: &Devnet, dir: &Path, rpc: &str, from: usize, to: usize) -> String {
-    let (from, to) = (from.to_string(), to.to_string());
-    let out = cli(
-        net,
-        dir,
-        &[
-            "tx",
-            "transfer",
-            "--node-url",
-            rpc,
-            "--from",
-            &from,
-            "--to",
-            &to,
-            "--amount",
-            "1",
-        ],
-    );
+    let out = transfer(net, dir, rpc, from, to, 1, 0);
     out.lines().next().unwrap().trim().to_string()
 }
 
-#[test]
-fn checkpoints_of_several_blocks_land_on_l1_are_proven_and_rebuilt_from_l1_alone() {
-    let net = Devnet::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let ks = validators(&net, tmp.path());
-    // A block every 2 s, three per 12 s slot; one tx per block, so six txs waiting make two
-    // checkpoints of three blocks (no timing luck needed).
+/// A sequencer holding the 4 validators, building a block every 2 s (three per 12 s slot) of
+/// at most one tx, so txs waiting make checkpoints of several blocks without timing luck;
+/// returned once its first checkpoint is on L1. `prover` adds the epoch prover.
+fn several_blocks_node(net: &Devnet, tmp: &Path, prover: bool) -> NodeProc {
+    let ks = validators(net, tmp);
     let node = NodeProc::start_with(
-        &net,
-        &tmp.path().join("data"),
+        net,
+        &tmp.join("data"),
         Some(&ks),
         None,
-        tmp.path().join("node.log"),
-        true,
+        tmp.join("node.log"),
+        prover,
         &[
             ("SEQ_BLOCK_DURATION_MS", "2000".to_string()),
             ("SEQ_MAX_TX_PER_BLOCK", "1".to_string()),
@@ -1491,6 +1467,15 @@ fn checkpoints_of_several_blocks_land_on_l1_are_proven_and_rebuilt_from_l1_alone
     node.wait_for("the first checkpoint", 180, |n| {
         n.tips().is_some_and(|(l, _)| l >= 1)
     });
+    node
+}
+
+#[test]
+fn checkpoints_of_several_blocks_land_on_l1_are_proven_and_rebuilt_from_l1_alone() {
+    let net = Devnet::start();
+    let tmp = tempfile::tempdir().unwrap();
+    // Six txs waiting make two checkpoints of three blocks.
+    let node = several_blocks_node(&net, tmp.path(), true);
     let hashes: Vec<String> = (0..6)
         .map(|i| send_transfer(&net, tmp.path(), &node.rpc, i, 10))
         .collect();
@@ -1622,22 +1607,7 @@ fn checkpoints_of_several_blocks_land_on_l1_are_proven_and_rebuilt_from_l1_alone
 fn a_checkpoint_that_misses_l1_rolls_its_proposed_blocks_back_and_its_txs_land_later() {
     let net = Devnet::start();
     let tmp = tempfile::tempdir().unwrap();
-    let ks = validators(&net, tmp.path());
-    let node = NodeProc::start_with(
-        &net,
-        &tmp.path().join("data"),
-        Some(&ks),
-        None,
-        tmp.path().join("node.log"),
-        false,
-        &[
-            ("SEQ_BLOCK_DURATION_MS", "2000".to_string()),
-            ("SEQ_MAX_TX_PER_BLOCK", "1".to_string()),
-        ],
-    );
-    node.wait_for("the first checkpoint", 180, |n| {
-        n.tips().is_some_and(|(l, _)| l >= 1)
-    });
+    let node = several_blocks_node(&net, tmp.path(), false);
     let hashes: Vec<String> = (0..3)
         .map(|i| send_transfer(&net, tmp.path(), &node.rpc, i, 10))
         .collect();
