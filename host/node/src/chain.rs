@@ -545,6 +545,21 @@ pub(crate) mod tests {
         }
     }
 
+    /// Applies empty block `n` of `checkpoint` to `state`: the block as the chain stores it.
+    pub(crate) fn empty_block_on(state: &mut WorldState, n: u64, checkpoint: u64) -> Block {
+        let header = state.apply_block(header(n), &[]);
+        Block {
+            header,
+            txs: vec![],
+            effects: vec![],
+            archive: Chain::archive_root(state),
+            l1_tx: B256::ZERO,
+            status: Status::Checkpointed,
+            attestations: vec![],
+            checkpoint,
+        }
+    }
+
     #[test]
     fn the_blob_budget_takes_what_six_blobs_carry() {
         let max = cairn_consensus::blob::MAX_PAYLOAD_LEN;
@@ -683,22 +698,8 @@ pub(crate) mod tests {
         // Checkpoint 1: blocks 1, 2, 3; checkpoint 2: block 4; checkpoint 3: blocks 5, 6.
         for (n, cp) in [(1, 1), (2, 1), (3, 1), (4, 2), (5, 3), (6, 3)] {
             let mut s = (*c.state).clone();
-            let h = s.apply_block(header(n), &[]);
-            let archive = Chain::archive_root(&s);
-            c.push_with_state(
-                Block {
-                    header: h,
-                    txs: vec![],
-                    effects: vec![],
-                    archive,
-                    l1_tx: B256::ZERO,
-                    status: Status::Checkpointed,
-                    attestations: vec![],
-                    checkpoint: cp,
-                },
-                s,
-            )
-            .unwrap();
+            let b = empty_block_on(&mut s, n, cp);
+            c.push_with_state(b, s).unwrap();
         }
         assert_eq!(c.checkpoint_tip(), 3);
         let ends: Vec<_> = (0..=4).map(|cp| c.last_block_of(cp)).collect();
@@ -739,22 +740,7 @@ pub(crate) mod tests {
         let mut c = Chain::new(WorldState::new());
         for n in 1..=3 {
             let mut s = (*c.state).clone();
-            let h = s.apply_block(header(n), &[]);
-            let archive = Chain::archive_root(&s);
-            c.push(
-                Block {
-                    header: h,
-                    txs: vec![],
-                    effects: vec![],
-                    archive,
-                    l1_tx: B256::ZERO,
-                    status: Status::Checkpointed,
-                    attestations: vec![],
-                    checkpoint: n,
-                },
-                &[],
-            )
-            .unwrap();
+            c.push(empty_block_on(&mut s, n, n), &[]).unwrap();
         }
         let root3 = Chain::archive_root(&c.state);
         assert_eq!(c.archive_at(3), root3);

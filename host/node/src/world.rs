@@ -566,23 +566,13 @@ fn receipts_for(block: &Block, status: &str) -> Vec<Entry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::tests::header;
+    use crate::chain::tests::{empty_block_on, header};
 
     /// The next empty block on `chain`, its post-state and its parent's archive.
     fn next(chain: &Chain) -> (Block, WorldState, B256) {
         let n = chain.tip() + 1;
         let mut s = (*chain.state).clone();
-        let h = s.apply_block(header(n), &[]);
-        let block = Block {
-            header: h,
-            txs: vec![],
-            effects: vec![],
-            archive: Chain::archive_root(&s),
-            l1_tx: B256::ZERO,
-            status: Status::Checkpointed,
-            attestations: vec![],
-            checkpoint: n,
-        };
+        let block = empty_block_on(&mut s, n, n);
         (block, s, chain.archive_at(n - 1))
     }
 
@@ -896,19 +886,8 @@ mod tests {
         let mut parent = chain.archive_at(chain.tip());
         (0..k)
             .map(|i| {
-                let n = chain.tip() + 1 + i;
-                let h = state.apply_block(header(n), &[]);
-                let archive = Chain::archive_root(&state);
-                let block = Block {
-                    header: h,
-                    txs: vec![],
-                    effects: vec![],
-                    archive,
-                    l1_tx: B256::ZERO,
-                    status: Status::Checkpointed,
-                    attestations: vec![],
-                    checkpoint: cp,
-                };
+                let block = empty_block_on(&mut state, chain.tip() + 1 + i, cp);
+                let archive = block.archive;
                 let out = (block, state.clone(), parent);
                 parent = archive;
                 out
