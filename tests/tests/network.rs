@@ -660,7 +660,10 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
             cairn_wire::CheckpointProposal {
                 payload,
                 checkpoint,
-                block: vec![1, 2, 3],
+                blocks: vec![cairn_wire::BlockRef {
+                    header: vec![1, 2, 3],
+                    txs: vec![],
+                }],
                 signature,
                 blob_proofs: vec![],
             }
@@ -1482,7 +1485,7 @@ fn assert_banned(
 /// blocks are rolled back, and checkpoints resume in the next slots.
 #[test]
 fn blocks_are_gossiped_as_built_and_a_bad_block_costs_its_proposer_the_checkpoint() {
-    let net = Devnet::start_with(&["--accounts", "11"]);
+    let net = Devnet::start_with(&["--accounts", "16"]);
     let tmp = tempfile::tempdir().unwrap();
     let keys = cairn_tests::node::register_four_validators(&net, tmp.path(), M, FEE);
     let doc: Value =
@@ -1633,12 +1636,75 @@ fn blocks_are_gossiped_as_built_and_a_bad_block_costs_its_proposer_the_checkpoin
     for (_, n) in c.running() {
         n.admin_call("nodeAdmin_armFaultPoint", json!(["none"]));
     }
+    let wait_logs = |c: &Cluster, needle: &str, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        while !logs(c).contains(needle) {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+    // Block proposals out of order (every node armed: the next proposer with two gossiped
+    // blocks sends the second first). Validators hold the second until the first comes, keep
+    // both, and the checkpoint lands with their attestations.
+    for (_, n) in c.running() {
+        assert_eq!(
+            n.admin_call(
+                "nodeAdmin_armFaultPoint",
+                json!(["gossip-blocks-out-of-order"])
+            )["result"],
+            "gossip-blocks-out-of-order"
+        );
+    }
+    // Only slots that start after the switch is on hold their first block back: wait for two
+    // checkpoints (the slot in progress, then a whole one) before sending. Three txs, one per
+    // block, give some armed slot two gossiped blocks.
+    let at = l1_pending(&l1, rollup);
+    c.node(0).wait_for("2 checkpoints after arming", 120, |_| {
+        l1_pending(&l1, rollup) >= at + 2
+    });
+    let swapped: Vec<String> = (8..11).map(send).collect();
+    wait_logs(
+        &c,
+        "early block proposal re-executed once its predecessor came",
+        "no validator kept a block proposal that came before its predecessor",
+    );
+    for (_, n) in c.running() {
+        n.admin_call("nodeAdmin_armFaultPoint", json!(["none"]));
+    }
+    c.node(0)
+        .wait_for("the swapped blocks' txs checkpointed", 240, |n| {
+            swapped
+                .iter()
+                .all(|h| receipt(n, h)["status"] == "checkpointed")
+        });
+    // Txs only the proposer holds (node 0 stops gossiping what its RPC accepts): proposals
+    // name them by hash, and validators fetch them from peers to re-execute and attest.
+    assert_eq!(
+        c.node(0)
+            .admin_call("nodeAdmin_armFaultPoint", json!(["keep-txs-local"]))["result"],
+        "keep-txs-local"
+    );
+    let local: Vec<String> = (11..13).map(send).collect();
+    c.node(0)
+        .wait_for("node 0's local txs checkpointed", 300, |n| {
+            local
+                .iter()
+                .all(|h| receipt(n, h)["status"] == "checkpointed")
+        });
+    c.node(0)
+        .admin_call("nodeAdmin_armFaultPoint", json!(["none"]));
+    let fetched: u64 = c
+        .running()
+        .filter(|(i, _)| *i != 0)
+        .map(|(_, n)| metric(n, "cairn_consensus_txs_fetched_total"))
+        .sum();
+    assert!(fetched >= 1, "no validator fetched a tx it lacked");
     // Checkpoints resume, and every node agrees on them.
     let at = l1_pending(&l1, rollup);
     c.node(0).wait_for("2 more checkpoints", 240, |_| {
         l1_pending(&l1, rollup) >= at + 2
     });
-    let late: Vec<String> = (8..10).map(send).collect();
+    let late: Vec<String> = (13..15).map(send).collect();
     c.node(0).wait_for("txs after the bad block", 240, |n| {
         late.iter()
             .all(|h| receipt(n, h)["status"] == "checkpointed")

@@ -11,6 +11,7 @@ use cairn_consensus::abi::IRollupConsensus as R;
 use cairn_consensus::blob;
 use cairn_l1::blob::BlobBundle;
 use cairn_protocol::stages::BlockHeader;
+use cairn_protocol::tx::Tx;
 
 use crate::chain::{decode_checkpoint_body, Block};
 use crate::error::NodeError;
@@ -401,12 +402,29 @@ impl Node {
                     .collect();
                 Response::Blocks(blocks)
             }
-            Request::TxsByHash(hashes) => Response::Txs(
-                hashes
+            Request::TxsByHash(hashes) => {
+                // The pool first; a tx already in a proposed block has left it, and validators
+                // re-executing that block's proposal are the ones asking.
+                let mut txs: Vec<Option<Vec<u8>>> = hashes
                     .iter()
-                    .filter_map(|h| self.store.pool_get(h).ok().flatten())
-                    .collect(),
-            ),
+                    .map(|h| self.store.pool_get(h).ok().flatten())
+                    .collect();
+                if txs.iter().any(Option::is_none) {
+                    let chain = self.chain.snapshot();
+                    let proposed = chain.proposed();
+                    let held: std::collections::BTreeMap<[u8; 32], &Vec<u8>> = proposed
+                        .iter()
+                        .flat_map(|b| b.txs.iter())
+                        .filter_map(|t| Some((Tx::decode(t).ok()?.hash(), t)))
+                        .collect();
+                    for (slot, h) in txs.iter_mut().zip(hashes) {
+                        if slot.is_none() {
+                            *slot = held.get(h).map(|t| (*t).clone());
+                        }
+                    }
+                }
+                Response::Txs(txs.into_iter().flatten().collect())
+            }
             Request::Status(_) => Response::Error("status is answered by the p2p service".into()),
         }
     }

@@ -7,6 +7,7 @@ use alloy_primitives::B256;
 use cairn_protocol::field::fr_to_bytes;
 use cairn_protocol::stages::{BlockHeader, TxEffects};
 use cairn_protocol::state::WorldState;
+use cairn_protocol::tx::Tx;
 
 /// How far L1 has taken a block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -95,6 +96,26 @@ pub fn encode_body(header: &BlockHeader, txs: &[Vec<u8>]) -> Vec<u8> {
     let mut v = header.encode();
     put_list(&mut v, txs);
     v
+}
+
+/// How a proposal names a block: its encoded header and each tx's hash and signature (the
+/// signature is the last [`cairn_wire::TX_SIGNATURE_LEN`] bytes of a tx's canonical encoding).
+/// `None` if a tx does not decode, which a block this node built or re-executed never holds.
+pub fn block_ref(header: &BlockHeader, txs: &[Vec<u8>]) -> Option<cairn_wire::BlockRef> {
+    let txs = txs
+        .iter()
+        .map(|t| {
+            let tx = Tx::decode(t).ok()?;
+            Some(cairn_wire::TxRef {
+                hash: tx.hash(),
+                signature: tx.signature,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(cairn_wire::BlockRef {
+        header: header.encode(),
+        txs,
+    })
 }
 
 /// What a checkpoint's blobs carry: its blocks' bodies ([`encode_body`]) one after another.

@@ -18,7 +18,10 @@ use cairn_consensus::attest::RawSignature;
 use cairn_consensus::{blob, constants};
 use cairn_wire::{BlockProposal, CheckpointAttestation, CheckpointProposal, Topic, WireError};
 
-use crate::chain::{block_headers_hash, decode_checkpoint_body};
+use cairn_protocol::stages::BlockHeader;
+use cairn_protocol::tx::Tx;
+
+use crate::chain::{block_headers_hash, encode_checkpoint_body};
 use crate::duties::Skip;
 use crate::node::Node;
 use crate::store::{Duty, DutyKind};
@@ -114,7 +117,13 @@ pub struct Consensus {
     bad_blocks: Mutex<BTreeMap<u64, String>>,
     /// (slot, index) → digest of the block proposals seen (dedup of re-encodings).
     blocks_seen: Mutex<BTreeSet<(u64, u32, B256)>>,
+    /// Block proposals that arrived before the block they follow, by (slot, index), with
+    /// their signer: judged once that block is kept (gossip does not keep order).
+    early_blocks: Mutex<BTreeMap<(u64, u32), (BlockProposal, Address)>>,
 }
+
+/// How many early block proposals are held at most (a proposer makes a few per slot).
+const MAX_EARLY_BLOCKS: usize = 32;
 
 impl Consensus {
     fn prune<V>(map: &mut BTreeMap<u64, V>, newest: u64) {
@@ -290,7 +299,45 @@ impl Node {
         self.metrics
             .block_proposals_received
             .fetch_add(1, Ordering::Relaxed);
-        match self.keep_block_proposal(&p) {
+        let verdict = self.judge_block_proposal(&p, signer);
+        if verdict.is_ok() {
+            self.judge_early_blocks(p.slot, p.index + 1);
+        }
+        verdict
+    }
+
+    /// Judges the early block proposals that follow block `index` of `slot`, in order, while
+    /// each is kept (they were not relayed when they came; their verdict is only logged).
+    fn judge_early_blocks(&self, slot: u64, mut index: u32) {
+        loop {
+            let next = self
+                .consensus
+                .early_blocks
+                .lock()
+                .ok()
+                .and_then(|mut e| e.remove(&(slot, index)));
+            let Some((p, signer)) = next else { return };
+            match self.judge_block_proposal(&p, signer) {
+                Ok(()) => {
+                    tracing::info!(
+                        slot,
+                        index,
+                        "early block proposal re-executed once its predecessor came"
+                    );
+                    index += 1;
+                }
+                Err(e) => {
+                    tracing::info!(slot, index, error = %e, "early block proposal not kept");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Re-executes and keeps one block proposal; a signed block that does not re-execute
+    /// marks its slot.
+    fn judge_block_proposal(&self, p: &BlockProposal, signer: Address) -> Result<(), GossipError> {
+        match self.keep_block_proposal(p, signer) {
             Err(GossipError::InvalidBlock { checkpoint, reason }) => {
                 let why = format!("block {} of checkpoint {checkpoint}: {reason}", p.index);
                 tracing::warn!(slot = p.slot, proposer = %signer, reason = %why, "the proposer gossiped a block that does not re-execute; no attestation for this slot");
@@ -304,7 +351,72 @@ impl Node {
         }
     }
 
-    fn keep_block_proposal(&self, p: &BlockProposal) -> Result<(), GossipError> {
+    /// The txs `refs` name, in order and with the bytes the proposer included: from this
+    /// node's pool, the rest fetched from peers by hash. A tx no peer has is not this
+    /// proposal's fault as far as this node can tell (`NotReady`).
+    fn resolve_txs(
+        &self,
+        checkpoint: u64,
+        refs: &[cairn_wire::TxRef],
+    ) -> Result<Vec<Vec<u8>>, GossipError> {
+        let mut txs: Vec<Option<Vec<u8>>> = refs
+            .iter()
+            .map(|r| self.store.pool_get(&r.hash).ok().flatten())
+            .collect();
+        let missing: Vec<[u8; 32]> = refs
+            .iter()
+            .zip(&txs)
+            .filter(|(_, t)| t.is_none())
+            .map(|(r, _)| r.hash)
+            .collect();
+        if !missing.is_empty() {
+            let fetched = self
+                .network
+                .get()
+                .map(|n| n.fetch_txs(&missing))
+                .unwrap_or_default();
+            let by_hash: BTreeMap<[u8; 32], Vec<u8>> = fetched
+                .into_iter()
+                .filter_map(|t| Some((Tx::decode(&t).ok()?.hash(), t)))
+                .collect();
+            self.metrics
+                .txs_fetched
+                .fetch_add(by_hash.len() as u64, Ordering::Relaxed);
+            for (t, r) in txs.iter_mut().zip(refs) {
+                if t.is_none() {
+                    *t = by_hash.get(&r.hash).cloned();
+                }
+            }
+            tracing::info!(
+                checkpoint,
+                missing = missing.len(),
+                fetched = by_hash.len(),
+                "fetched txs a proposal named from peers"
+            );
+        }
+        let lacking = txs.iter().filter(|t| t.is_none()).count();
+        if lacking > 0 {
+            return Err(GossipError::NotReady(format!(
+                "{lacking} of the {} txs of a block of checkpoint {checkpoint} are in no pool this node or its peers hold",
+                refs.len()
+            )));
+        }
+        txs.into_iter()
+            .flatten()
+            .zip(refs)
+            .map(|(t, r)| {
+                if t.ends_with(&r.signature) {
+                    return Ok(t);
+                }
+                // The same tx under the signature the proposer included.
+                let mut tx = Tx::decode(&t).map_err(|e| GossipError::NotReady(e.to_string()))?;
+                tx.signature = r.signature;
+                Ok(tx.encode())
+            })
+            .collect()
+    }
+
+    fn keep_block_proposal(&self, p: &BlockProposal, signer: Address) -> Result<(), GossipError> {
         let n = p.checkpoint;
         let invalid = |reason: String| GossipError::InvalidBlock {
             checkpoint: n,
@@ -327,6 +439,20 @@ impl Node {
             proposed = chain.proposed();
         }
         let on_l1 = on_l1(&proposed, &chain);
+        if on_l1 + 1 == n && proposed.len() < p.index as usize {
+            // Came before a block it follows: judged when that one is kept.
+            if let Ok(mut early) = self.consensus.early_blocks.lock() {
+                early.insert((p.slot, p.index), (p.clone(), signer));
+                while early.len() > MAX_EARLY_BLOCKS {
+                    early.pop_first();
+                }
+            }
+            return Err(GossipError::NotReady(format!(
+                "block {} of checkpoint {n} came before block {}; held until it comes",
+                p.index,
+                proposed.len()
+            )));
+        }
         if on_l1 + 1 != n || proposed.len() != p.index as usize {
             return Err(GossipError::NotReady(format!(
                 "block {} of checkpoint {n}, this node holds {} proposed blocks after checkpoint {on_l1}",
@@ -339,12 +465,8 @@ impl Node {
                 "builds on another archive than this node's tip".into(),
             ));
         }
-        let mut blocks = decode_checkpoint_body(&p.block)
-            .ok_or_else(|| invalid("the block body does not parse".into()))?;
-        if blocks.len() != 1 {
-            return Err(invalid("a block proposal carries one block".into()));
-        }
-        let (header, txs) = blocks.remove(0);
+        let header = BlockHeader::decode(&p.block.header)
+            .ok_or_else(|| invalid("the block header does not parse".into()))?;
         let cfg = self.config();
         let first = proposed.first().map(|b| &b.header).unwrap_or(&header);
         if header.slot != p.slot
@@ -356,6 +478,7 @@ impl Node {
                 "its slot, chain, version, fee or coinbase are not the checkpoint's".into(),
             ));
         }
+        let txs = self.resolve_txs(n, &p.block.txs)?;
         let mut replayed = self
             .replay_checkpoint(&chain, n, vec![(header, txs)])
             .map_err(|e| invalid(e.to_string()))?;
@@ -522,18 +645,24 @@ impl Node {
                 ph.last_archive_root
             )));
         }
-        let mut blocks = decode_checkpoint_body(&p.block)
-            .ok_or_else(|| invalid("the checkpoint body does not parse".into()))?;
-        let first = &blocks[0].0;
+        let headers = p
+            .blocks
+            .iter()
+            .map(|b| BlockHeader::decode(&b.header))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| invalid("a block header does not parse".into()))?;
+        let Some(first) = headers.first() else {
+            return Err(invalid("no block".into()));
+        };
         let cfg = self.config();
         let slot_start = self.timing.slot_start(ph.slot_number).unwrap_or(0);
-        let mana: u128 = blocks.iter().map(|(h, _)| u128::from(h.gas_used)).sum();
+        let mana: u128 = headers.iter().map(|h| u128::from(h.gas_used)).sum();
         let globals =
             |h: &cairn_protocol::stages::BlockHeader| (h.slot, h.fee_per_mana, h.coinbase);
         let checks: [(&str, bool); 12] = [
             (
                 "blocks' slot, fee or coinbase",
-                blocks.iter().all(|(h, _)| globals(h) == globals(first)),
+                headers.iter().all(|h| globals(h) == globals(first)),
             ),
             ("first block number", first.block_number == base + 1),
             ("slot", first.slot == ph.slot_number),
@@ -547,7 +676,7 @@ impl Node {
             ("out hash", ph.out_hash == constants::EMPTY_EPOCH_OUT_HASH),
             (
                 "block headers hash",
-                ph.block_headers_hash == block_headers_hash(blocks.iter().map(|(h, _)| h)),
+                ph.block_headers_hash == block_headers_hash(&headers),
             ),
         ];
         if let Some((what, _)) = checks.iter().find(|(_, ok)| !ok) {
@@ -561,10 +690,33 @@ impl Node {
         if ph.in_hash != in_hash {
             return Err(invalid("in hash differs from the Inbox's".into()));
         }
+        // The blocks this node holds from the slot's block proposals were re-executed as they
+        // came: they must be the checkpoint's first blocks, exactly. The rest it takes from its
+        // pool or fetches from peers.
+        if held.len() > p.blocks.len()
+            || held
+                .iter()
+                .zip(&p.blocks)
+                .any(|(h, r)| crate::chain::block_ref(&h.header, &h.txs).as_ref() != Some(r))
+        {
+            return Err(invalid(
+                "its blocks differ from the block proposals of the slot".into(),
+            ));
+        }
+        let rest = p.blocks[held.len()..]
+            .iter()
+            .zip(&headers[held.len()..])
+            .map(|(r, h)| Ok((h.clone(), self.resolve_txs(n, &r.txs)?)))
+            .collect::<Result<Vec<_>, GossipError>>()?;
+        let body = encode_checkpoint_body(
+            held.iter()
+                .map(|b| (&b.header, b.txs.as_slice()))
+                .chain(rest.iter().map(|(h, t)| (h, t.as_slice()))),
+        );
         // The blobs this node encodes from the body must be the ones committed to: each
         // proof opens its commitment to the blob (pure Rust, `cairn_consensus::kzg`), and the
         // commitments' versioned hashes give the header's blobs hash.
-        let blobs = blob::encode_blobs(&p.block).map_err(|e| invalid(e.to_string()))?;
+        let blobs = blob::encode_blobs(&body).map_err(|e| invalid(e.to_string()))?;
         let refs: Vec<&blob::Blob> = blobs.iter().map(|b| &**b).collect();
         let (commitments, proofs): (Vec<_>, Vec<_>) = p.blob_proofs.iter().copied().unzip();
         cairn_consensus::kzg::verify_blob_proofs(&refs, &commitments, &proofs)
@@ -575,21 +727,9 @@ impl Node {
                 "blobs hash does not commit to the checkpoint body".into(),
             ));
         }
-        // The blocks this node holds from the slot's block proposals were re-executed as they
-        // came: they must be the checkpoint's first blocks, exactly. The rest are re-executed
-        // now, each on the one before (sharing the first's slot, fee and coinbase), each header
-        // compared by the attestation stage, and kept as proposed too.
-        if held.len() > blocks.len()
-            || held
-                .iter()
-                .zip(&blocks)
-                .any(|(h, (header, txs))| h.header != *header || h.txs != *txs)
-        {
-            return Err(invalid(
-                "its blocks differ from the block proposals of the slot".into(),
-            ));
-        }
-        let rest = blocks.split_off(held.len());
+        // The rest are re-executed now, each on the one before (sharing the first's slot, fee
+        // and coinbase), each header compared by the attestation stage, and kept as proposed
+        // too.
         let replayed = self
             .replay_checkpoint(&chain, n, rest)
             .map_err(|e| invalid(e.to_string()))?;

@@ -35,6 +35,9 @@ pub struct Metrics {
     /// `cairn_consensus_block_proposals_received_total`: gossiped block proposals from the
     /// slot's proposer.
     pub block_proposals_received: AtomicU64,
+    /// `cairn_consensus_txs_fetched_total`: txs a proposal named that this node lacked and
+    /// fetched from peers.
+    pub txs_fetched: AtomicU64,
     /// `cairn_consensus_attestations_received_total`: gossiped attestations from committee members.
     pub attestations_received: AtomicU64,
     /// `cairn_consensus_attestations_made_total`: attestations local attesters signed for
@@ -208,6 +211,12 @@ pub fn render(
             "Gossiped block proposals signed by the slot's proposer (checked before re-execution).",
             "counter",
             m.block_proposals_received.load(Ordering::Relaxed).to_string(),
+        ),
+        (
+            "cairn_consensus_txs_fetched_total",
+            "Txs a proposal named that this node lacked and fetched from peers by hash.",
+            "counter",
+            m.txs_fetched.load(Ordering::Relaxed).to_string(),
         ),
         (
             "cairn_consensus_attestations_received_total",

@@ -139,7 +139,11 @@ impl Node {
     /// gossips it.
     pub fn submit_tx(&self, bytes: &[u8]) -> Result<[u8; 32], TxRejected> {
         let hash = self.admit_tx(bytes)?;
-        if let Some(n) = self.network.get() {
+        if let Some(n) = self
+            .network
+            .get()
+            .filter(|_| !crate::sequencer::switch_on("keep-txs-local"))
+        {
             n.announce_tx(bytes);
         }
         Ok(hash)

@@ -562,9 +562,10 @@ pub fn handle_admin(node: &dyn AdminApi, req: &Value) -> Value {
                 &id,
                 -32602,
                 &format!(
-                    "invalid params: one of {:?} or {:?} expected",
+                    "invalid params: one of {:?}, {:?} or {:?} expected",
                     crate::sequencer::FAULT_POINTS,
-                    crate::sequencer::FAIL_POINTS
+                    crate::sequencer::FAIL_POINTS,
+                    crate::sequencer::SWITCHES
                 ),
                 None,
             ),

@@ -30,6 +30,8 @@ use crate::store::{Duty, DutyKind};
 struct Built {
     header: BlockHeader,
     body: Vec<u8>,
+    /// How proposals name it.
+    block_ref: cairn_wire::BlockRef,
     tx_count: usize,
     archive: B256,
 }
@@ -211,6 +213,8 @@ impl Node {
         // The checkpoint's blocks, each on the one before, each in the chain as proposed once
         // built (its txs leave the pool; refused ones get their `dropped` receipts).
         let mut built: Vec<Built> = Vec::new();
+        // A block proposal the test switch `gossip-blocks-out-of-order` holds back.
+        let mut held_back: Option<Vec<u8>> = None;
         let mut parent_archive = last_archive;
         let (mut used_bytes, mut used_mana) = (0usize, 0u128);
         for i in 0..timetable.blocks() {
@@ -336,6 +340,10 @@ impl Node {
             // The block's part of the checkpoint body (`encode_checkpoint_body` is these, in
             // order), kept before the block moves into the chain.
             let body = encode_body(&block.header, &block.txs);
+            let block_ref =
+                crate::chain::block_ref(&block.header, &block.txs).ok_or_else(|| {
+                    NodeError::Duty(format!("block {number} holds a tx that does not decode"))
+                })?;
             let (header, tx_count) = (block.header.clone(), block.txs.len());
             if !self
                 .chain
@@ -359,13 +367,12 @@ impl Node {
             let network = self.network.get().filter(|_| i + 1 < timetable.blocks());
             if let Some(net) = network {
                 let index = built.len() as u32;
-                let mut gossiped = body.clone();
+                let mut gossiped = block_ref.clone();
                 if fault_fails("gossip-bad-block") {
                     // A block whose header does not match its txs (test fault point).
                     let mut h = header.clone();
                     h.gas_used += 1;
-                    gossiped = h.encode();
-                    gossiped.extend_from_slice(&body[BlockHeader::ENCODED_LEN..]);
+                    gossiped.header = h.encode();
                 }
                 let mut proposal = cairn_wire::BlockProposal {
                     slot,
@@ -385,7 +392,16 @@ impl Node {
                 match self.sign_duty(duty, n, proposal.digest(), &me.signer) {
                     Ok(sig) => {
                         proposal.signature = sig;
-                        net.publish(cairn_wire::Topic::BlockProposal, proposal.encode());
+                        if index == 0 && switch_on("gossip-blocks-out-of-order") {
+                            held_back = Some(proposal.encode());
+                        } else {
+                            net.publish(cairn_wire::Topic::BlockProposal, proposal.encode());
+                            if let Some(first) = held_back.take() {
+                                tracing::warn!(slot, "test switch: block proposal 0 sent after 1");
+                                net.publish(cairn_wire::Topic::BlockProposal, first);
+                                fault_fails("gossip-blocks-out-of-order");
+                            }
+                        }
                     }
                     Err(skip) if skip.other_node_has_it() => {
                         tracing::info!(slot, checkpoint = n, reason = %skip, "standing by: another node of this HA pair has the slot");
@@ -404,9 +420,14 @@ impl Node {
             built.push(Built {
                 header,
                 body,
+                block_ref,
                 tx_count,
                 archive,
             });
+        }
+        if let (Some(first), Some(net)) = (held_back.take(), self.network.get()) {
+            // No second block came: the first goes out late rather than not at all.
+            net.publish(cairn_wire::Topic::BlockProposal, first);
         }
         self.metrics
             .last_build_ms
@@ -502,7 +523,7 @@ impl Node {
                 let proposal = cairn_wire::CheckpointProposal {
                     payload,
                     checkpoint: n,
-                    block: body.clone(),
+                    blocks: built.iter().map(|b| b.block_ref.clone()).collect(),
                     signature: proposer_sig,
                     blob_proofs: bundle
                         .commitments
@@ -712,6 +733,12 @@ pub const FAULT_POINTS: [&str; 6] = [
 /// give (signed, as a faulty or hostile proposer would).
 pub const FAIL_POINTS: [&str; 2] = ["publish-fails", "gossip-bad-block"];
 
+/// Test switches that stay on until `"none"` is armed (feature `fault-injection`):
+/// `keep-txs-local` stops this node gossiping the txs its RPC accepts, so validators must
+/// fetch them by hash when it proposes; `gossip-blocks-out-of-order` makes the proposer hold
+/// its first block proposal back and send it after the second (then it disarms).
+pub const SWITCHES: [&str; 2] = ["keep-txs-local", "gossip-blocks-out-of-order"];
+
 #[cfg(feature = "fault-injection")]
 static ARMED_FAULT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
@@ -723,7 +750,9 @@ static ARMED_FAULT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(Non
 pub fn arm_fault_point(point: &str) -> bool {
     let armed = match point {
         "none" => None,
-        p if FAULT_POINTS.contains(&p) || FAIL_POINTS.contains(&p) => Some(p.to_string()),
+        p if FAULT_POINTS.contains(&p) || FAIL_POINTS.contains(&p) || SWITCHES.contains(&p) => {
+            Some(p.to_string())
+        }
         _ => return false,
     };
     if let Ok(mut a) = ARMED_FAULT.lock() {
@@ -746,6 +775,20 @@ pub(crate) fn fault_point(point: &str, slot: u64, checkpoint: u64, digest: &B256
     }
     #[cfg(not(feature = "fault-injection"))]
     let _ = (point, slot, checkpoint, digest);
+}
+
+/// Whether the switch `point` (one of [`SWITCHES`]) is on. Without the `fault-injection`
+/// feature always false.
+pub(crate) fn switch_on(point: &str) -> bool {
+    #[cfg(feature = "fault-injection")]
+    if ARMED_FAULT
+        .lock()
+        .is_ok_and(|a| a.as_deref() == Some(point))
+    {
+        return true;
+    }
+    let _ = point;
+    false
 }
 
 /// Whether the armed point is `point` (one of [`FAIL_POINTS`]); disarms it, so it fails once.

@@ -87,6 +87,11 @@ impl<'a> Reader<'a> {
         self.take(len, field)
     }
 
+    /// Bytes not read yet (a declared count is checked against it before allocating).
+    pub(crate) fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
     pub(crate) fn finish(self) -> Result<(), WireError> {
         match self.rest.len() {
             0 => Ok(()),

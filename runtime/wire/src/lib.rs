@@ -17,7 +17,10 @@ mod messages;
 pub mod reqresp;
 
 pub use codec::WireError;
-pub use messages::{BlockProposal, CheckpointAttestation, CheckpointProposal, SignedPayload};
+pub use messages::{
+    BlockProposal, BlockRef, CheckpointAttestation, CheckpointProposal, SignedPayload, TxRef,
+    MAX_BLOCKS_PER_PROPOSAL, MAX_BLOCK_HEADER, TX_SIGNATURE_LEN,
+};
 
 pub use cairn_consensus::Address;
 use sha2::{Digest, Sha256};

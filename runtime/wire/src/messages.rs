@@ -10,11 +10,81 @@ use cairn_consensus::{Address, B256, I256};
 use cairn_crypto::{EthSecretKey, EthSignature};
 
 use crate::codec::{Reader, WireError, Writer};
-use crate::Topic;
 
 /// Version byte in front of every encoded message (2: checkpoint proposals carry their blobs'
-/// KZG commitments and proofs; block proposals).
-const MESSAGE_VERSION: u8 = 2;
+/// KZG commitments and proofs; block proposals. 3: proposals name their txs by [`TxRef`]
+/// instead of carrying them).
+const MESSAGE_VERSION: u8 = 3;
+
+/// Longest encoded L2 block header a [`BlockRef`] may carry (the header is opaque here; the
+/// node's is 300-odd bytes).
+pub const MAX_BLOCK_HEADER: usize = 1024;
+/// Most blocks one checkpoint proposal may name (a 72 s slot of 100 ms blocks stays below).
+pub const MAX_BLOCKS_PER_PROPOSAL: usize = 1024;
+/// Length of a tx's signature (`v‖r‖s` or `r‖s‖v`, opaque here).
+pub const TX_SIGNATURE_LEN: usize = 65;
+
+/// A tx as a proposal names it. The tx hash (keccak of the tx without its signature) is the
+/// pool's key and what `TxsByHash` asks peers for; the signature travels beside it because the
+/// hash does not fix it, and a validator must rebuild the proposer's exact bytes (the blobs
+/// carry them) even if its pool holds the same tx under another signature of its sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxRef {
+    /// The tx hash.
+    pub hash: [u8; 32],
+    /// The tx's signature, as its encoding ends.
+    pub signature: [u8; TX_SIGNATURE_LEN],
+}
+
+impl TxRef {
+    /// Encoded size.
+    pub const LEN: usize = 32 + TX_SIGNATURE_LEN;
+}
+
+/// A block named by its header and its txs' [`TxRef`]s: the txs themselves travel on the tx
+/// topic, and a validator fetches the ones it lacks by hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRef {
+    /// The encoded L2 block header (opaque here).
+    pub header: Vec<u8>,
+    /// Its txs, in order.
+    pub txs: Vec<TxRef>,
+}
+
+impl BlockRef {
+    fn write(&self, w: &mut Writer) {
+        w.bytes(&self.header)
+            .put(&(self.txs.len() as u32).to_be_bytes());
+        for t in &self.txs {
+            w.put(&t.hash).put(&t.signature);
+        }
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        let header = r.bytes(MAX_BLOCK_HEADER, "block header")?.to_vec();
+        let n = u32::from_be_bytes(r.array::<4>("tx count")?) as usize;
+        // Checked before allocating: a count the message cannot hold is a lie.
+        if n > r.remaining() / TxRef::LEN {
+            return Err(WireError::Truncated { field: "tx refs" });
+        }
+        let txs = (0..n)
+            .map(|_| {
+                Ok(TxRef {
+                    hash: r.array("tx hash")?,
+                    signature: r.array("tx signature")?,
+                })
+            })
+            .collect::<Result<Vec<_>, WireError>>()?;
+        Ok(BlockRef { header, txs })
+    }
+
+    /// keccak256 of its encoding: what a block proposal's signature binds.
+    pub fn hash(&self) -> B256 {
+        let mut w = Writer::default();
+        self.write(&mut w);
+        B256::from(cairn_crypto::keccak256(&w.out))
+    }
+}
 
 /// What a checkpoint's proposer and attesters sign: the checkpoint header, the archive after
 /// it and the fee asset price modifier (L1's `ProposeArgs` minus the attestations).
@@ -107,21 +177,22 @@ fn read_version(r: &mut Reader<'_>) -> Result<(), WireError> {
     }
 }
 
-/// A proposer's checkpoint: the payload, its number, the block it covers (the L2 header and
-/// txs in the blob body encoding, opaque here) and the proposer's signature over the payload.
+/// A proposer's checkpoint: the payload, its number, the blocks it covers (each by header and
+/// tx refs; validators hold the earlier ones from the slot's block proposals and rebuild the
+/// blob body from them) and the proposer's signature over the payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointProposal {
     /// What is signed.
     pub payload: SignedPayload,
     /// The checkpoint number it would get on L1.
     pub checkpoint: u64,
-    /// The checkpoint body (every block's header and txs, as its blobs carry them), for
-    /// re-execution.
-    pub block: Vec<u8>,
+    /// Every block of the checkpoint, in order, by header and tx refs (the last one is the
+    /// block no block proposal carried).
+    pub blocks: Vec<BlockRef>,
     /// The proposer's signature over `payload`.
     pub signature: RawSignature,
     /// Each blob's KZG commitment and proof, in blob order: validators check them against the
-    /// blobs they encode from `block` before they attest (`cairn_consensus::kzg`).
+    /// blobs they encode from the blocks before they attest (`cairn_consensus::kzg`).
     pub blob_proofs: Vec<(KzgCommitment, KzgProof)>,
 }
 
@@ -133,7 +204,10 @@ impl CheckpointProposal {
         self.payload.write(&mut w);
         w.u64(self.checkpoint)
             .put(&self.signature)
-            .bytes(&self.block);
+            .put(&(self.blocks.len() as u32).to_be_bytes());
+        for b in &self.blocks {
+            b.write(&mut w);
+        }
         // At most six: the count fits a byte.
         w.put(&[self.blob_proofs.len().min(u8::MAX as usize) as u8]);
         for (c, p) in self.blob_proofs.iter().take(u8::MAX as usize) {
@@ -149,9 +223,16 @@ impl CheckpointProposal {
         let payload = SignedPayload::read(&mut r)?;
         let checkpoint = r.u64("checkpoint")?;
         let signature = r.array::<SIGNATURE_LEN>("signature")?;
-        let block = r
-            .bytes(Topic::CheckpointProposal.max_size(), "block")?
-            .to_vec();
+        let count = u32::from_be_bytes(r.array::<4>("block count")?) as usize;
+        if count == 0 || count > MAX_BLOCKS_PER_PROPOSAL {
+            return Err(WireError::Invalid {
+                field: "block count",
+                reason: "a checkpoint has 1 to 1024 blocks",
+            });
+        }
+        let blocks = (0..count)
+            .map(|_| BlockRef::read(&mut r))
+            .collect::<Result<Vec<_>, WireError>>()?;
         let n = r.u8("blob count")?;
         if usize::from(n) > MAX_BLOBS_PER_CHECKPOINT {
             return Err(WireError::Invalid {
@@ -166,7 +247,7 @@ impl CheckpointProposal {
         Ok(CheckpointProposal {
             payload,
             checkpoint,
-            block,
+            blocks,
             signature,
             blob_proofs,
         })
@@ -179,8 +260,9 @@ impl CheckpointProposal {
 }
 
 /// A block of a checkpoint, gossiped by the slot's proposer as soon as it is built so that
-/// validators re-execute it while the slot goes on (the checkpoint proposal at the end of the
-/// slot still carries every block). Signed by the proposer over [`digest`](Self::digest).
+/// validators re-execute it while the slot goes on. It names its txs by [`TxRef`]; a validator
+/// takes them from its pool or fetches them from peers. Signed by the proposer over
+/// [`digest`](Self::digest).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockProposal {
     /// The slot (every block of a checkpoint is in its slot).
@@ -193,8 +275,8 @@ pub struct BlockProposal {
     pub parent_archive: B256,
     /// The archive root after it.
     pub archive: B256,
-    /// The block body: the L2 header and txs in the blob encoding, opaque here.
-    pub block: Vec<u8>,
+    /// The block: its header and tx refs.
+    pub block: BlockRef,
     /// The proposer's signature.
     pub signature: RawSignature,
 }
@@ -205,7 +287,8 @@ impl BlockProposal {
     pub const DOMAIN: u8 = 0;
 
     /// What the proposer signs (before EIP-191): `keccak256(0 ‖ slot ‖ checkpoint ‖ index ‖
-    /// parent archive ‖ archive ‖ keccak256(block))`, integers big-endian (8, 8, 4 bytes).
+    /// parent archive ‖ archive ‖ keccak256(block ref encoding))`, integers big-endian (8, 8,
+    /// 4 bytes).
     pub fn digest(&self) -> B256 {
         let mut v = Vec::with_capacity(1 + 8 + 8 + 4 + 32 * 3);
         v.push(Self::DOMAIN);
@@ -214,7 +297,7 @@ impl BlockProposal {
         v.extend_from_slice(&self.index.to_be_bytes());
         v.extend_from_slice(self.parent_archive.as_slice());
         v.extend_from_slice(self.archive.as_slice());
-        v.extend_from_slice(&cairn_crypto::keccak256(&self.block));
+        v.extend_from_slice(self.block.hash().as_slice());
         B256::from(cairn_crypto::keccak256(&v))
     }
 
@@ -237,8 +320,8 @@ impl BlockProposal {
             .put(&self.index.to_be_bytes())
             .put(self.parent_archive.as_slice())
             .put(self.archive.as_slice())
-            .put(&self.signature)
-            .bytes(&self.block);
+            .put(&self.signature);
+        self.block.write(&mut w);
         w.out
     }
 
@@ -252,7 +335,7 @@ impl BlockProposal {
         let parent_archive = B256::from(r.array::<32>("parent archive")?);
         let archive = B256::from(r.array::<32>("archive")?);
         let signature = r.array::<SIGNATURE_LEN>("signature")?;
-        let block = r.bytes(Topic::BlockProposal.max_size(), "block")?.to_vec();
+        let block = BlockRef::read(&mut r)?;
         r.finish()?;
         Ok(BlockProposal {
             slot,
@@ -320,6 +403,7 @@ impl CheckpointAttestation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Topic;
     use proptest::prelude::*;
 
     fn key(i: u8) -> EthSecretKey {
@@ -334,7 +418,7 @@ mod tests {
             index: 2,
             parent_archive: B256::repeat_byte(1),
             archive: B256::repeat_byte(2),
-            block: vec![7; 300],
+            block: block_ref(3),
             signature: [0; SIGNATURE_LEN],
         };
         p.sign(&key(3));
@@ -346,7 +430,10 @@ mod tests {
         for change in [
             |p: &mut BlockProposal| p.index += 1,
             |p: &mut BlockProposal| p.archive = B256::repeat_byte(9),
-            |p: &mut BlockProposal| p.block[0] ^= 1,
+            |p: &mut BlockProposal| p.block.header[0] ^= 1,
+            |p: &mut BlockProposal| p.block.txs[1].hash[0] ^= 1,
+            |p: &mut BlockProposal| p.block.txs[2].signature[64] ^= 1,
+            |p: &mut BlockProposal| p.block.txs.truncate(2),
             |p: &mut BlockProposal| p.parent_archive = B256::ZERO,
         ] {
             let mut r = p.clone();
@@ -359,6 +446,43 @@ mod tests {
         assert!(BlockProposal::decode(&long).is_err());
         // Not a checkpoint proposal and not an attestation.
         assert!(CheckpointProposal::decode(&bytes).is_err());
+        // A tx count the message cannot hold is refused before anything is allocated.
+        let mut lying = bytes.clone();
+        let at = bytes.len() - 3 * TxRef::LEN - 4;
+        lying[at..at + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(
+            BlockProposal::decode(&lying),
+            Err(WireError::Truncated { field: "tx refs" })
+        );
+    }
+
+    fn block_ref(txs: u8) -> BlockRef {
+        BlockRef {
+            header: vec![7; 300],
+            txs: (0..txs)
+                .map(|i| TxRef {
+                    hash: [i; 32],
+                    signature: [i ^ 0x5a; TX_SIGNATURE_LEN],
+                })
+                .collect(),
+        }
+    }
+
+    fn arb_block_ref() -> impl Strategy<Value = BlockRef> {
+        (
+            proptest::collection::vec(any::<u8>(), 0..400),
+            proptest::collection::vec((any::<[u8; 32]>(), any::<u8>()), 0..20),
+        )
+            .prop_map(|(header, txs)| BlockRef {
+                header,
+                txs: txs
+                    .into_iter()
+                    .map(|(hash, s)| TxRef {
+                        hash,
+                        signature: [s; TX_SIGNATURE_LEN],
+                    })
+                    .collect(),
+            })
     }
 
     fn payload(slot: u64, archive: u8) -> SignedPayload {
@@ -410,7 +534,7 @@ mod tests {
         let proposal = CheckpointProposal {
             payload: p,
             checkpoint: 3,
-            block: vec![1, 2, 3],
+            blocks: vec![block_ref(1)],
             signature: p.sign(&proposer),
             blob_proofs: vec![([1; 48], [2; 48])],
         };
@@ -496,7 +620,7 @@ mod tests {
         let mut seven = CheckpointProposal {
             payload: p,
             checkpoint: 1,
-            block: vec![],
+            blocks: vec![block_ref(0)],
             signature: p.sign(&key(3)),
             blob_proofs: vec![([0; 48], [0; 48]); 7],
         }
@@ -510,32 +634,53 @@ mod tests {
         ));
         seven.truncate(seven.len() - 96);
         assert!(CheckpointProposal::decode(&seven).is_err());
-        // A proposal whose block length runs past the message.
+        // A proposal whose block header length runs past the message.
         let proposal = CheckpointProposal {
             payload: p,
             checkpoint: 1,
-            block: vec![7; 10],
+            blocks: vec![BlockRef {
+                header: vec![7; 10],
+                txs: vec![],
+            }],
             signature: p.sign(&key(3)),
             blob_proofs: vec![],
         };
         let mut b = proposal.encode();
         let n = b.len();
-        // Block length, block, blob count (0): a length past the last byte.
-        b[n - 15..n - 11].copy_from_slice(&12u32.to_be_bytes());
+        // Header length, header, tx count (0), blob count (0): a length past the last byte.
+        b[n - 19..n - 15].copy_from_slice(&16u32.to_be_bytes());
         assert!(matches!(
             CheckpointProposal::decode(&b),
-            Err(WireError::Truncated { field: "block" })
+            Err(WireError::Truncated { .. })
+        ));
+        // No block at all.
+        let mut none = proposal.clone();
+        none.blocks.clear();
+        assert!(matches!(
+            CheckpointProposal::decode(&none.encode()),
+            Err(WireError::Invalid {
+                field: "block count",
+                ..
+            })
         ));
     }
 
     proptest! {
         #[test]
-        fn proposals_round_trip(p in arb_payload(), n in any::<u64>(), block in proptest::collection::vec(any::<u8>(), 0..2048), sig in any::<[u8; 32]>(), blobs in 0usize..=6, fill in any::<u8>()) {
+        fn proposals_round_trip(p in arb_payload(), n in any::<u64>(), blocks in proptest::collection::vec(arb_block_ref(), 1..5), sig in any::<[u8; 32]>(), blobs in 0usize..=6, fill in any::<u8>()) {
             let mut signature = [0u8; SIGNATURE_LEN];
             signature[..32].copy_from_slice(&sig);
             let blob_proofs = vec![([fill; 48], [fill ^ 0x55; 48]); blobs];
-            let m = CheckpointProposal { payload: p, checkpoint: n, block, signature, blob_proofs };
+            let m = CheckpointProposal { payload: p, checkpoint: n, blocks, signature, blob_proofs };
             prop_assert_eq!(CheckpointProposal::decode(&m.encode()), Ok(m));
+        }
+
+        #[test]
+        fn block_proposals_round_trip(slot in any::<u64>(), n in any::<u64>(), index in any::<u32>(), block in arb_block_ref(), sig in any::<[u8; 32]>()) {
+            let mut signature = [0u8; SIGNATURE_LEN];
+            signature[..32].copy_from_slice(&sig);
+            let m = BlockProposal { slot, checkpoint: n, index, parent_archive: B256::from(sig), archive: B256::ZERO, block, signature };
+            prop_assert_eq!(BlockProposal::decode(&m.encode()), Ok(m));
         }
 
         #[test]
@@ -552,6 +697,9 @@ mod tests {
         #[test]
         fn arbitrary_bytes_decode_canonically_or_not_at_all(bytes in proptest::collection::vec(any::<u8>(), 0..1200)) {
             if let Ok(m) = CheckpointProposal::decode(&bytes) {
+                prop_assert_eq!(m.encode(), bytes.clone());
+            }
+            if let Ok(m) = BlockProposal::decode(&bytes) {
                 prop_assert_eq!(m.encode(), bytes.clone());
             }
             if let Ok(m) = CheckpointAttestation::decode(&bytes) {

@@ -247,8 +247,11 @@ pub fn bench_checkpoints(a: BenchCheckpointsArgs) -> Result<()> {
         "baseline_submit_to_proposed_p50_ms": p50(&b, "submitToProposedP50Ms"),
         "goals": {
             "proposedWithinBlockPlus1s": p50(&m, "submitToProposedP50Ms") <= a.block_duration_ms as f64 + 1000.0,
-            "checkpointedNoWorseThanBaseline": p50(&m, "submitToCheckpointedP50Ms") <= p50(&b, "submitToCheckpointedP50Ms"),
+            // Receipts are seen at most one poll late, in either run: a difference smaller
+            // than the polling interval is not a measured difference.
+            "checkpointedNoWorseThanBaseline": p50(&m, "submitToCheckpointedP50Ms") <= p50(&b, "submitToCheckpointedP50Ms") + a.poll_ms as f64,
         },
+        "checkpointed_p50_minus_baseline_ms": p50(&m, "submitToCheckpointedP50Ms") - p50(&b, "submitToCheckpointedP50Ms"),
         "blocks": m,
         "baseline": b,
     });

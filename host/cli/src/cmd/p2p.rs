@@ -19,6 +19,10 @@ use super::node::StartArgs;
 
 /// Gossip messages checked at once (each on a blocking thread).
 const VALIDATORS: usize = 4;
+/// How long one tx request may take: a validator fetching a block's txs is inside a slot.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(2);
+/// How many peers a validator asks for missing txs before it gives up on a block.
+const FETCH_PEERS: usize = 8;
 
 struct Bridge {
     handle: P2pHandle,
@@ -62,6 +66,47 @@ impl cairn_node::Network for Bridge {
             Ok((peer, _)) => Err(NetworkError(format!("{peer} answered with something else"))),
             Err(e) => Err(NetworkError(e.to_string())),
         }
+    }
+
+    fn fetch_txs(&self, hashes: &[[u8; 32]]) -> Vec<Vec<u8>> {
+        let handle = self.handle.clone();
+        let mut missing: std::collections::BTreeSet<[u8; 32]> = hashes.iter().copied().collect();
+        let mut found = Vec::new();
+        self.runtime.block_on(async {
+            let Ok(Ok(mut peers)) = tokio::time::timeout(FETCH_TIMEOUT, handle.peers()).await
+            else {
+                return;
+            };
+            peers.sort_by_key(|p| std::cmp::Reverse(p.tip));
+            for peer in peers.iter().take(FETCH_PEERS) {
+                let asked: Vec<[u8; 32]> = missing.iter().copied().collect();
+                for chunk in asked.chunks(cairn_wire::reqresp::MAX_TXS_PER_REQUEST) {
+                    let request = Request::TxsByHash(chunk.to_vec());
+                    let answer =
+                        tokio::time::timeout(FETCH_TIMEOUT, handle.request(Some(peer.id), request));
+                    let txs = match answer.await {
+                        Ok(Ok((_, Response::Txs(txs)))) => txs,
+                        Ok(Ok(_)) | Ok(Err(_)) | Err(_) => {
+                            tracing::debug!(peer = %peer.id, "no txs from this peer");
+                            break;
+                        }
+                    };
+                    for tx in txs {
+                        // Only what was asked for: a peer cannot slip other txs in.
+                        let Ok(hash) = cairn_protocol::tx::Tx::decode(&tx).map(|t| t.hash()) else {
+                            continue;
+                        };
+                        if missing.remove(&hash) {
+                            found.push(tx);
+                        }
+                    }
+                }
+                if missing.is_empty() {
+                    break;
+                }
+            }
+        });
+        found
     }
 
     fn set_status(&self, tip: u64, tip_archive: alloy_primitives::B256, proven: u64) {
