@@ -42,8 +42,8 @@ pub struct BenchStateArgs {
     /// Updates of a block at the blob limit to time on the large store.
     #[arg(long, default_value_t = 9)]
     reps: usize,
-    /// Restarts timed per store (median reported).
-    #[arg(long, default_value_t = 3)]
+    /// Restarts timed per store, the stores taking turns (median reported).
+    #[arg(long, default_value_t = 15)]
     restarts: usize,
     /// Where to build the stores (default: a temporary directory, removed afterwards).
     #[arg(long)]
@@ -223,31 +223,36 @@ fn build(
     Ok(built)
 }
 
-/// Open time and resident memory of a fresh process opening the chain in `dir`.
-fn restart(dir: &Path, times: usize) -> Result<(f64, f64)> {
+/// Open time and resident memory (medians) of fresh processes opening the chain in each of
+/// `dirs`. The stores take turns, so a noisy spell on the machine falls on all of them alike
+/// rather than on whichever store was being timed then.
+fn restarts(dirs: &[&Path], times: usize) -> Result<Vec<(f64, f64)>> {
     let exe = std::env::current_exe()?;
-    let mut opens = Vec::new();
-    let mut rss = Vec::new();
+    let mut opens = vec![Vec::new(); dirs.len()];
+    let mut rss = vec![Vec::new(); dirs.len()];
     for _ in 0..times.max(1) {
-        let out = Command::new(&exe)
-            .args(["bench", "state", "--probe"])
-            .arg(dir)
-            .output()
-            .context("running the restart probe")?;
-        if !out.status.success() {
-            bail!(
-                "restart probe failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+        for (i, dir) in dirs.iter().enumerate() {
+            let out = Command::new(&exe)
+                .args(["bench", "state", "--probe"])
+                .arg(dir)
+                .output()
+                .context("running the restart probe")?;
+            if !out.status.success() {
+                bail!(
+                    "restart probe failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            let v: Value = serde_json::from_slice(&out.stdout).context("probe output")?;
+            opens[i].push(v["open_ms"].as_f64().unwrap_or(f64::NAN));
+            rss[i].push(v["rss_mb"].as_f64().unwrap_or(f64::NAN));
         }
-        let v: Value = serde_json::from_slice(&out.stdout).context("probe output")?;
-        opens.push(v["open_ms"].as_f64().unwrap_or(f64::NAN));
-        rss.push(v["rss_mb"].as_f64().unwrap_or(f64::NAN));
     }
-    Ok((
-        percentile(&sorted(opens), 0.5),
-        percentile(&sorted(rss), 0.5),
-    ))
+    Ok(opens
+        .into_iter()
+        .zip(rss)
+        .map(|(o, r)| (percentile(&sorted(o), 0.5), percentile(&sorted(r), 0.5)))
+        .collect())
 }
 
 fn rss_mb() -> f64 {
@@ -355,8 +360,8 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
     drop(world);
     drop(store);
 
-    let (restart_small, rss_small) = restart(&small_dir, a.restarts)?;
-    let (restart_large, rss_large) = restart(&large_dir, a.restarts)?;
+    let timed = restarts(&[&small_dir, &large_dir], a.restarts)?;
+    let ((restart_small, rss_small), (restart_large, rss_large)) = (timed[0], timed[1]);
 
     let upd = sorted(large.update_ms.clone());
     let hashes = sorted(large.hashes.iter().map(|h| *h as f64).collect());
@@ -385,7 +390,7 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
             "update": "WorldState::apply_block on a fork of the stored state (three trees on their own threads, each level of a tree hashed on all cores), every block of the large store's build",
             "hashes": "Poseidon permutations per update (a Merkle node is one, an indexed leaf two)",
             "blobLimit": format!("{} payload bytes over {per_tx_bytes:.0} bytes per tx in a block body", cairn_consensus::blob::MAX_PAYLOAD_LEN),
-            "restart": "a fresh process opens the store and the chain (ChainHandle::open) and reads one witness; median of runs; resident memory from /proc/self/status",
+            "restart": "a fresh process opens the store and the chain (ChainHandle::open) and reads one witness; median of runs, the two stores taking turns; resident memory from /proc/self/status",
         },
         "derived": {
             "hashingFloor512Ms": floor_ms,
