@@ -39,6 +39,26 @@ struct Operator {
     tmp: PathBuf,
 }
 
+impl Operator {
+    /// An operator with `data` as its data directory (its p2p identity created there) and a
+    /// free p2p port.
+    fn new(tmp: &std::path::Path, data: PathBuf, keystore: PathBuf) -> Operator {
+        let id =
+            cairn_p2p::load_or_create_identity(&data.join("p2p").join("identity.key")).unwrap();
+        let p2p_port = free_port();
+        Operator {
+            peer: format!(
+                "/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{}",
+                id.public().to_peer_id()
+            ),
+            data,
+            keystore,
+            p2p_port,
+            tmp: tmp.to_path_buf(),
+        }
+    }
+}
+
 struct Cluster<'a> {
     net: &'a Devnet,
     ops: Vec<Operator>,
@@ -119,20 +139,7 @@ fn operators(tmp: &std::path::Path, doc: &Value, remote: Option<(usize, &Value)>
             let mut part = source.clone();
             part["validators"] = json!([source["validators"][i].clone()]);
             std::fs::write(keystore.join("key1.json"), part.to_string()).unwrap();
-            let data = tmp.join(format!("data{i}"));
-            let id =
-                cairn_p2p::load_or_create_identity(&data.join("p2p").join("identity.key")).unwrap();
-            let p2p_port = free_port();
-            Operator {
-                peer: format!(
-                    "/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{}",
-                    id.public().to_peer_id()
-                ),
-                data,
-                keystore,
-                p2p_port,
-                tmp: tmp.to_path_buf(),
-            }
+            Operator::new(tmp, tmp.join(format!("data{i}")), keystore)
         })
         .collect()
 }
@@ -1000,20 +1007,8 @@ fn four_operators_reach_quorum_over_gossip_and_survive_faults() {
     let twin = c.ops.len();
     {
         let data = tmp.path().join(format!("data{twin}"));
-        let id =
-            cairn_p2p::load_or_create_identity(&data.join("p2p").join("identity.key")).unwrap();
-        let p2p_port = free_port();
         let keystore = c.ops[1].keystore.clone();
-        c.ops.push(Operator {
-            peer: format!(
-                "/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{}",
-                id.public().to_peer_id()
-            ),
-            data,
-            keystore,
-            p2p_port,
-            tmp: tmp.path().to_path_buf(),
-        });
+        c.ops.push(Operator::new(tmp.path(), data, keystore));
         c.nodes.push(None);
         c.starts.push(0);
     }

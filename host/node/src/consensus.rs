@@ -375,10 +375,7 @@ impl Node {
                 .get()
                 .map(|n| n.fetch_txs(&missing))
                 .unwrap_or_default();
-            let by_hash: BTreeMap<[u8; 32], Vec<u8>> = fetched
-                .into_iter()
-                .filter_map(|t| Some((Tx::decode(&t).ok()?.hash(), t)))
-                .collect();
+            let by_hash: BTreeMap<[u8; 32], Vec<u8>> = fetched.into_iter().collect();
             self.metrics
                 .txs_fetched
                 .fetch_add(by_hash.len() as u64, Ordering::Relaxed);

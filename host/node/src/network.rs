@@ -23,8 +23,9 @@ pub trait Network: Send + Sync {
     fn fetch_blocks(&self, from: u64, count: u32) -> Result<Vec<Vec<u8>>, NetworkError>;
     /// The txs with these hashes, asked of connected peers in turn (those with the highest tips
     /// first) until every one is found or the peers run out; txs no peer had are left out.
-    /// Each returned tx hashes to one of `hashes`, but is otherwise unchecked.
-    fn fetch_txs(&self, hashes: &[[u8; 32]]) -> Vec<Vec<u8>>;
+    /// Each comes with its hash, one of `hashes` (computed from the bytes); otherwise
+    /// unchecked.
+    fn fetch_txs(&self, hashes: &[[u8; 32]]) -> Vec<([u8; 32], Vec<u8>)>;
     /// What this node announces in status handshakes.
     fn set_status(&self, tip: u64, tip_archive: B256, proven: u64);
     /// The service's counters (peers, gossip per topic and verdict), for `/metrics`.

@@ -68,7 +68,7 @@ impl cairn_node::Network for Bridge {
         }
     }
 
-    fn fetch_txs(&self, hashes: &[[u8; 32]]) -> Vec<Vec<u8>> {
+    fn fetch_txs(&self, hashes: &[[u8; 32]]) -> Vec<([u8; 32], Vec<u8>)> {
         let handle = self.handle.clone();
         let mut missing: std::collections::BTreeSet<[u8; 32]> = hashes.iter().copied().collect();
         let mut found = Vec::new();
@@ -97,7 +97,7 @@ impl cairn_node::Network for Bridge {
                             continue;
                         };
                         if missing.remove(&hash) {
-                            found.push(tx);
+                            found.push((hash, tx));
                         }
                     }
                 }
