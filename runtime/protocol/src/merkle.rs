@@ -331,29 +331,60 @@ impl Layer {
     }
 
     /// Hashes the `dirty` indexed leaves, then every node above them.
-    fn rehash_leaves(&mut self, mut dirty: Vec<u64>) {
-        dirty.sort_unstable();
-        dirty.dedup();
-        let hashes = hash_each(&dirty, |i| self.get_leaf(i).unwrap_or_default().hash());
-        for (&i, h) in dirty.iter().zip(hashes) {
-            self.set_node(0, i, h);
-        }
-        self.rehash(dirty);
+    fn rehash_leaves(&mut self, dirty: Vec<u64>) {
+        self.rehash_from(dirty, true);
     }
 
-    /// Hashes every node above the `dirty` leaves once, level by level; the nodes of a level
-    /// are shared out over the cores.
-    fn rehash(&mut self, mut dirty: Vec<u64>) {
+    /// Hashes every node above the `dirty` leaves once.
+    fn rehash(&mut self, dirty: Vec<u64>) {
+        self.rehash_from(dirty, false);
+    }
+
+    /// Hashes every node above the `dirty` leaves once (with `leaves`, first the indexed
+    /// leaves themselves).
+    ///
+    /// The lower levels are hashed per subtree: the dirty leaves are grouped by the subtree
+    /// they fall in below a split level, and each group is hashed on one core from its leaves
+    /// to the split level, the cores taking the next group as they finish. Groups share no
+    /// node, so no core waits for another until the split level, and uneven groups even out.
+    /// The few nodes above the split level are then hashed level by level.
+    fn rehash_from(&mut self, mut dirty: Vec<u64>, leaves: bool) {
         dirty.sort_unstable();
         dirty.dedup();
-        for level in 0..DEPTH {
-            let mut parents: Vec<u64> = Vec::with_capacity(dirty.len() / 2 + 1);
-            for &i in &dirty {
-                if parents.last() != Some(&(i >> 1)) {
-                    parents.push(i >> 1);
+        let threads = cores();
+        let split = split_level(&dirty, threads * GROUPS_PER_CORE);
+        if leaves && split == 0 {
+            let hashes = par_map(&dirty, PER_THREAD_MIN, |&i| {
+                self.get_leaf(i).unwrap_or_default().hash()
+            });
+            for (&i, h) in dirty.iter().zip(hashes) {
+                self.set_node(0, i, h);
+            }
+        }
+        if split > 0 {
+            let mut groups: Vec<&[u64]> = Vec::new();
+            let mut rest = &dirty[..];
+            while let Some(&first) = rest.first() {
+                let n = rest
+                    .iter()
+                    .position(|&i| i >> split != first >> split)
+                    .unwrap_or(rest.len());
+                let (g, r) = rest.split_at(n);
+                groups.push(g);
+                rest = r;
+            }
+            let this = &*self;
+            let hashed = par_map(&groups, 1, |g| this.hash_subtree(g, split, leaves));
+            for nodes in hashed {
+                for (level, index, h) in nodes {
+                    self.set_node(level, index, h);
                 }
             }
-            let hashes = hash_each(&parents, |p| {
+            dirty = parents_at(&dirty, split);
+        }
+        for level in split..DEPTH {
+            let parents = parents_at(&dirty, 1);
+            let hashes = par_map(&parents, PER_THREAD_MIN, |&p| {
                 hash2(self.get_node(level, 2 * p), self.get_node(level, 2 * p + 1))
             });
             for (&p, h) in parents.iter().zip(hashes) {
@@ -361,6 +392,49 @@ impl Layer {
             }
             dirty = parents;
         }
+    }
+
+    /// The nodes from the `dirty` leaves of one subtree up to level `top`, (level, index,
+    /// hash) in the order they are computed; reads only.
+    fn hash_subtree(&self, dirty: &[u64], top: usize, leaves: bool) -> Vec<(usize, u64, Fr)> {
+        let mut out = Vec::with_capacity(2 * dirty.len() + top);
+        let mut row: Vec<(u64, Fr)> = dirty
+            .iter()
+            .map(|&i| {
+                if leaves {
+                    let h = self.get_leaf(i).unwrap_or_default().hash();
+                    out.push((0, i, h));
+                    (i, h)
+                } else {
+                    (i, self.get_node(0, i))
+                }
+            })
+            .collect();
+        for level in 0..top {
+            let mut up = Vec::with_capacity(row.len() / 2 + 1);
+            let mut k = 0;
+            while k < row.len() {
+                let (i, h) = row[k];
+                let p = i >> 1;
+                let (left, right) = if i & 1 == 0 {
+                    match row.get(k + 1).filter(|(j, _)| *j == i + 1) {
+                        Some(&(_, r)) => {
+                            k += 1;
+                            (h, r)
+                        }
+                        None => (h, self.get_node(level, i + 1)),
+                    }
+                } else {
+                    (self.get_node(level, i - 1), h)
+                };
+                k += 1;
+                let h = hash2(left, right);
+                out.push((level + 1, p, h));
+                up.push((p, h));
+            }
+            row = up;
+        }
+        out
     }
 
     fn root(&self) -> Fr {
@@ -375,33 +449,82 @@ impl Layer {
     }
 }
 
-/// Below this many hashes per core a level is hashed on the calling thread: starting a thread
-/// costs about as much as a few permutations.
+/// Below this many items per core a batch is worked through on the calling thread: starting
+/// a thread costs about as much as a few permutations.
 const PER_THREAD_MIN: usize = 16;
 
-/// `f` of every item, in order; on native targets split over the cores when there is enough.
-fn hash_each(items: &[u64], f: impl Fn(u64) -> Fr + Sync) -> Vec<Fr> {
-    let threads = cores().min(items.len() / PER_THREAD_MIN).max(1);
-    if threads == 1 {
-        return items.iter().map(|&i| f(i)).collect();
+/// Subtree groups per core that [`Layer::rehash_from`] aims for: enough that cores finishing
+/// early find more work.
+const GROUPS_PER_CORE: usize = 16;
+
+/// The distinct parents `levels` levels above the sorted `dirty` nodes, sorted.
+fn parents_at(dirty: &[u64], levels: usize) -> Vec<u64> {
+    let mut parents: Vec<u64> = Vec::with_capacity(dirty.len() / 2 + 1);
+    for &i in dirty {
+        if parents.last() != Some(&(i >> levels)) {
+            parents.push(i >> levels);
+        }
     }
-    let chunk = items.len().div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|s| {
-        let mut parts = items.chunks(chunk);
-        let first = parts.next().unwrap_or_default();
-        let rest: Vec<_> = parts
-            .map(|part| s.spawn(move || part.iter().map(|&i| f(i)).collect::<Vec<Fr>>()))
-            .collect();
-        let mut out: Vec<Fr> = first.iter().map(|&i| f(i)).collect();
-        for h in rest {
+    parents
+}
+
+/// The highest level below which the sorted `dirty` leaves fall into at least `groups`
+/// subtrees; 0 (no grouping) on one core or for a batch too small to share.
+fn split_level(dirty: &[u64], groups: usize) -> usize {
+    if cores() == 1 || dirty.len() < 2 * PER_THREAD_MIN {
+        return 0;
+    }
+    (1..DEPTH)
+        .rev()
+        .find(|&level| {
+            let mut n = 0;
+            let mut last = None;
+            for &i in dirty {
+                if last != Some(i >> level) {
+                    last = Some(i >> level);
+                    n += 1;
+                }
+            }
+            n >= groups
+        })
+        .unwrap_or(0)
+}
+
+/// `f` of every item, in order. On native targets, with at least `per_thread` items per
+/// core, the cores take the items a chunk at a time as they go, so a core held up (by the other
+/// tree's work, a slow read) leaves the rest to the others.
+fn par_map<I: Sync, T: Send>(items: &[I], per_thread: usize, f: impl Fn(&I) -> T + Sync) -> Vec<T> {
+    let threads = cores().min(items.len() / per_thread.max(1)).max(1);
+    if threads == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads * 8);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (f, next) = (&f, &next);
+    let work = move || {
+        let mut done: Vec<(usize, Vec<T>)> = Vec::new();
+        loop {
+            let start = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * chunk;
+            if start >= items.len() {
+                return done;
+            }
+            let part = &items[start..(start + chunk).min(items.len())];
+            done.push((start, part.iter().map(f).collect()));
+        }
+    };
+    let mut parts: Vec<(usize, Vec<T>)> = std::thread::scope(|s| {
+        let others: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for h in others {
             match h.join() {
-                Ok(v) => out.extend(v),
+                Ok(v) => all.extend(v),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        out
-    })
+        all
+    });
+    parts.sort_unstable_by_key(|p| p.0);
+    parts.into_iter().flat_map(|p| p.1).collect()
 }
 
 /// Cores to hash on: one in wasm (no threads), else what the machine offers (at most 8).
@@ -659,13 +782,14 @@ impl IndexedTree {
     /// whole batch, changing nothing, if a key is zero, present, or given twice.
     pub fn insert_batch(&mut self, items: &[(Fr, Fr)]) -> Result<u64, TreeError> {
         let start = self.layer.size;
+        let keys: Vec<Key> = items.iter().map(|(v, _)| key_of(v)).collect();
+        let present = par_map(&keys, PER_THREAD_MIN, |k| self.layer.find(k).is_some());
         let mut seen = std::collections::BTreeSet::new();
-        for (v, _) in items {
+        for (((v, _), k), present) in items.iter().zip(&keys).zip(present) {
             if *v == Fr::from(0u64) {
                 return Err(TreeError::Zero);
             }
-            let k = key_of(v);
-            if !seen.insert(k) || self.layer.find(&k).is_some() {
+            if !seen.insert(*k) || present {
                 return Err(TreeError::Exists);
             }
         }
@@ -699,11 +823,17 @@ impl IndexedTree {
                 }
             }
         }
+        // Each key's leaf, if it has one (distinct keys: no write below changes another's).
+        let found = par_map(&latest, PER_THREAD_MIN, |(k, ..)| {
+            self.layer.find(k).map(|i| (i, self.layer.get_leaf(i)))
+        });
         let mut updates = Vec::new();
         let mut new = Vec::new();
-        for (k, v, p) in latest {
-            match self.layer.find(&k) {
-                Some(i) => updates.push((i, p)),
+        for ((_, v, p), found) in latest.into_iter().zip(found) {
+            match found {
+                Some((i, Some(leaf))) => updates.push((i, IndexedLeaf { payload: p, ..leaf })),
+                // A key without its leaf: a damaged store, which the snapshot records.
+                Some((_, None)) => {}
                 None => new.push((v, p)),
             }
         }
@@ -711,11 +841,9 @@ impl IndexedTree {
             return Err(TreeError::Full);
         }
         let mut dirty = Vec::with_capacity(updates.len() + 2 * new.len());
-        for (i, p) in updates {
-            if let Some(leaf) = self.layer.get_leaf(i) {
-                self.layer.set_leaf(i, IndexedLeaf { payload: p, ..leaf });
-                dirty.push(i);
-            }
+        for (i, leaf) in updates {
+            self.layer.set_leaf(i, leaf);
+            dirty.push(i);
         }
         dirty.extend(self.insert_new(&new)?);
         self.layer.rehash_leaves(dirty);
@@ -740,10 +868,9 @@ impl IndexedTree {
             .map(|(i, (v, p))| (key_of(v), i, *v, *p))
             .collect();
         sorted.sort_unstable_by_key(|a| a.0);
-        let lows: Vec<u64> = sorted
-            .iter()
-            .map(|(k, ..)| self.layer.get_below(k).map(|(_, i)| i).unwrap_or(0))
-            .collect();
+        let lows: Vec<u64> = par_map(&sorted, PER_THREAD_MIN, |(k, ..)| {
+            self.layer.get_below(k).map(|(_, i)| i).unwrap_or(0)
+        });
         let mut dirty = Vec::with_capacity(2 * items.len());
         let mut j = 0;
         while j < sorted.len() {
@@ -1170,6 +1297,63 @@ mod tests {
                 if let Some(p) = batch.non_membership(&v) {
                     prop_assert!(p.verify(batch.root(), v));
                 }
+            }
+        }
+
+        #[test]
+        fn large_batches_on_a_fork_match_one_by_one(
+            first in proptest::collection::vec((wide(), small()), 40..90),
+            again in proptest::collection::vec((0usize..90, small()), 20..60),
+            fresh in proptest::collection::vec((wide(), small()), 20..60),
+            appended in 60usize..140,
+        ) {
+            // Batches this large are hashed per subtree on several cores, and the second one
+            // runs on a fork, reading what it does not write from the frozen first.
+            let mut base = IndexedTree::new();
+            let mut seq = reference::Indexed::new();
+            base.upsert_batch(&first).unwrap();
+            for (v, p) in &first {
+                seq.upsert(*v, *p);
+            }
+            let mut fork = IndexedTree::over(Arc::new(base.layer().clone()));
+            let mut second: Vec<(Fr, Fr)> = again.iter().map(|(i, p)| (first[i % first.len()].0, *p)).collect();
+            second.extend(fresh.iter().copied());
+            fork.upsert_batch(&second).unwrap();
+            for (v, p) in &second {
+                seq.upsert(*v, *p);
+            }
+            prop_assert_eq!(fork.root(), seq.nodes.root());
+            for (i, leaf) in seq.leaves.iter().enumerate() {
+                prop_assert_eq!(fork.leaf(i as u64), Some(*leaf));
+                prop_assert_eq!(fork.path(i as u64), seq.nodes.path(i as u64));
+            }
+
+            let mut nf = IndexedTree::over(Arc::new(fork.layer().clone()));
+            let new: Vec<(Fr, Fr)> = (0..appended as u64).map(|i| (hash2(Fr::from(i), Fr::from(7u64)), Fr::from(0u64))).collect();
+            if new.iter().all(|(v, _)| !fork.contains(v)) {
+                nf.insert_batch(&new).unwrap();
+                for (v, p) in &new {
+                    prop_assert!(seq.insert(*v, *p));
+                }
+                prop_assert_eq!(nf.root(), seq.nodes.root());
+                for (i, leaf) in seq.leaves.iter().enumerate().step_by(5) {
+                    prop_assert_eq!(nf.leaf(i as u64), Some(*leaf));
+                    prop_assert_eq!(nf.path(i as u64), seq.nodes.path(i as u64));
+                }
+            }
+
+            let mut notes = AppendTree::new();
+            let mut nseq = reference::Nodes::default();
+            let leaves: Vec<Fr> = (0..appended as u64).map(|i| Fr::from(1000 + i)).collect();
+            notes.append_batch(&leaves[..7]).unwrap();
+            let mut notes = AppendTree::over(Arc::new(notes.layer().clone()));
+            notes.append_batch(&leaves[7..]).unwrap();
+            for (i, l) in leaves.iter().enumerate() {
+                nseq.set_leaf(i as u64, *l);
+            }
+            prop_assert_eq!(notes.root(), nseq.root());
+            for i in (0..appended as u64).step_by(3) {
+                prop_assert_eq!(notes.path(i), nseq.path(i));
             }
         }
 
