@@ -34,6 +34,8 @@ pub struct Attester {
 pub struct NodeConfig {
     /// `DATA_DIRECTORY`.
     pub data_dir: PathBuf,
+    /// `--db-cache-mb`: the database's page cache, MiB.
+    pub db_cache_mb: u64,
     /// Roles.
     pub roles: Roles,
     /// Local attesters (from `KEY_STORE_DIRECTORY`).

@@ -30,8 +30,8 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// META key of the proven tip (u64 big-endian).
 const PROVEN: &str = "proven";
 
-/// redb's page cache.
-const CACHE_BYTES: usize = 64 << 20;
+/// redb's page cache when the operator sets none (`--db-cache-mb`), in MiB.
+pub const DEFAULT_CACHE_MB: u64 = 64;
 
 /// Removes txs from the pool and records their receipts, inside `w`.
 /// Checkpoint `c`'s last block in `t`. A checkpoint without an entry below the first one
@@ -155,18 +155,23 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (or creates) `dir/node.redb`.
+    /// Opens (or creates) `dir/node.redb` with the default page cache.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with_cache(dir, DEFAULT_CACHE_MB)
+    }
+
+    /// Opens (or creates) `dir/node.redb` with a page cache of `cache_mb` MiB.
+    pub fn open_with_cache(dir: &Path, cache_mb: u64) -> Result<Store, StoreError> {
         let path = dir.join("node.redb");
         let err = |d: String| StoreError {
             path: path.display().to_string(),
             detail: d,
         };
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-        // redb's default page cache is 1 GiB; the trees are read through it, so it bounds the
-        // node's memory more than anything else does.
+        // The trees are read through the page cache, so its size bounds the node's memory more
+        // than anything else does.
         let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
+            .set_cache_size(usize::try_from(cache_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX))
             .create(&path)
             .map_err(|e| {
                 err(format!(

@@ -51,6 +51,13 @@ pub struct BenchStateArgs {
     /// Also write the report here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// The database's page cache, as the node's `--db-cache-mb`.
+    #[arg(long = "db-cache-mb", default_value_t = cairn_node::store::DEFAULT_CACHE_MB)]
+    db_cache_mb: u64,
+    /// Tuning: add this many blocks to the large store already in --dir, print their update
+    /// times, exit (no report).
+    #[arg(long, hide = true, value_name = "BLOCKS", requires = "dir")]
+    extend: Option<u64>,
     /// Internal: open the node's chain in DIR, print open time and resident memory, exit.
     #[arg(long, hide = true, value_name = "DIR")]
     probe: Option<PathBuf>,
@@ -177,21 +184,24 @@ struct Built {
 /// Builds a store of `blocks` blocks of `txs` txs in `dir`, timing each block's update.
 fn build(
     dir: &Path,
-    blocks: u64,
+    blocks: std::ops::RangeInclusive<u64>,
     txs: &[Vec<u8>],
     template: &[TxEffects],
     per_block: usize,
+    cache_mb: u64,
 ) -> Result<Built> {
     let genesis = genesis();
-    let store = Store::open(dir).map_err(|e| anyhow!("{e}"))?;
-    store.put_state(&genesis).map_err(|e| anyhow!("{e}"))?;
+    let store = Store::open_with_cache(dir, cache_mb).map_err(|e| anyhow!("{e}"))?;
+    if *blocks.start() == 1 {
+        store.put_state(&genesis).map_err(|e| anyhow!("{e}"))?;
+    }
     let mut built = Built {
         update_ms: Vec::new(),
         hashes: Vec::new(),
         commit_ms: Vec::new(),
     };
     let block_txs: Vec<Vec<u8>> = (0..per_block).map(|i| txs[i % txs.len()].clone()).collect();
-    for n in 1..=blocks {
+    for n in blocks {
         let snap = store
             .state_snapshot()
             .map_err(|e| anyhow!("{e}"))?
@@ -226,14 +236,16 @@ fn build(
 /// Open time and resident memory (medians) of fresh processes opening the chain in each of
 /// `dirs`. The stores take turns, so a noisy spell on the machine falls on all of them alike
 /// rather than on whichever store was being timed then.
-fn restarts(dirs: &[&Path], times: usize) -> Result<Vec<(f64, f64)>> {
+fn restarts(dirs: &[&Path], times: usize, cache_mb: u64) -> Result<Vec<(f64, f64)>> {
     let exe = std::env::current_exe()?;
     let mut opens = vec![Vec::new(); dirs.len()];
     let mut rss = vec![Vec::new(); dirs.len()];
     for _ in 0..times.max(1) {
         for (i, dir) in dirs.iter().enumerate() {
             let out = Command::new(&exe)
-                .args(["bench", "state", "--probe"])
+                .args(["bench", "state", "--db-cache-mb"])
+                .arg(cache_mb.to_string())
+                .arg("--probe")
                 .arg(dir)
                 .output()
                 .context("running the restart probe")?;
@@ -267,10 +279,51 @@ fn rss_mb() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-fn probe(dir: &Path) -> Result<()> {
+/// `--extend`: `k` more blocks on the large store already built, for comparing builds of the
+/// state code on one store without rebuilding it.
+fn extend(
+    dir: &Path,
+    k: u64,
+    txs: &[Vec<u8>],
+    tpl: &[TxEffects],
+    a: &BenchStateArgs,
+    hash_us: f64,
+) -> Result<()> {
+    let head = Store::open_with_cache(dir, a.db_cache_mb)
+        .map_err(|e| anyhow!("{e}"))?
+        .state_head()
+        .map_err(|e| anyhow!("{e}"))?
+        .ok_or_else(|| anyhow!("no state stored in {}", dir.display()))?
+        .block;
+    let b = build(
+        dir,
+        head + 1..=head + k,
+        txs,
+        tpl,
+        a.block_txs,
+        a.db_cache_mb,
+    )?;
+    let upd = sorted(b.update_ms);
+    let floor =
+        percentile(&sorted(b.hashes.iter().map(|h| *h as f64).collect()), 0.5) * hash_us / 1e3;
+    let p50 = percentile(&upd, 0.5);
+    print_json(&json!({
+        "from_block": head + 1,
+        "blocks": k,
+        "db_cache_mb": a.db_cache_mb,
+        "update_p50_ms": p50,
+        "update_p95_ms": percentile(&upd, 0.95),
+        "over_floor": p50 / floor.max(1e-9),
+        "commit_p50_ms": percentile(&sorted(b.commit_ms), 0.5),
+        "hash_us": hash_us,
+    }));
+    Ok(())
+}
+
+fn probe(dir: &Path, cache_mb: u64) -> Result<()> {
     let genesis = genesis();
     let t = Instant::now();
-    let store = Arc::new(Store::open(dir).map_err(|e| anyhow!("{e}"))?);
+    let store = Arc::new(Store::open_with_cache(dir, cache_mb).map_err(|e| anyhow!("{e}"))?);
     let chain = ChainHandle::open(genesis, store).map_err(|e| anyhow!("{e}"))?;
     let c = chain.snapshot();
     // A read that reaches the trees, as the first RPC after a restart would.
@@ -287,7 +340,7 @@ fn probe(dir: &Path) -> Result<()> {
 /// Runs the benchmark.
 pub fn bench_state(a: BenchStateArgs) -> Result<()> {
     if let Some(dir) = a.probe {
-        return probe(&dir);
+        return probe(&dir, a.db_cache_mb);
     }
     let tmp;
     let root = match &a.dir {
@@ -327,23 +380,40 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
 
     let small_dir = root.join("small");
     let large_dir = root.join("large");
+    if let Some(k) = a.extend {
+        return extend(&large_dir, k, &txs, &tpl, &a, hash_us);
+    }
     for d in [&small_dir, &large_dir] {
         if d.exists() {
             std::fs::remove_dir_all(d)?;
         }
     }
     eprintln!("building a store of {} blocks…", a.small_blocks);
-    build(&small_dir, a.small_blocks, &txs, &tpl, a.block_txs)?;
+    build(
+        &small_dir,
+        1..=a.small_blocks,
+        &txs,
+        &tpl,
+        a.block_txs,
+        a.db_cache_mb,
+    )?;
     eprintln!(
         "building a store of {} blocks of {} txs…",
         a.blocks, a.block_txs
     );
     let t = Instant::now();
-    let large = build(&large_dir, a.blocks, &txs, &tpl, a.block_txs)?;
+    let large = build(
+        &large_dir,
+        1..=a.blocks,
+        &txs,
+        &tpl,
+        a.block_txs,
+        a.db_cache_mb,
+    )?;
     let build_s = t.elapsed().as_secs_f64();
 
     // Blocks at the blob limit, on forks of the large store (discarded: forks are overlays).
-    let store = Store::open(&large_dir).map_err(|e| anyhow!("{e}"))?;
+    let store = Store::open_with_cache(&large_dir, a.db_cache_mb).map_err(|e| anyhow!("{e}"))?;
     let world = store
         .state_snapshot()
         .map_err(|e| anyhow!("{e}"))?
@@ -360,7 +430,7 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
     drop(world);
     drop(store);
 
-    let timed = restarts(&[&small_dir, &large_dir], a.restarts)?;
+    let timed = restarts(&[&small_dir, &large_dir], a.restarts, a.db_cache_mb)?;
     let ((restart_small, rss_small), (restart_large, rss_large)) = (timed[0], timed[1]);
 
     let upd = sorted(large.update_ms.clone());
@@ -384,6 +454,7 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
         "rss_2000_mb": rss_large,
         "method": {
             "blockTxs": a.block_txs,
+            "dbCacheMb": a.db_cache_mb,
             "smallStoreBlocks": a.small_blocks,
             "largeStoreBlocks": a.blocks,
             "mix": mix,

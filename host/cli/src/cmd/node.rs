@@ -36,6 +36,11 @@ pub struct StartArgs {
     /// Persistent data (database, admin key hash).
     #[arg(long = "data-directory", env = "DATA_DIRECTORY", value_name = "DIR")]
     pub data_directory: PathBuf,
+    /// The database's page cache in MiB. The world-state trees are read through it, so a
+    /// cache that holds their working set keeps block building and re-execution off the disk;
+    /// it is also most of the node's memory (docs/node.md, "Memory").
+    #[arg(long = "db-cache-mb", env = "CAIRN_DB_CACHE_MB", default_value_t = cairn_node::store::DEFAULT_CACHE_MB, value_parser = clap::value_parser!(u64).range(16..=1 << 20))]
+    pub db_cache_mb: u64,
     /// Directory of keystore JSON files; every *.json is loaded.
     #[arg(
         long = "key-store-directory",
@@ -529,6 +534,7 @@ pub fn start(args: StartArgs) -> Result<()> {
     load_stages(&pipeline, &args)?;
     let cfg = NodeConfig {
         data_dir: args.data_directory.clone(),
+        db_cache_mb: args.db_cache_mb,
         roles: Roles {
             archiver: args.archiver || args.node || args.sequencer,
             sequencer: args.sequencer,
@@ -646,6 +652,23 @@ mod tests {
         assert_eq!(parse(&["--block-duration", "2000"]).unwrap(), Some(2000));
         let e = parse(&["--block-duration", "50"]).err().unwrap();
         assert!(e.to_string().contains("block-duration"), "{e}");
+    }
+
+    #[test]
+    fn the_db_cache_has_a_default_and_a_floor() {
+        let parse = |extra: &[&str]| {
+            Start::try_parse_from(
+                ["cairn", "--data-directory", "/tmp/x"]
+                    .iter()
+                    .chain(extra)
+                    .copied(),
+            )
+            .map(|c| c.start.db_cache_mb)
+        };
+        assert_eq!(parse(&[]).unwrap(), cairn_node::store::DEFAULT_CACHE_MB);
+        assert_eq!(parse(&["--db-cache-mb", "4096"]).unwrap(), 4096);
+        let e = parse(&["--db-cache-mb", "8"]).err().unwrap();
+        assert!(e.to_string().contains("db-cache-mb"), "{e}");
     }
 
     fn ha(flags: &[&str]) -> Result<Option<cairn_ha::HaConfig>> {
