@@ -476,17 +476,7 @@ fn split_level(dirty: &[u64], groups: usize) -> usize {
     }
     (1..DEPTH)
         .rev()
-        .find(|&level| {
-            let mut n = 0;
-            let mut last = None;
-            for &i in dirty {
-                if last != Some(i >> level) {
-                    last = Some(i >> level);
-                    n += 1;
-                }
-            }
-            n >= groups
-        })
+        .find(|&level| parents_at(dirty, level).len() >= groups)
         .unwrap_or(0)
 }
 

@@ -620,17 +620,20 @@ mod tests {
         start: StartArgs,
     }
 
+    /// `cairn start` with a data directory and `extra`.
+    fn start(extra: &[&str]) -> Result<StartArgs, clap::Error> {
+        Start::try_parse_from(
+            ["cairn", "--data-directory", "/tmp/x"]
+                .iter()
+                .chain(extra)
+                .copied(),
+        )
+        .map(|c| c.start)
+    }
+
     #[test]
     fn the_tx_cap_is_off_unless_set_and_refuses_zero() {
-        let parse = |extra: &[&str]| {
-            Start::try_parse_from(
-                ["cairn", "--data-directory", "/tmp/x"]
-                    .iter()
-                    .chain(extra)
-                    .copied(),
-            )
-            .map(|c| c.start.max_txs)
-        };
+        let parse = |extra: &[&str]| start(extra).map(|s| s.max_txs);
         assert_eq!(parse(&[]).unwrap(), None);
         assert_eq!(parse(&["--max-txs-per-block", "3000"]).unwrap(), Some(3000));
         let e = parse(&["--max-txs-per-block", "0"]).err().unwrap();
@@ -639,15 +642,7 @@ mod tests {
 
     #[test]
     fn the_block_duration_is_one_block_per_checkpoint_unless_set() {
-        let parse = |extra: &[&str]| {
-            Start::try_parse_from(
-                ["cairn", "--data-directory", "/tmp/x"]
-                    .iter()
-                    .chain(extra)
-                    .copied(),
-            )
-            .map(|c| c.start.block_duration_ms)
-        };
+        let parse = |extra: &[&str]| start(extra).map(|s| s.block_duration_ms);
         assert_eq!(parse(&[]).unwrap(), None);
         assert_eq!(parse(&["--block-duration", "2000"]).unwrap(), Some(2000));
         let e = parse(&["--block-duration", "50"]).err().unwrap();
@@ -656,15 +651,7 @@ mod tests {
 
     #[test]
     fn the_db_cache_has_a_default_and_a_floor() {
-        let parse = |extra: &[&str]| {
-            Start::try_parse_from(
-                ["cairn", "--data-directory", "/tmp/x"]
-                    .iter()
-                    .chain(extra)
-                    .copied(),
-            )
-            .map(|c| c.start.db_cache_mb)
-        };
+        let parse = |extra: &[&str]| start(extra).map(|s| s.db_cache_mb);
         assert_eq!(parse(&[]).unwrap(), cairn_node::store::DEFAULT_CACHE_MB);
         assert_eq!(parse(&["--db-cache-mb", "4096"]).unwrap(), 4096);
         let e = parse(&["--db-cache-mb", "8"]).err().unwrap();
