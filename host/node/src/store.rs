@@ -9,6 +9,8 @@
 #![allow(clippy::result_large_err)]
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use thiserror::Error;
@@ -152,6 +154,7 @@ pub type SignedDuty = (DutyKind, u32, [u8; 20], [u8; 32]);
 pub struct Store {
     db: Database,
     path: String,
+    full_repair: bool,
 }
 
 impl Store {
@@ -168,10 +171,24 @@ impl Store {
             detail: d,
         };
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        // redb calls this only when it must walk the whole file: the last commit before a crash
+        // did not save the allocator state (a store last written by an older cairn).
+        let repairing = Arc::new(AtomicBool::new(false));
+        let seen = repairing.clone();
+        let shown = path.display().to_string();
+        let on_repair = move |_: &mut redb::RepairSession| {
+            if !seen.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    path = %shown,
+                    "the store was not closed cleanly: checking the whole file once (time grows with its size)"
+                );
+            }
+        };
         // The trees are read through the page cache, so its size bounds the node's memory more
         // than anything else does.
         let db = Database::builder()
             .set_cache_size(usize::try_from(cache_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX))
+            .set_repair_callback(on_repair)
             .create(&path)
             .map_err(|e| {
                 err(format!(
@@ -181,6 +198,7 @@ impl Store {
         let s = Store {
             db,
             path: path.display().to_string(),
+            full_repair: repairing.load(Ordering::Relaxed),
         };
         // Create the tables so that readers never see "table does not exist".
         s.write(|w| {
@@ -194,6 +212,13 @@ impl Store {
             Store::create_state_tables(w)
         })?;
         Ok(s)
+    }
+
+    /// Whether opening had to check the whole file, as after a crash that followed a commit
+    /// without quick repair; with it (every commit since), reopening after a crash takes the
+    /// same few milliseconds as after a clean stop.
+    pub fn opened_with_full_repair(&self) -> bool {
+        self.full_repair
     }
 
     pub(crate) fn db(&self) -> &Database {
@@ -211,7 +236,11 @@ impl Store {
         &self,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
     ) -> Result<T, StoreError> {
-        let w = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut w = self.db.begin_write().map_err(|e| self.err(e))?;
+        // Quick repair stores the allocator state with every commit (and commits in two
+        // phases), so reopening after a crash does not walk the whole file: without it, the
+        // first start after a kill -9 grows with the store (0.65 s for 1 GB here).
+        w.set_quick_repair(true);
         let out = f(&w).map_err(|e| self.err(e))?;
         w.commit().map_err(|e| self.err(e))?;
         Ok(out)
@@ -557,6 +586,72 @@ mod tests {
             block_index: index,
             validator: [v; 20],
         }
+    }
+
+    /// Set in the child process of the crash test: its store directory and how it commits.
+    const CRASH_CHILD: &str = "CAIRN_TEST_STORE_CRASH_CHILD";
+
+    /// Commits one block in `dir` (as the node does, or with redb's defaults when `raw`), then
+    /// dies without closing the store, as a kill -9 right after a commit would leave it.
+    fn commit_and_die(dir: &Path, raw: bool) -> ! {
+        let s = Store::open(dir).unwrap();
+        let put = |w: &redb::WriteTransaction| -> Result<(), redb::Error> {
+            w.open_table(BLOCKS)?.insert(7, &b"block seven"[..])?;
+            Ok(())
+        };
+        if raw {
+            let w = s.db().begin_write().unwrap();
+            put(&w).unwrap();
+            w.commit().unwrap();
+        } else {
+            s.write(put).unwrap();
+        }
+        std::process::abort()
+    }
+
+    /// Runs this test binary's crash test in a child that commits and aborts.
+    fn crash_child(dir: &Path, mode: &str) {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "store::tests::a_crash_after_a_commit_reopens_without_walking_the_file",
+                "--nocapture",
+            ])
+            .env(CRASH_CHILD, format!("{mode}:{}", dir.display()))
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(!status.success(), "the child was meant to abort");
+    }
+
+    #[test]
+    fn a_crash_after_a_commit_reopens_without_walking_the_file() {
+        if let Ok(v) = std::env::var(CRASH_CHILD) {
+            let (mode, dir) = v.split_once(':').unwrap();
+            commit_and_die(Path::new(dir), mode == "raw");
+        }
+        let block = |s: &Store| {
+            s.read(|r| Ok(r.open_table(BLOCKS)?.get(7)?.map(|v| v.value().to_vec())))
+                .unwrap()
+        };
+        // The node's commits: the crash leaves nothing to repair, and the block is there.
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        crash_child(dir.path(), "node");
+        let s = Store::open(dir.path()).unwrap();
+        assert!(!s.opened_with_full_repair());
+        assert_eq!(block(&s).as_deref(), Some(&b"block seven"[..]));
+        // The same crash after a commit with redb's defaults is repaired the slow way: the
+        // check above can tell the two apart.
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        crash_child(dir.path(), "raw");
+        let s = Store::open(dir.path()).unwrap();
+        assert!(s.opened_with_full_repair());
+        assert_eq!(block(&s).as_deref(), Some(&b"block seven"[..]));
+        drop(s);
+        // A clean close after the repair leaves nothing to repair either.
+        assert!(!Store::open(dir.path()).unwrap().opened_with_full_repair());
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub struct BenchStateArgs {
     /// Internal: open the node's chain in DIR, print open time and resident memory, exit.
     #[arg(long, hide = true, value_name = "DIR")]
     probe: Option<PathBuf>,
+    /// Internal: commit once to the store in DIR, say so, and wait to be killed.
+    #[arg(long = "crash-probe", hide = true, value_name = "DIR")]
+    crash_probe: Option<PathBuf>,
 }
 
 /// Accounts whose balances the synthetic blocks write (public-data keys).
@@ -166,19 +169,43 @@ fn update(
     state: &WorldState,
     n: u64,
     effects: &[TxEffects],
-) -> (f64, u64, WorldState, BlockHeader) {
+) -> (f64, u64, WorldState, BlockHeader, f64) {
     let mut fork = state.clone();
     let p0 = cairn_protocol::poseidon::permutations();
+    let c0 = cpu_ms();
     let t = Instant::now();
     let h = fork.apply_block(header(n), effects);
     let ms = t.elapsed().as_secs_f64() * 1e3;
-    (ms, cairn_protocol::poseidon::permutations() - p0, fork, h)
+    let cpu = cpu_ms() - c0;
+    (
+        ms,
+        cairn_protocol::poseidon::permutations() - p0,
+        fork,
+        h,
+        cpu,
+    )
+}
+
+/// CPU time of this process so far (all its threads, ended ones included), from
+/// `/proc/self/stat` in clock ticks of 10 ms: only sums over many updates mean anything.
+fn cpu_ms() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name, which is in parentheses and may hold spaces.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks * 10.0)
+        })
+        .unwrap_or(f64::NAN)
 }
 
 struct Built {
     update_ms: Vec<f64>,
     hashes: Vec<u64>,
     commit_ms: Vec<f64>,
+    cpu_ms: Vec<f64>,
 }
 
 /// Builds a store of `blocks` blocks of `txs` txs in `dir`, timing each block's update.
@@ -199,6 +226,7 @@ fn build(
         update_ms: Vec::new(),
         hashes: Vec::new(),
         commit_ms: Vec::new(),
+        cpu_ms: Vec::new(),
     };
     let block_txs: Vec<Vec<u8>> = (0..per_block).map(|i| txs[i % txs.len()].clone()).collect();
     for n in blocks {
@@ -208,8 +236,9 @@ fn build(
             .ok_or_else(|| anyhow!("no state stored"))?;
         let world = snap.world(&genesis);
         let effects = synth(template, n, per_block);
-        let (ms, perms, state, h) = update(&world, n, &effects);
+        let (ms, perms, state, h, cpu) = update(&world, n, &effects);
         built.update_ms.push(ms);
+        built.cpu_ms.push(cpu);
         built.hashes.push(perms);
         let block = Block {
             header: h,
@@ -303,6 +332,7 @@ fn extend(
         a.block_txs,
         a.db_cache_mb,
     )?;
+    let cores_used = b.cpu_ms.iter().sum::<f64>() / b.update_ms.iter().sum::<f64>();
     let upd = sorted(b.update_ms);
     let floor =
         percentile(&sorted(b.hashes.iter().map(|h| *h as f64).collect()), 0.5) * hash_us / 1e3;
@@ -316,14 +346,74 @@ fn extend(
         "over_floor": p50 / floor.max(1e-9),
         "commit_p50_ms": percentile(&sorted(b.commit_ms), 0.5),
         "hash_us": hash_us,
+        "update_cores_used": cores_used,
+        "update_cpu_over_floor": b.cpu_ms.iter().sum::<f64>() / b.cpu_ms.len().max(1) as f64 / floor.max(1e-9),
     }));
     Ok(())
+}
+
+/// Open time of the store in `dir` right after a process was killed (SIGKILL) just after a
+/// commit to it, and whether the open had to check the whole file: the median of `times`.
+fn restart_after_crash(dir: &Path, times: usize, cache_mb: u64) -> Result<(f64, bool)> {
+    use std::io::BufRead;
+    let exe = std::env::current_exe()?;
+    let mut opens = Vec::new();
+    let mut repaired = false;
+    for _ in 0..times.max(1) {
+        let mut child = Command::new(&exe)
+            .args(["bench", "state", "--db-cache-mb"])
+            .arg(cache_mb.to_string())
+            .arg("--crash-probe")
+            .arg(dir)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("running the crash probe")?;
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            std::io::BufReader::new(out).read_line(&mut line)?;
+        }
+        child.kill().context("killing the crash probe")?;
+        child.wait()?;
+        if line.trim() != "committed" {
+            bail!("the crash probe did not commit");
+        }
+        let out = Command::new(&exe)
+            .args(["bench", "state", "--db-cache-mb"])
+            .arg(cache_mb.to_string())
+            .arg("--probe")
+            .arg(dir)
+            .output()
+            .context("running the restart probe")?;
+        if !out.status.success() {
+            bail!(
+                "restart probe after a crash failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let v: Value = serde_json::from_slice(&out.stdout).context("probe output")?;
+        opens.push(v["open_ms"].as_f64().unwrap_or(f64::NAN));
+        repaired |= v["full_repair"].as_bool().unwrap_or(true);
+    }
+    Ok((percentile(&sorted(opens), 0.5), repaired))
+}
+
+/// The crash probe: one commit through the node's store, then wait for the kill.
+fn crash_probe(dir: &Path, cache_mb: u64) -> Result<()> {
+    let store = Store::open_with_cache(dir, cache_mb).map_err(|e| anyhow!("{e}"))?;
+    store
+        .set_meta("bench-crash-probe", &[1])
+        .map_err(|e| anyhow!("{e}"))?;
+    println!("committed");
+    loop {
+        std::thread::park();
+    }
 }
 
 fn probe(dir: &Path, cache_mb: u64) -> Result<()> {
     let genesis = genesis();
     let t = Instant::now();
     let store = Arc::new(Store::open_with_cache(dir, cache_mb).map_err(|e| anyhow!("{e}"))?);
+    let full_repair = store.opened_with_full_repair();
     let chain = ChainHandle::open(genesis, store).map_err(|e| anyhow!("{e}"))?;
     let c = chain.snapshot();
     // A read that reaches the trees, as the first RPC after a restart would.
@@ -331,7 +421,7 @@ fn probe(dir: &Path, cache_mb: u64) -> Result<()> {
     let open_ms = t.elapsed().as_secs_f64() * 1e3;
     println!(
         "{}",
-        json!({"open_ms": open_ms, "rss_mb": rss_mb(), "tip": c.tip()})
+        json!({"open_ms": open_ms, "rss_mb": rss_mb(), "tip": c.tip(), "full_repair": full_repair})
     );
     chain.close();
     Ok(())
@@ -341,6 +431,9 @@ fn probe(dir: &Path, cache_mb: u64) -> Result<()> {
 pub fn bench_state(a: BenchStateArgs) -> Result<()> {
     if let Some(dir) = a.probe {
         return probe(&dir, a.db_cache_mb);
+    }
+    if let Some(dir) = a.crash_probe {
+        return crash_probe(&dir, a.db_cache_mb);
     }
     let tmp;
     let root = match &a.dir {
@@ -432,6 +525,7 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
 
     let timed = restarts(&[&small_dir, &large_dir], a.restarts, a.db_cache_mb)?;
     let ((restart_small, rss_small), (restart_large, rss_large)) = (timed[0], timed[1]);
+    let (crash_large, crash_repaired) = restart_after_crash(&large_dir, 3, a.db_cache_mb)?;
 
     let upd = sorted(large.update_ms.clone());
     let hashes = sorted(large.hashes.iter().map(|h| *h as f64).collect());
@@ -458,10 +552,12 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
             "smallStoreBlocks": a.small_blocks,
             "largeStoreBlocks": a.blocks,
             "mix": mix,
-            "update": "WorldState::apply_block on a fork of the stored state (three trees on their own threads, each level of a tree hashed on all cores), every block of the large store's build",
+            "update": "WorldState::apply_block on a fork of the stored state (the trees on their own threads, each tree's dirty subtrees shared over the cores), every block of the large store's build",
+            "updateCpu": "process CPU time (/proc/self/stat, 10 ms ticks) over the updates' wall time, summed over the large store's build",
             "hashes": "Poseidon permutations per update (a Merkle node is one, an indexed leaf two)",
             "blobLimit": format!("{} payload bytes over {per_tx_bytes:.0} bytes per tx in a block body", cairn_consensus::blob::MAX_PAYLOAD_LEN),
             "restart": "a fresh process opens the store and the chain (ChainHandle::open) and reads one witness; median of runs, the two stores taking turns; resident memory from /proc/self/status",
+            "restartAfterCrash": "the same open on the large store right after a process that had just committed to it was killed (SIGKILL); median of 3",
         },
         "derived": {
             "hashingFloor512Ms": floor_ms,
@@ -472,6 +568,9 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
             "updateMaxHashesP50": percentile(&sorted(max_hashes), 0.5),
             "restartRatio": restart_large / restart_small.max(1e-9),
             "rssRatio": rss_large / rss_small.max(1e-9),
+            "restartAfterCrash2000Ms": crash_large,
+            "fullRepairAfterCrash": crash_repaired,
+            "update512CoresUsed": large.cpu_ms.iter().sum::<f64>() / large.update_ms.iter().sum::<f64>().max(1e-9),
             "largeStoreBuildSeconds": build_s,
         },
     });
