@@ -451,7 +451,7 @@ impl Layer {
 
 /// Below this many items per core a batch is worked through on the calling thread: starting
 /// a thread costs about as much as a few permutations.
-const PER_THREAD_MIN: usize = 16;
+pub(crate) const PER_THREAD_MIN: usize = 16;
 
 /// Subtree groups per core that [`Layer::rehash_from`] aims for: enough that cores finishing
 /// early find more work.
@@ -483,7 +483,11 @@ fn split_level(dirty: &[u64], groups: usize) -> usize {
 /// `f` of every item, in order. On native targets, with at least `per_thread` items per
 /// core, the cores take the items a chunk at a time as they go, so a core held up (by the other
 /// tree's work, a slow read) leaves the rest to the others.
-fn par_map<I: Sync, T: Send>(items: &[I], per_thread: usize, f: impl Fn(&I) -> T + Sync) -> Vec<T> {
+pub(crate) fn par_map<I: Sync, T: Send>(
+    items: &[I],
+    per_thread: usize,
+    f: impl Fn(&I) -> T + Sync,
+) -> Vec<T> {
     let threads = cores().min(items.len() / per_thread.max(1)).max(1);
     if threads == 1 {
         return items.iter().map(&f).collect();

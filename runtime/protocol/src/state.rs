@@ -168,12 +168,21 @@ impl WorldState {
             .filter(|(k, _)| *k != Fr::from(0u64))
             .collect();
         let mut seen = std::collections::BTreeSet::new();
-        let nullifiers: Vec<(Fr, Fr)> = effects
+        let fresh: Vec<Fr> = effects
             .iter()
             .flat_map(|e| &e.effects.nullifiers)
-            .filter(|n| **n != Fr::from(0u64) && !self.nullifiers.contains(n))
-            .filter(|n| seen.insert(fr_to_bytes(n)))
-            .map(|n| (*n, Fr::from(0u64)))
+            .filter(|n| **n != Fr::from(0u64) && seen.insert(fr_to_bytes(n)))
+            .copied()
+            .collect();
+        // One stored lookup each: shared over the cores, as the tree's own lookups are.
+        let present = crate::merkle::par_map(&fresh, crate::merkle::PER_THREAD_MIN, |n| {
+            self.nullifiers.contains(n)
+        });
+        let nullifiers: Vec<(Fr, Fr)> = fresh
+            .into_iter()
+            .zip(present)
+            .filter(|(_, present)| !present)
+            .map(|(n, _)| (n, Fr::from(0u64)))
             .collect();
         let notes: Vec<Fr> = effects
             .iter()
