@@ -36,6 +36,8 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     /// `--db-cache-mb`: the database's page cache, MiB.
     pub db_cache_mb: u64,
+    /// `--db-quick-repair`: commit so that a crash needs no full check of the database.
+    pub db_quick_repair: bool,
     /// Roles.
     pub roles: Roles,
     /// Local attesters (from `KEY_STORE_DIRECTORY`).

@@ -246,7 +246,10 @@ impl Node {
         }
         // Then the HA table, also before anything is written here.
         let ha = cfg.ha.clone().map(|c| open_ha(c, cfg.rollup)).transpose()?;
-        let store = Arc::new(Store::open_with_cache(&cfg.data_dir, cfg.db_cache_mb)?);
+        let store = Arc::new(
+            Store::open_with_cache(&cfg.data_dir, cfg.db_cache_mb)?
+                .with_quick_repair(cfg.db_quick_repair),
+        );
         let genesis = l1.call(cfg.rollup, &R::getGenesisTimeCall {})?;
         let slot = l1.call(cfg.rollup, &R::getSlotDurationCall {})?;
         let epoch = l1.call(cfg.rollup, &R::getEpochDurationCall {})?;

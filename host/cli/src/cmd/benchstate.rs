@@ -64,6 +64,9 @@ pub struct BenchStateArgs {
     /// Internal: commit once to the store in DIR, say so, and wait to be killed.
     #[arg(long = "crash-probe", hide = true, value_name = "DIR")]
     crash_probe: Option<PathBuf>,
+    /// Internal: the crash probe commits with quick repair.
+    #[arg(long = "crash-quick-repair", hide = true)]
+    crash_quick_repair: bool,
 }
 
 /// Accounts whose balances the synthetic blocks write (public-data keys).
@@ -354,7 +357,12 @@ fn extend(
 
 /// Open time of the store in `dir` right after a process was killed (SIGKILL) just after a
 /// commit to it, and whether the open had to check the whole file: the median of `times`.
-fn restart_after_crash(dir: &Path, times: usize, cache_mb: u64) -> Result<(f64, bool)> {
+fn restart_after_crash(
+    dir: &Path,
+    times: usize,
+    cache_mb: u64,
+    quick: bool,
+) -> Result<(f64, bool)> {
     use std::io::BufRead;
     let exe = std::env::current_exe()?;
     let mut opens = Vec::new();
@@ -363,6 +371,7 @@ fn restart_after_crash(dir: &Path, times: usize, cache_mb: u64) -> Result<(f64, 
         let mut child = Command::new(&exe)
             .args(["bench", "state", "--db-cache-mb"])
             .arg(cache_mb.to_string())
+            .args(quick.then_some("--crash-quick-repair"))
             .arg("--crash-probe")
             .arg(dir)
             .stdout(std::process::Stdio::piped())
@@ -398,8 +407,10 @@ fn restart_after_crash(dir: &Path, times: usize, cache_mb: u64) -> Result<(f64, 
 }
 
 /// The crash probe: one commit through the node's store, then wait for the kill.
-fn crash_probe(dir: &Path, cache_mb: u64) -> Result<()> {
-    let store = Store::open_with_cache(dir, cache_mb).map_err(|e| anyhow!("{e}"))?;
+fn crash_probe(dir: &Path, cache_mb: u64, quick: bool) -> Result<()> {
+    let store = Store::open_with_cache(dir, cache_mb)
+        .map_err(|e| anyhow!("{e}"))?
+        .with_quick_repair(quick);
     store
         .set_meta("bench-crash-probe", &[1])
         .map_err(|e| anyhow!("{e}"))?;
@@ -407,6 +418,28 @@ fn crash_probe(dir: &Path, cache_mb: u64) -> Result<()> {
     loop {
         std::thread::park();
     }
+}
+
+/// Median time of `n` small commits (one pool-sized record each, as the pool commits every
+/// accepted tx) to the store in `dir`, without and with quick repair.
+fn small_commits(dir: &Path, n: usize, cache_mb: u64) -> Result<(f64, f64)> {
+    let tx = vec![7u8; 251];
+    let mut out = [0.0; 2];
+    for (i, quick) in [false, true].into_iter().enumerate() {
+        let store = Store::open_with_cache(dir, cache_mb)
+            .map_err(|e| anyhow!("{e}"))?
+            .with_quick_repair(quick);
+        let mut ms = Vec::with_capacity(n);
+        for k in 0..n {
+            let t = Instant::now();
+            store
+                .set_meta(&format!("bench-small-commit-{k}"), &tx)
+                .map_err(|e| anyhow!("{e}"))?;
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        out[i] = percentile(&sorted(ms), 0.5);
+    }
+    Ok((out[0], out[1]))
 }
 
 fn probe(dir: &Path, cache_mb: u64) -> Result<()> {
@@ -433,7 +466,7 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
         return probe(&dir, a.db_cache_mb);
     }
     if let Some(dir) = a.crash_probe {
-        return crash_probe(&dir, a.db_cache_mb);
+        return crash_probe(&dir, a.db_cache_mb, a.crash_quick_repair);
     }
     let tmp;
     let root = match &a.dir {
@@ -525,7 +558,10 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
 
     let timed = restarts(&[&small_dir, &large_dir], a.restarts, a.db_cache_mb)?;
     let ((restart_small, rss_small), (restart_large, rss_large)) = (timed[0], timed[1]);
-    let (crash_large, crash_repaired) = restart_after_crash(&large_dir, 3, a.db_cache_mb)?;
+    let (crash_large, crash_repaired) = restart_after_crash(&large_dir, 3, a.db_cache_mb, false)?;
+    let (crash_quick, crash_quick_repaired) =
+        restart_after_crash(&large_dir, 3, a.db_cache_mb, true)?;
+    let (small_commit, small_commit_quick) = small_commits(&large_dir, 200, a.db_cache_mb)?;
 
     let upd = sorted(large.update_ms.clone());
     let hashes = sorted(large.hashes.iter().map(|h| *h as f64).collect());
@@ -557,7 +593,8 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
             "hashes": "Poseidon permutations per update (a Merkle node is one, an indexed leaf two)",
             "blobLimit": format!("{} payload bytes over {per_tx_bytes:.0} bytes per tx in a block body", cairn_consensus::blob::MAX_PAYLOAD_LEN),
             "restart": "a fresh process opens the store and the chain (ChainHandle::open) and reads one witness; median of runs, the two stores taking turns; resident memory from /proc/self/status",
-            "restartAfterCrash": "the same open on the large store right after a process that had just committed to it was killed (SIGKILL); median of 3",
+            "restartAfterCrash": "the same open on the large store right after a process that had just committed to it was killed (SIGKILL); median of 3, with the node's default commits and with --db-quick-repair",
+            "smallCommit": "one 251-byte record per commit to the large store (as the pool commits each accepted tx), median of 200, without and with quick repair",
         },
         "derived": {
             "hashingFloor512Ms": floor_ms,
@@ -570,6 +607,10 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
             "rssRatio": rss_large / rss_small.max(1e-9),
             "restartAfterCrash2000Ms": crash_large,
             "fullRepairAfterCrash": crash_repaired,
+            "restartAfterCrashQuickRepair2000Ms": crash_quick,
+            "fullRepairAfterCrashQuickRepair": crash_quick_repaired,
+            "smallCommitP50Ms": small_commit,
+            "smallCommitQuickRepairP50Ms": small_commit_quick,
             "update512CoresUsed": large.cpu_ms.iter().sum::<f64>() / large.update_ms.iter().sum::<f64>().max(1e-9),
             "largeStoreBuildSeconds": build_s,
         },
