@@ -215,33 +215,12 @@ impl Drop for Devnet {
     }
 }
 
-/// A free loopback TCP port for a process the test starts, below the kernel's ephemeral
-/// range: a port the kernel hands out for `:0` is also where outgoing connections (a node's
-/// calls to anvil) take their local ports, so one found free there could be taken before the
-/// process binds it ("Address already in use", seen in CI). Each call in a process returns
-/// another port, so two callers never get the same one.
+/// A free loopback TCP port.
 pub fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    // `ip_local_port_range` is "low high"; Linux defaults to 32768 60999.
-    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
-        .unwrap_or(32768);
-    let top = ephemeral_low.clamp(11_024, 32_768);
-    let span = top - 10_000;
-    // Test binaries run one after another, but spread them anyway.
-    let offset = std::process::id() % span;
-    for _ in 0..span {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let port = 10_000 + (offset + n) % span;
-        if let Ok(port) = u16::try_from(port) {
-            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-                return port;
-            }
-        }
-    }
-    panic!("no free loopback port between 10000 and {top}")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }
 
 /// Where the stage crates of `modules/` are built for wasm: the directory the `cairn-stages`
