@@ -265,6 +265,24 @@ fn build(
     Ok(built)
 }
 
+/// Runs the restart probe (`--probe dir`) in a fresh process; its JSON answer.
+fn run_probe(exe: &Path, dir: &Path, cache_mb: u64) -> Result<Value> {
+    let out = Command::new(exe)
+        .args(["bench", "state", "--db-cache-mb"])
+        .arg(cache_mb.to_string())
+        .arg("--probe")
+        .arg(dir)
+        .output()
+        .context("running the restart probe")?;
+    if !out.status.success() {
+        bail!(
+            "restart probe failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("probe output")
+}
+
 /// Open time and resident memory (medians) of fresh processes opening the chain in each of
 /// `dirs`. The stores take turns, so a noisy spell on the machine falls on all of them alike
 /// rather than on whichever store was being timed then.
@@ -274,20 +292,7 @@ fn restarts(dirs: &[&Path], times: usize, cache_mb: u64) -> Result<Vec<(f64, f64
     let mut rss = vec![Vec::new(); dirs.len()];
     for _ in 0..times.max(1) {
         for (i, dir) in dirs.iter().enumerate() {
-            let out = Command::new(&exe)
-                .args(["bench", "state", "--db-cache-mb"])
-                .arg(cache_mb.to_string())
-                .arg("--probe")
-                .arg(dir)
-                .output()
-                .context("running the restart probe")?;
-            if !out.status.success() {
-                bail!(
-                    "restart probe failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            let v: Value = serde_json::from_slice(&out.stdout).context("probe output")?;
+            let v = run_probe(&exe, dir, cache_mb)?;
             opens[i].push(v["open_ms"].as_f64().unwrap_or(f64::NAN));
             rss[i].push(v["rss_mb"].as_f64().unwrap_or(f64::NAN));
         }
@@ -386,20 +391,7 @@ fn restart_after_crash(
         if line.trim() != "committed" {
             bail!("the crash probe did not commit");
         }
-        let out = Command::new(&exe)
-            .args(["bench", "state", "--db-cache-mb"])
-            .arg(cache_mb.to_string())
-            .arg("--probe")
-            .arg(dir)
-            .output()
-            .context("running the restart probe")?;
-        if !out.status.success() {
-            bail!(
-                "restart probe after a crash failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let v: Value = serde_json::from_slice(&out.stdout).context("probe output")?;
+        let v = run_probe(&exe, dir, cache_mb).context("after a crash")?;
         opens.push(v["open_ms"].as_f64().unwrap_or(f64::NAN));
         repaired |= v["full_repair"].as_bool().unwrap_or(true);
     }
