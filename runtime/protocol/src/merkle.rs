@@ -20,7 +20,7 @@ use ark_bn254::Fr;
 use thiserror::Error;
 
 use crate::field::{fr_from_bytes, fr_to_bytes};
-use crate::poseidon::{domain, hash, hash2};
+use crate::poseidon::{domain, hash, hash2, hash2_many, hash_many};
 
 /// Depth of every tree (2^32 leaves).
 pub const DEPTH: usize = 32;
@@ -104,15 +104,22 @@ impl IndexedLeaf {
 
     /// The leaf's hash in the tree.
     pub fn hash(&self) -> Fr {
-        hash(
-            domain::INDEXED_LEAF,
-            &[
-                self.value,
-                self.payload,
-                self.next_value,
-                Fr::from(self.next_index),
-            ],
-        )
+        hash(domain::INDEXED_LEAF, &self.inputs())
+    }
+
+    /// [`hash`](Self::hash) of each leaf, the permutations batched.
+    pub fn hash_many(leaves: &[IndexedLeaf]) -> Vec<Fr> {
+        let inputs: Vec<[Fr; 4]> = leaves.iter().map(IndexedLeaf::inputs).collect();
+        hash_many(domain::INDEXED_LEAF, &inputs)
+    }
+
+    fn inputs(&self) -> [Fr; 4] {
+        [
+            self.value,
+            self.payload,
+            self.next_value,
+            Fr::from(self.next_index),
+        ]
     }
 
     /// Storage form: value, payload and next value (32 bytes big-endian each), next index (u64
@@ -354,8 +361,12 @@ impl Layer {
         let threads = cores();
         let split = split_level(&dirty, threads * GROUPS_PER_CORE);
         if leaves && split == 0 {
-            let hashes = par_map(&dirty, PER_THREAD_MIN, |&i| {
-                self.get_leaf(i).unwrap_or_default().hash()
+            let hashes = par_chunks(&dirty, |chunk| {
+                let leaves: Vec<IndexedLeaf> = chunk
+                    .iter()
+                    .map(|&i| self.get_leaf(i).unwrap_or_default())
+                    .collect();
+                IndexedLeaf::hash_many(&leaves)
             });
             for (&i, h) in dirty.iter().zip(hashes) {
                 self.set_node(0, i, h);
@@ -384,8 +395,12 @@ impl Layer {
         }
         for level in split..DEPTH {
             let parents = parents_at(&dirty, 1);
-            let hashes = par_map(&parents, PER_THREAD_MIN, |&p| {
-                hash2(self.get_node(level, 2 * p), self.get_node(level, 2 * p + 1))
+            let hashes = par_chunks(&parents, |chunk| {
+                let pairs: Vec<[Fr; 2]> = chunk
+                    .iter()
+                    .map(|&p| [self.get_node(level, 2 * p), self.get_node(level, 2 * p + 1)])
+                    .collect();
+                hash2_many(&pairs)
             });
             for (&p, h) in parents.iter().zip(hashes) {
                 self.set_node(level + 1, p, h);
@@ -398,41 +413,49 @@ impl Layer {
     /// hash) in the order they are computed; reads only.
     fn hash_subtree(&self, dirty: &[u64], top: usize, leaves: bool) -> Vec<(usize, u64, Fr)> {
         let mut out = Vec::with_capacity(2 * dirty.len() + top);
-        let mut row: Vec<(u64, Fr)> = dirty
-            .iter()
-            .map(|&i| {
-                if leaves {
-                    let h = self.get_leaf(i).unwrap_or_default().hash();
-                    out.push((0, i, h));
-                    (i, h)
-                } else {
-                    (i, self.get_node(0, i))
-                }
-            })
-            .collect();
+        let mut row: Vec<(u64, Fr)> = if leaves {
+            let leaves: Vec<IndexedLeaf> = dirty
+                .iter()
+                .map(|&i| self.get_leaf(i).unwrap_or_default())
+                .collect();
+            let hashes = IndexedLeaf::hash_many(&leaves);
+            out.extend(dirty.iter().zip(&hashes).map(|(&i, &h)| (0, i, h)));
+            dirty.iter().copied().zip(hashes).collect()
+        } else {
+            dirty.iter().map(|&i| (i, self.get_node(0, i))).collect()
+        };
+        // A level at a time, so the row's hashes go through the permutation as one batch.
+        let mut pairs: Vec<[Fr; 2]> = Vec::with_capacity(row.len());
+        let mut parents: Vec<u64> = Vec::with_capacity(row.len());
         for level in 0..top {
-            let mut up = Vec::with_capacity(row.len() / 2 + 1);
+            pairs.clear();
+            parents.clear();
             let mut k = 0;
             while k < row.len() {
                 let (i, h) = row[k];
-                let p = i >> 1;
-                let (left, right) = if i & 1 == 0 {
+                let pair = if i & 1 == 0 {
                     match row.get(k + 1).filter(|(j, _)| *j == i + 1) {
                         Some(&(_, r)) => {
                             k += 1;
-                            (h, r)
+                            [h, r]
                         }
-                        None => (h, self.get_node(level, i + 1)),
+                        None => [h, self.get_node(level, i + 1)],
                     }
                 } else {
-                    (self.get_node(level, i - 1), h)
+                    [self.get_node(level, i - 1), h]
                 };
                 k += 1;
-                let h = hash2(left, right);
-                out.push((level + 1, p, h));
-                up.push((p, h));
+                pairs.push(pair);
+                parents.push(i >> 1);
             }
-            row = up;
+            let hashes = hash2_many(&pairs);
+            out.extend(
+                parents
+                    .iter()
+                    .zip(&hashes)
+                    .map(|(&p, &h)| (level + 1, p, h)),
+            );
+            row = parents.iter().copied().zip(hashes).collect();
         }
         out
     }
@@ -456,6 +479,20 @@ pub(crate) const PER_THREAD_MIN: usize = 16;
 /// Subtree groups per core that [`Layer::rehash_from`] aims for: enough that cores finishing
 /// early find more work.
 const GROUPS_PER_CORE: usize = 16;
+
+/// Items per piece of [`par_chunks`]: two vector batches of permutations.
+const CHUNK: usize = 16;
+
+/// `f` over `items` a [`CHUNK`] at a time, shared over the cores as [`par_map`] does, the
+/// results concatenated in order; `f` returns one result per item. A core is started for every
+/// two chunks: batched, a chunk hashes in about the time it takes to start a thread.
+fn par_chunks<I: Sync, T: Send>(items: &[I], f: impl Fn(&[I]) -> Vec<T> + Sync) -> Vec<T> {
+    let chunks: Vec<&[I]> = items.chunks(CHUNK).collect();
+    par_map(&chunks, 2, |c| f(c))
+        .into_iter()
+        .flatten()
+        .collect()
+}
 
 /// The distinct parents `levels` levels above the sorted `dirty` nodes, sorted.
 fn parents_at(dirty: &[u64], levels: usize) -> Vec<u64> {

@@ -452,6 +452,33 @@ fn probe(dir: &Path, cache_mb: u64) -> Result<()> {
     Ok(())
 }
 
+/// The cost of one Merkle node hash (one permutation), in µs: batched as the update hashes a
+/// level (the unit of the hashing floor), and one at a time, each hash waiting for the last.
+fn hash_costs() -> (f64, f64) {
+    use cairn_protocol::poseidon::{hash2, hash2_many};
+    let mut pairs: Vec<[Fr; 2]> = (0..1024u64)
+        .map(|i| [Fr::from(i), Fr::from(i + 1)])
+        .collect();
+    let rounds = 20;
+    let t = Instant::now();
+    for _ in 0..rounds {
+        let hashes = hash2_many(&pairs);
+        for (p, h) in pairs.iter_mut().zip(hashes) {
+            p[0] = h;
+        }
+    }
+    let batched = t.elapsed().as_secs_f64() * 1e6 / (rounds * pairs.len()) as f64;
+    let mut x = Fr::from(1u64);
+    let t = Instant::now();
+    let k = 20_000u32;
+    for _ in 0..k {
+        x = hash2(x, x);
+    }
+    let single = t.elapsed().as_secs_f64() * 1e6 / k as f64;
+    std::hint::black_box((x, pairs));
+    (batched, single)
+}
+
 /// Runs the benchmark.
 pub fn bench_state(a: BenchStateArgs) -> Result<()> {
     if let Some(dir) = a.probe {
@@ -468,15 +495,7 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
             tmp.path().to_path_buf()
         }
     };
-    // One permutation (a Merkle node): the unit of the hashing floor.
-    let mut x = Fr::from(1u64);
-    let t = Instant::now();
-    let k = 20_000u32;
-    for _ in 0..k {
-        x = cairn_protocol::poseidon::hash2(x, x);
-    }
-    let hash_us = t.elapsed().as_secs_f64() * 1e6 / k as f64;
-    std::hint::black_box(x);
+    let (hash_us, hash_single_us) = hash_costs();
 
     eprintln!("taking the mix's effects from the native pipeline…");
     let (txs, tpl) = template(a.block_txs)?;
@@ -583,6 +602,7 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
             "update": "WorldState::apply_block on a fork of the stored state (the trees on their own threads, each tree's dirty subtrees shared over the cores), every block of the large store's build",
             "updateCpu": "process CPU time (/proc/self/stat, 10 ms ticks) over the updates' wall time, summed over the large store's build",
             "hashes": "Poseidon permutations per update (a Merkle node is one, an indexed leaf two)",
+            "hash": format!("one Merkle node hash, batched as the update hashes a tree level (poseidon::hash2_many over 1024 pairs: {}); hashSingleUs is the same hash one at a time, each waiting for the last", if cairn_protocol::poseidon::vectorised() { "eight permutations at a time with AVX-512 IFMA" } else { "one permutation at a time, this CPU has no AVX-512 IFMA" }),
             "blobLimit": format!("{} payload bytes over {per_tx_bytes:.0} bytes per tx in a block body", cairn_consensus::blob::MAX_PAYLOAD_LEN),
             "restart": "a fresh process opens the store and the chain (ChainHandle::open) and reads one witness; median of runs, the two stores taking turns; resident memory from /proc/self/status",
             "restartAfterCrash": "the same open on the large store right after a process that had just committed to it was killed (SIGKILL); median of 3, with the node's default commits and with --db-quick-repair",
@@ -590,6 +610,7 @@ pub fn bench_state(a: BenchStateArgs) -> Result<()> {
         },
         "derived": {
             "hashingFloor512Ms": floor_ms,
+            "hashSingleUs": hash_single_us,
             "update512OverFloor": p50 / floor_ms.max(1e-9),
             "update512LastHundredP50Ms": percentile(&sorted(large.update_ms.iter().rev().take(100).copied().collect()), 0.5),
             "commit512P50Ms": percentile(&commit, 0.5),
