@@ -30,6 +30,10 @@ pub struct Metrics {
     pub txs_received: AtomicU64,
     /// `cairn_sequencer_block_build_seconds` of the last block (kept in ms).
     pub last_build_ms: AtomicU64,
+    /// `cairn_sequencer_checkpoint_build_seconds` of the last checkpoint (kept in ms).
+    pub last_checkpoint_build_ms: AtomicU64,
+    /// `cairn_sequencer_block_deadline_misses_total`.
+    pub block_deadline_misses: AtomicU64,
     /// `cairn_consensus_proposals_received_total`: gossiped proposals from the slot's proposer.
     pub proposals_received: AtomicU64,
     /// `cairn_consensus_block_proposals_received_total`: gossiped block proposals from the
@@ -148,9 +152,21 @@ pub fn render(
         ),
         (
             "cairn_sequencer_block_build_seconds",
-            "Time to build the last proposed block.",
+            "Time to build the last proposed block: from taking its txs to its commit (execution, state update, the re-execution check, the store).",
             "gauge",
             seconds(m.last_build_ms.load(Ordering::Relaxed)),
+        ),
+        (
+            "cairn_sequencer_checkpoint_build_seconds",
+            "Time from the last proposer duty's start to its last block: every block of the checkpoint and the waits between them.",
+            "gauge",
+            seconds(m.last_checkpoint_build_ms.load(Ordering::Relaxed)),
+        ),
+        (
+            "cairn_sequencer_block_deadline_misses_total",
+            "Blocks this node finished building after their deadline in the slot's timetable.",
+            "counter",
+            m.block_deadline_misses.load(Ordering::Relaxed).to_string(),
         ),
         (
             "cairn_l1_publisher_balance_wei",
@@ -325,6 +341,8 @@ mod tests {
     fn every_family_has_help_and_type_and_follows_the_naming_conventions() {
         let m = Metrics::default();
         m.last_build_ms.store(1234, Ordering::Relaxed);
+        m.last_checkpoint_build_ms.store(5678, Ordering::Relaxed);
+        m.block_deadline_misses.store(2, Ordering::Relaxed);
         let stages = [(cairn_engine::Stage::Validation, "native".to_string(), 2)];
         let net = NetworkStats {
             peers: 3,
@@ -372,6 +390,8 @@ mod tests {
         }
         assert!(samples > 20);
         assert!(text.contains("cairn_sequencer_block_build_seconds 1.234\n"));
+        assert!(text.contains("cairn_sequencer_checkpoint_build_seconds 5.678\n"));
+        assert!(text.contains("cairn_sequencer_block_deadline_misses_total 2\n"));
         assert!(text.contains("cairn_txpool_pending 4\n"));
         assert!(
             text.contains("cairn_p2p_gossip_validated_total{topic=\"tx\",result=\"reject\"} 1\n")

@@ -323,7 +323,6 @@ impl Node {
             // verdict.
             let (verdict, _) = self.pipeline.attest(&header.encode(), &local);
             verdict.map_err(|e| format!("re-execution disagrees with the built block: {e}"))?;
-            self.build_cost.record(txs.len(), build_started.elapsed());
             used_bytes +=
                 crate::chain::BLOCK_BODY_OVERHEAD + txs.iter().map(|t| 4 + t.len()).sum::<usize>();
             used_mana += u128::from(header.gas_used);
@@ -353,13 +352,37 @@ impl Node {
                     "the chain moved while block {number} of checkpoint {n} was built"
                 )));
             }
+            // The block is built once it is in the store: its commit grows with its txs as much
+            // as its execution does, so the estimate that sizes the next block counts both.
+            let took = build_started.elapsed();
+            self.build_cost.record(tx_count, took);
+            self.metrics
+                .last_build_ms
+                .store(took.as_millis() as u64, Ordering::Relaxed);
             tracing::info!(
                 slot,
                 checkpoint = n,
                 block = number,
                 txs = tx_count,
+                build_ms = took.as_millis() as u64,
                 "block proposed"
             );
+            let now = Instant::now();
+            if now > deadline {
+                self.metrics
+                    .block_deadline_misses
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    slot,
+                    block = number,
+                    txs = tx_count,
+                    limit,
+                    budget_ms = budget.as_millis() as u64,
+                    build_ms = took.as_millis() as u64,
+                    late_ms = (now - deadline).as_millis() as u64,
+                    "block finished after its deadline"
+                );
+            }
             // Validators re-execute it now rather than at the end of the slot. As in Aztec's
             // protocol the timetable's last block travels only inside the checkpoint proposal
             // (so a checkpoint of one block has no block proposal). Signed through the guards
@@ -430,7 +453,7 @@ impl Node {
             net.publish(cairn_wire::Topic::BlockProposal, first);
         }
         self.metrics
-            .last_build_ms
+            .last_checkpoint_build_ms
             .store(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
         let Some(last) = built.last() else {
             return Err(NodeError::Duty(

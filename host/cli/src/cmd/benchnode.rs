@@ -332,6 +332,7 @@ pub fn bench_node(a: BenchNodeArgs) -> Result<()> {
             build_with(&head, &fees, from, vec![call], salt0 + i as u64)
         })
         .collect::<Result<Vec<_>>>()?;
+    let misses_before = metric(&url, "cairn_sequencer_block_deadline_misses_total");
     eprintln!("bench node: sending …");
     let start = Instant::now();
     let mut sent: BTreeMap<String, Instant> = BTreeMap::new();
@@ -366,7 +367,7 @@ pub fn bench_node(a: BenchNodeArgs) -> Result<()> {
     eprintln!("bench node: waiting for receipts …");
     let mut included: BTreeMap<String, f64> = BTreeMap::new();
     let mut dropped = 0usize;
-    let mut max_build_ms: f64 = 0.0;
+    let (mut max_build_ms, mut max_checkpoint_ms): (f64, f64) = (0.0, 0.0);
     let deadline = Instant::now() + Duration::from_secs(a.timeout);
     let mut last_inclusion = start;
     while included.len() + dropped < sent.len() && Instant::now() < deadline {
@@ -412,6 +413,9 @@ pub fn bench_node(a: BenchNodeArgs) -> Result<()> {
         }
         if let Some(b) = metric(&url, "cairn_sequencer_block_build_seconds") {
             max_build_ms = max_build_ms.max(b * 1000.0);
+        }
+        if let Some(b) = metric(&url, "cairn_sequencer_checkpoint_build_seconds") {
+            max_checkpoint_ms = max_checkpoint_ms.max(b * 1000.0);
         }
         if let Some(sw) = swap.as_mut() {
             sw.poll(&url)?;
@@ -484,6 +488,8 @@ pub fn bench_node(a: BenchNodeArgs) -> Result<()> {
             "sustainedTxPerSec": n_incl as f64 / span,
             "submitToReceiptSeconds": {"p50": percentile(&lat, 0.5), "p95": percentile(&lat, 0.95), "max": percentile(&lat, 1.0)},
             "maxBlockBuildMs": max_build_ms,
+            "maxCheckpointBuildMs": max_checkpoint_ms,
+            "blockDeadlineMisses": misses_before.zip(metric(&url, "cairn_sequencer_block_deadline_misses_total")).map(|(a, b)| b - a),
         },
         "atCeiling": ceiling,
         "hotSwap": swap.as_ref().map(Swap::json),
