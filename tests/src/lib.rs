@@ -215,12 +215,39 @@ impl Drop for Devnet {
     }
 }
 
-/// A free loopback TCP port.
+/// A free loopback TCP port for a process the test starts, with the 15 ports above it free as
+/// well (`cairn devnet up` gives node i the port + i of each kind, and the page a port next to
+/// the node's). The ports come from below the kernel's ephemeral range: a port the kernel
+/// hands out for `:0` is also where outgoing connections (a node's calls to anvil) take their
+/// local ports, so one found free there could be taken before the process binds it ("Address
+/// already in use", seen in CI). Each call in a process returns another block of 16.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const BLOCK: u32 = 16;
+    const LOW: u32 = 10_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // `ip_local_port_range` is "low high"; Linux defaults to 32768 60999.
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    let top = ephemeral_low.clamp(LOW + 64 * BLOCK, 32_768);
+    let blocks = (top - LOW) / BLOCK;
+    // Test binaries run one after another, but spread them anyway.
+    let offset = std::process::id() % blocks;
+    let free = |port: u32| {
+        u16::try_from(port).is_ok_and(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+    };
+    for _ in 0..blocks {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let first = LOW + (offset + n) % blocks * BLOCK;
+        if (first..first + BLOCK).all(free) {
+            if let Ok(port) = u16::try_from(first) {
+                return port;
+            }
+        }
+    }
+    panic!("no free block of {BLOCK} loopback ports between {LOW} and {top}")
 }
 
 /// Where the stage crates of `modules/` are built for wasm: the directory the `cairn-stages`
