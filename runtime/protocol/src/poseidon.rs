@@ -5,6 +5,8 @@
 //! Round constants are `keccak256("cairn/poseidon/bn254/t3/rc" ‖ u32be(i)) mod r`; the MDS
 //! matrix is the Cauchy matrix `M[i][j] = 1 / (i + j + 3)`. The same permutation is written as
 //! R1CS constraints in `cairn-zk`, and both are tested against the vectors below.
+//! [`permute_many`] runs batches of states eight lanes wide where the CPU has AVX-512 IFMA
+//! (`ifma`), the same function, for the tree updates that hash thousands of nodes per block.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
