@@ -43,7 +43,7 @@ pub struct StartArgs {
     pub db_cache_mb: u64,
     /// Commit with the database's quick repair: the first start after a crash then opens in
     /// milliseconds instead of checking the whole file (which grows with the chain), at about
-    /// 1.7 ms more per commit, which slows tx intake (every accepted tx is one commit).
+    /// 1–2 ms more per commit, which slows tx intake (every accepted tx is one commit).
     #[arg(long = "db-quick-repair", env = "CAIRN_DB_QUICK_REPAIR", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub db_quick_repair: bool,
     /// Directory of keystore JSON files; every *.json is loaded.
